@@ -1,0 +1,75 @@
+/* include/dealsim/h5out.h
+ * The result file (FORMAT.md, file_format_version 1.0): summaries, per-trial
+ * datasets written block by block, provenance, the mergeable state.
+ * Licence: see LICENSE at the top of the repository.
+ *
+ * h5out.c is the only file that includes HDF5.  Life cycle:
+ *
+ *   ds_h5out_open     creates "<file>.partial" (refuses an existing <file>
+ *                     unless force), writes /config and /effective_config,
+ *                     creates the chunked per-trial datasets of /trials
+ *                     sized for the requested trials;
+ *   ds_h5out_write_block   writes one block's per-trial values at their final
+ *                     offsets (blocks arrive in order; nothing is held whole);
+ *   ds_h5out_finish   writes /summary, /histograms, /investors, /coalitions,
+ *                     /price_fan, /convergence, /state and the root
+ *                     attributes, shrinks /trials to the trials completed
+ *                     (an interrupted run), closes, renames to <file>;
+ *   ds_h5out_abort    on failure: closes and removes "<file>.partial", so a
+ *                     failed run leaves no partial file behind... but never
+ *                     touches an existing <file>.
+ *
+ * Every dataset carries `units` and `long_name`; every axis has an HDF5
+ * dimension scale, so xarray.open_dataset(path, engine="h5netcdf", group=G)
+ * opens every group.
+ */
+#ifndef DEALSIM_H5OUT_H
+#define DEALSIM_H5OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dealsim/error.h"
+#include "dealsim/model.h"
+#include "dealsim/stats.h"
+
+typedef struct ds_h5out ds_h5out;
+
+/* Provenance and run facts written as root attributes. */
+typedef struct {
+    uint64_t seed;
+    uint64_t trials_requested;
+    uint64_t trials_done;      /* the trials in this file */
+    int interrupted;           /* run_status "interrupted" instead of "complete" */
+    int threads;
+    int mpi_ranks;
+    double wall_seconds;
+    char created_utc[32];      /* ISO 8601, e.g. 2026-11-26T06:22:02Z */
+    char finished_utc[32];
+} ds_run_info;
+
+/* Opens the writer.  `effective_yaml` is ds_scenario_to_yaml's text.  With
+ * force == 0 an existing `path` is an error (DS_ERR_IO, "exists; use
+ * --force").  Creates missing parent directories of path. */
+ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t trials,
+                        const char *effective_yaml, ds_h5out **out, ds_diag *diag);
+
+/* True when the scenario asks for per-trial data (so the driver calls
+ * ds_h5out_write_block). */
+int ds_h5out_wants_trials(const ds_h5out *w);
+
+/* Writes one block's per-trial data; blocks must come in order. */
+ds_status ds_h5out_write_block(ds_h5out *w, const ds_block *blk, ds_diag *diag);
+
+/* Writes the summaries and attributes, closes and renames.  Frees w, also
+ * on failure (then the partial file is removed). */
+ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
+                          ds_diag *diag);
+
+/* Closes and removes the partial file; frees w.  NULL is fine. */
+void ds_h5out_abort(ds_h5out *w);
+
+/* The HDF5 library version as "1.10.8". */
+const char *ds_h5out_library_version(char *buf, size_t size);
+
+#endif /* DEALSIM_H5OUT_H */

@@ -1,0 +1,126 @@
+/* include/dealsim/model.h
+ * The pure trial kernel (MODEL.md sections 3-4): one block of trials from the
+ * block's random streams into caller-owned arrays.
+ * Licence: see LICENSE at the top of the repository.
+ *
+ * Layering: config (scenario) -> model (this) -> stats (summaries) ->
+ * driver (blocks, threads) -> h5out (file).  The kernel is pure: no I/O, no
+ * allocation, no globals, no OpenMP, nothing that can fail.  ds_model_create
+ * prepares everything it needs once; ds_block_alloc gives each thread its
+ * workspace; ds_model_run_block fills the block.
+ *
+ * Blocks: trials are grouped in blocks of DS_BLOCK_SIZE consecutive trials;
+ * trial t (0-based) is trial t % B of block t / B.  In block b each named
+ * random source has its own stream (rng.h), and within a block trials draw
+ * from a stream in trial order.  So the values of a trial depend only on
+ * (scenario, seed, block, position in block): never on threads or ranks, and
+ * a run of N trials is a prefix of a run of M > N trials.
+ */
+#ifndef DEALSIM_MODEL_H
+#define DEALSIM_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dealsim/config.h"
+#include "dealsim/error.h"
+
+/* Trials per block.  Part of the reproducibility contract: changing it
+ * changes every stream, so it is recorded in every output file. */
+#define DS_BLOCK_SIZE 4096u
+
+/* The scalar outputs of MODEL.md section 4, in file order. */
+typedef enum {
+    DS_OUT_TOTAL = 0,
+    DS_OUT_RAW_TOTAL,
+    DS_OUT_PAID,
+    DS_OUT_UNPAID,
+    DS_OUT_INVESTORS_JOINED,
+    DS_OUT_JOINED_MASK,
+    DS_OUT_CLOSED,
+    DS_OUT_TARGET_MET,
+    DS_OUT_OVERSUBSCRIBED,
+    DS_OUT_SHORTFALL,
+    DS_OUT_HHI,
+    DS_OUT_TOP_SHARE,
+    DS_OUT_ROUND_TRIP,
+    DS_OUT_NET_NEW,
+    DS_OUT_ROUND_TRIP_SHARE,
+    DS_OUT_COMPUTE_SPEND,
+    DS_OUT_GPU_HOURS,
+    DS_OUT_AVG_PRICE,
+    DS_OUT_FINAL_PRICE,
+    DS_OUT_POST_MONEY,  /* only with a valuation */
+    DS_OUT_STAKE_TOTAL, /* only with a valuation */
+    DS_OUT_COUNT
+} ds_output;
+
+typedef enum {
+    DS_OUTTYPE_REAL = 0, /* float64, may be NaN */
+    DS_OUTTYPE_BOOL,     /* 0/1: a probability in summaries; uint8 per trial */
+    DS_OUTTYPE_COUNT     /* a non-negative integer; uint64 per trial */
+} ds_output_type;
+
+typedef struct {
+    const char *name;      /* as in MODEL.md, e.g. "gpu_hours" */
+    const char *units;     /* CF units, e.g. "USD billion", "1" */
+    const char *long_name; /* one line for humans */
+    ds_output_type type;
+    int needs_valuation;   /* only present when round.pre_money is given */
+} ds_output_info;
+
+/* Metadata of output o (0 <= o < DS_OUT_COUNT). */
+const ds_output_info *ds_output_get_info(ds_output o);
+/* Finds an output by name; returns 1 and sets *o when known. */
+int ds_output_from_name(const char *name, ds_output *o);
+
+/* A prepared model (opaque): the scenario plus precomputed constants. It
+ * keeps a pointer to the scenario, which must outlive it. */
+typedef struct ds_model ds_model;
+
+ds_status ds_model_create(const ds_scenario *sc, ds_model **out, ds_diag *diag);
+void ds_model_free(ds_model *m);
+const ds_scenario *ds_model_scenario(const ds_model *m);
+/* Number of scalar outputs present: DS_OUT_COUNT with a valuation, else
+ * DS_OUT_POST_MONEY (the valuation outputs are last). */
+int ds_model_n_outputs(const ds_model *m);
+
+/* One block of trial results, structure of arrays, owned by the caller
+ * (ds_block_alloc).  Arrays are indexed [t] or [t * n_investors + i] or
+ * [t * horizon + (m - 1)], t = trial within the block. */
+typedef struct {
+    uint64_t block;   /* block index b */
+    uint64_t first;   /* global index of the block's first trial = b * B */
+    size_t n;         /* trials in this block (B, or fewer in the last) */
+    size_t n_investors;
+    size_t horizon;
+    double *out[DS_OUT_COUNT]; /* [n] each; NULL for absent valuation outputs */
+    uint64_t *joined_mask;     /* [n] exact masks (out[DS_OUT_JOINED_MASK] holds them as double) */
+    double *amount;            /* [n * n_investors] a_i */
+    double *paid;              /* [n * n_investors] paid_i */
+    uint8_t *joined;           /* [n * n_investors] join_i */
+    double *stake;             /* [n * n_investors] or NULL without a valuation */
+    double *log_price;         /* [n * horizon] ln p_m */
+    double *price;             /* [n * horizon] p_m */
+    /* Private workspace of the kernel (inputs, copula, suffix sums). */
+    double *ws_inputs;         /* [n_inputs * B] */
+    double *ws_eps;            /* [n_corr_inputs * B] */
+    double *ws_suffix;         /* [horizon + 1] */
+    double *ws_z;              /* [n_corr_inputs] */
+    double *ws_months;         /* [max tranches] */
+} ds_block;
+
+/* Allocates a block workspace sized for m (B trials). NULL on no memory. */
+ds_block *ds_block_alloc(const ds_model *m);
+void ds_block_free(ds_block *blk);
+
+/* Runs trials [b*B, b*B + n) of block b (n <= B) into blk.  Pure. */
+void ds_model_run_block(const ds_model *m, uint64_t block, size_t n, ds_block *blk);
+
+/* The per-trial value of input `k` (index into scenario inputs) for trial t
+ * of the last block run: for DIST inputs the sampled value, for JOIN and
+ * TRANCHE inputs the uniform (U or Phi(Z)) that was compared with p or q.
+ * Tests use it to check common random numbers by name. */
+double ds_block_input_value(const ds_model *m, const ds_block *blk, size_t k, size_t t);
+
+#endif /* DEALSIM_MODEL_H */
