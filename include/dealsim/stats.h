@@ -99,6 +99,12 @@ double ds_sketch_quantile(const ds_sketch *s, double q, double min, double max);
  * (caller's arrays), each value placed by its bucket estimate. */
 void ds_sketch_histogram(const ds_sketch *s, const double *edges, size_t bins,
                          uint64_t *counts);
+/* Notes (stats.c): ds_sketch_merge leaves `into`'s counts unchanged on
+ * DS_ERR_NOMEM.  ds_sketch_quantile returns min itself for rank 0 and max
+ * itself for the last rank when they are given, so q = 0 and q = 1 are
+ * exact.  ds_sketch_histogram puts an estimate v (clamped into
+ * [edges[0], edges[bins]]) in the last bin j with edges[j] <= v, zeros where
+ * 0 goes; the counts always sum to count (NaN edges: all in bin 0). */
 
 /* A coalition: a join mask seen in the run. */
 typedef struct {

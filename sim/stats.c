@@ -1,0 +1,789 @@
+/* sim/stats.c
+ * Mergeable summaries: Welford/Chan moments, a DDSketch-style quantile sketch,
+ * histograms from the sketch, coalitions, the price fan and convergence.
+ * Licence: see LICENSE at the top of the repository.
+ *
+ * Invariants that must stay true (stats.h, STYLE.md rule 1):
+ *  - floating-point state is only ever changed in a fixed order: a block's
+ *    values in trial order (ds_stats_block_moments), block partials in block
+ *    order (ds_stats_merge_moments).  Nothing here depends on how many
+ *    threads there are; the functions are pure apart from their arguments
+ *    (no static mutable state, no OpenMP, no I/O).
+ *  - sketch state is integer counts indexed by a bucket key that depends only
+ *    on the value, so any grouping of adds and merges gives the same counts.
+ *  - a sketch's dense bucket array covers keys [lo, lo + len); every slot in
+ *    it is a valid count (0 where nothing landed).  Growth never loses counts
+ *    and a failed allocation leaves the counts unchanged.
+ *  - functions that may fail part-way through reserve their memory first
+ *    where the result must stay consistent (ds_sketch_merge,
+ *    ds_stats_merge_moments); ds_stats_block_moments and
+ *    ds_stats_add_sketches leave an incomplete accumulator on DS_ERR_NOMEM
+ *    and the run is expected to fail.
+ */
+#include "dealsim/stats.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Moments: B. P. Welford (1962) for one value; T. F. Chan, G. H. Golub,
+ * R. J. LeVeque, "Updating formulae and a pairwise algorithm for computing
+ * sample variances" (1979) for merging two summaries. */
+
+void ds_moments_init(ds_moments *mo)
+{
+    mo->n = 0;
+    mo->nan = 0;
+    /* An empty summary reports NaN rather than a misleading 0 or +-inf. */
+    mo->mean = (double)NAN;
+    mo->m2 = (double)NAN;
+    mo->min = (double)NAN;
+    mo->max = (double)NAN;
+}
+
+void ds_moments_add(ds_moments *mo, double x)
+{
+    /* NaN (and +-inf, which would poison the mean) are counted apart. */
+    if (!isfinite(x)) {
+        mo->nan++;
+        return;
+    }
+    if (mo->n == 0) {
+        mo->n = 1;
+        mo->mean = x;
+        mo->m2 = 0.0;
+        mo->min = x;
+        mo->max = x;
+        return;
+    }
+    mo->n++;
+    double delta = x - mo->mean;
+    mo->mean += delta / (double)mo->n;
+    mo->m2 += delta * (x - mo->mean);
+    if (x < mo->min)
+        mo->min = x;
+    if (x > mo->max)
+        mo->max = x;
+}
+
+void ds_moments_merge(ds_moments *into, const ds_moments *from)
+{
+    into->nan += from->nan;
+    if (from->n == 0)
+        return;
+    if (into->n == 0) {
+        into->n = from->n;
+        into->mean = from->mean;
+        into->m2 = from->m2;
+        into->min = from->min;
+        into->max = from->max;
+        return;
+    }
+    double na = (double)into->n, nb = (double)from->n;
+    into->n += from->n;
+    double n = (double)into->n;
+    double delta = from->mean - into->mean;
+    /* Chan et al. (1979), eq. 2.1b; evaluated left to right as written so the
+     * result is fixed for a fixed merge order. */
+    into->mean = into->mean + delta * nb / n;
+    into->m2 = into->m2 + from->m2 + delta * delta * na * nb / n;
+    if (from->min < into->min)
+        into->min = from->min;
+    if (from->max > into->max)
+        into->max = from->max;
+}
+
+double ds_moments_sd(const ds_moments *mo)
+{
+    if (mo->n < 2)
+        return (double)NAN;
+    /* m2 can be a hair below 0 only through cancellation in a merge of
+     * identical values; never report a NaN sd for that. */
+    double var = mo->m2 / (double)(mo->n - 1);
+    return var > 0.0 ? sqrt(var) : 0.0;
+}
+
+double ds_moments_stderr(const ds_moments *mo)
+{
+    if (mo->n < 2)
+        return (double)NAN;
+    return ds_moments_sd(mo) / sqrt((double)mo->n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sketch: DDSketch (Masson, Rim, Lee, VLDB 2019) with dense, unbounded
+ * (growable) stores and no collapsing: with |x| >= DS_SKETCH_MIN_ABS and
+ * |x| <= DBL_MAX there are at most ~369 000 keys, so memory stays bounded. */
+
+/* ln(DS_SKETCH_MIN_ABS) and ln(DBL_MAX): add_log compares with these instead
+ * of exponentiating, so that ds_sketch_add_log(s, l) treats l as
+ * ds_sketch_add(s, exp(l)) would (up to rounding at the two thresholds). */
+#define SKETCH_LN_MIN_ABS (-27.631021115928547)
+#define SKETCH_LN_MAX 709.782712893384
+/* Every key a finite value can get lies in [KEY_MIN, KEY_MAX]:
+ * ceil(ln(1e-12) / ln gamma) = -13815, ceil(ln(DBL_MAX) / ln gamma) = 354892.
+ * The margins absorb rounding; growth is clamped to this range. */
+#define SKETCH_KEY_MIN (-13830)
+#define SKETCH_KEY_MAX 354900
+/* First allocation: keys around the first value (a decade is ~1151 keys). */
+#define SKETCH_INIT_HALF 64
+
+void ds_sketch_init(ds_sketch *s)
+{
+    memset(s, 0, sizeof *s);
+    s->gamma = (1.0 + DS_SKETCH_ALPHA) / (1.0 - DS_SKETCH_ALPHA);
+    s->inv_log_gamma = 1.0 / log(s->gamma);
+}
+
+void ds_sketch_clear(ds_sketch *s)
+{
+    free(s->pos);
+    free(s->neg);
+    ds_sketch_init(s);
+}
+
+/* ceil(t) for |t| < 2^31 without a libm call (without SSE4.1 ceil is a call
+ * under the default -ftrapping-math). */
+static inline int32_t sketch_key(double log_abs, double inv_log_gamma)
+{
+    double t = log_abs * inv_log_gamma;
+    int32_t k = (int32_t)t; /* truncation toward zero */
+    if ((double)k < t)
+        k++;
+    return k;
+}
+
+/* Makes the store [*lo, *lo + *len) cover [kmin, kmax] (both within
+ * [SKETCH_KEY_MIN, SKETCH_KEY_MAX]).  Extends geometrically on the side that
+ * needs it (by at least half the current length) so that a run of values
+ * drifting one way costs amortised O(1).  On failure nothing changes. */
+static ds_status sketch_cover(uint64_t **buf, int32_t *lo, uint32_t *len, uint32_t *cap,
+                              int32_t kmin, int32_t kmax)
+{
+    int64_t old_lo = *lo, old_hi = (int64_t)*lo + (int64_t)*len; /* hi exclusive */
+    int64_t new_lo, new_hi;
+    if (*len == 0) {
+        new_lo = (int64_t)kmin - SKETCH_INIT_HALF;
+        new_hi = (int64_t)kmax + SKETCH_INIT_HALF + 1;
+    } else {
+        int64_t grow = (int64_t)(*len / 2u);
+        new_lo = old_lo;
+        new_hi = old_hi;
+        if (kmin < old_lo) {
+            new_lo = kmin < old_lo - grow ? kmin : old_lo - grow;
+        }
+        if (kmax >= old_hi) {
+            new_hi = kmax >= old_hi + grow ? (int64_t)kmax + 1 : old_hi + grow;
+        }
+    }
+    if (new_lo < SKETCH_KEY_MIN)
+        new_lo = SKETCH_KEY_MIN;
+    if (new_hi > (int64_t)SKETCH_KEY_MAX + 1)
+        new_hi = (int64_t)SKETCH_KEY_MAX + 1;
+    if (kmin < new_lo || kmax >= new_hi)
+        return DS_ERR_INTERNAL; /* a key outside every finite value's range */
+
+    uint32_t new_len = (uint32_t)(new_hi - new_lo);
+    uint64_t *b = *buf;
+    if (new_len > *cap) {
+        b = realloc(*buf, (size_t)new_len * sizeof *b);
+        if (!b)
+            return DS_ERR_NOMEM;
+        *buf = b;
+        *cap = new_len;
+    }
+    if (*len == 0) {
+        memset(b, 0, (size_t)new_len * sizeof *b);
+    } else {
+        size_t shift = (size_t)(old_lo - new_lo);
+        if (shift > 0) {
+            memmove(b + shift, b, (size_t)*len * sizeof *b);
+            memset(b, 0, shift * sizeof *b);
+        }
+        size_t tail = (size_t)(new_hi - old_hi);
+        memset(b + shift + *len, 0, tail * sizeof *b);
+    }
+    *lo = (int32_t)new_lo;
+    *len = new_len;
+    return DS_OK;
+}
+
+/* The slow path of an add: the key is outside the store. */
+static ds_status sketch_add_grow(ds_sketch *s, int negative, int32_t key)
+{
+    if (negative) {
+        DS_TRY(sketch_cover(&s->neg, &s->neg_lo, &s->neg_len, &s->neg_cap, key, key));
+        s->neg[(uint32_t)(key - s->neg_lo)]++;
+    } else {
+        DS_TRY(sketch_cover(&s->pos, &s->pos_lo, &s->pos_len, &s->pos_cap, key, key));
+        s->pos[(uint32_t)(key - s->pos_lo)]++;
+    }
+    s->count++;
+    return DS_OK;
+}
+
+/* The common path of both adds: one multiply, a truncation, one unsigned
+ * range check (keys below lo wrap to a large index) and an increment. */
+static inline ds_status sketch_add_pos_log(ds_sketch *s, double log_x)
+{
+    if (!(log_x >= SKETCH_LN_MIN_ABS)) {
+        if (isnan(log_x))
+            return DS_OK;
+        s->zero++; /* x < DS_SKETCH_MIN_ABS, including log_x = -inf */
+        s->count++;
+        return DS_OK;
+    }
+    if (log_x > SKETCH_LN_MAX)
+        return DS_OK; /* exp(log_x) is not finite: ignored like ds_sketch_add(inf) */
+    int32_t key = sketch_key(log_x, s->inv_log_gamma);
+    uint32_t idx = (uint32_t)(key - s->pos_lo);
+    if (idx < s->pos_len) {
+        s->pos[idx]++;
+        s->count++;
+        return DS_OK;
+    }
+    return sketch_add_grow(s, 0, key);
+}
+
+static inline ds_status sketch_add(ds_sketch *s, double x)
+{
+    double ax = fabs(x);
+    if (!(ax <= DBL_MAX))
+        return DS_OK; /* NaN or +-inf: counted by ds_moments, not sketched */
+    if (ax < DS_SKETCH_MIN_ABS) {
+        s->zero++;
+        s->count++;
+        return DS_OK;
+    }
+    int32_t key = sketch_key(log(ax), s->inv_log_gamma);
+    if (x > 0.0) {
+        uint32_t idx = (uint32_t)(key - s->pos_lo);
+        if (idx < s->pos_len) {
+            s->pos[idx]++;
+            s->count++;
+            return DS_OK;
+        }
+        return sketch_add_grow(s, 0, key);
+    }
+    uint32_t idx = (uint32_t)(key - s->neg_lo);
+    if (idx < s->neg_len) {
+        s->neg[idx]++;
+        s->count++;
+        return DS_OK;
+    }
+    return sketch_add_grow(s, 1, key);
+}
+
+ds_status ds_sketch_add(ds_sketch *s, double x) { return sketch_add(s, x); }
+
+ds_status ds_sketch_add_log(ds_sketch *s, double log_x) { return sketch_add_pos_log(s, log_x); }
+
+/* Index range [*first, *last] of the nonzero counts of a store; 0 if none. */
+static int store_span(const uint64_t *buf, uint32_t len, uint32_t *first, uint32_t *last)
+{
+    uint32_t a = 0;
+    while (a < len && buf[a] == 0)
+        a++;
+    if (a == len)
+        return 0;
+    uint32_t b = len - 1;
+    while (buf[b] == 0)
+        b--;
+    *first = a;
+    *last = b;
+    return 1;
+}
+
+ds_status ds_sketch_merge(ds_sketch *into, const ds_sketch *from)
+{
+    if (into->gamma != from->gamma)
+        return DS_ERR_INTERNAL;
+    uint32_t pa = 0, pb = 0, na = 0, nb = 0;
+    int has_pos = store_span(from->pos, from->pos_len, &pa, &pb);
+    int has_neg = store_span(from->neg, from->neg_len, &na, &nb);
+    /* Reserve both stores before adding anything: a failure then leaves the
+     * counts unchanged (only capacity may have grown). */
+    if (has_pos)
+        DS_TRY(sketch_cover(&into->pos, &into->pos_lo, &into->pos_len, &into->pos_cap,
+                            from->pos_lo + (int32_t)pa, from->pos_lo + (int32_t)pb));
+    if (has_neg)
+        DS_TRY(sketch_cover(&into->neg, &into->neg_lo, &into->neg_len, &into->neg_cap,
+                            from->neg_lo + (int32_t)na, from->neg_lo + (int32_t)nb));
+    /* Offsets from the first nonzero key: `from` may have empty buckets
+     * below into's lo. */
+    if (has_pos) {
+        uint64_t *dst = into->pos + (uint32_t)(from->pos_lo + (int32_t)pa - into->pos_lo);
+        for (uint32_t i = 0; i <= pb - pa; ++i)
+            dst[i] += from->pos[pa + i];
+    }
+    if (has_neg) {
+        uint64_t *dst = into->neg + (uint32_t)(from->neg_lo + (int32_t)na - into->neg_lo);
+        for (uint32_t i = 0; i <= nb - na; ++i)
+            dst[i] += from->neg[na + i];
+    }
+    into->zero += from->zero;
+    into->count += from->count;
+    return DS_OK;
+}
+
+/* The estimate 2 gamma^k / (gamma + 1) of bucket k: within relative accuracy
+ * alpha of every value in (gamma^(k-1), gamma^k] (DDSketch, section 2). */
+static double sketch_estimate(double log_gamma, double scale, int32_t key)
+{
+    double v = exp((double)key * log_gamma) * scale;
+    /* Only the top bucket, which holds DBL_MAX, has an estimate beyond the
+     * double range; DBL_MAX is then within 2 alpha of its values. */
+    return v <= DBL_MAX ? v : DBL_MAX;
+}
+
+double ds_sketch_quantile(const ds_sketch *s, double q, double min, double max)
+{
+    if (s->count == 0 || isnan(q))
+        return (double)NAN;
+    if (q < 0.0)
+        q = 0.0;
+    if (q > 1.0)
+        q = 1.0;
+    /* The rank numpy's quantile(method="lower") uses: floor(q (n - 1)). */
+    uint64_t rank = (uint64_t)floor((double)(s->count - 1) * q);
+    if (rank > s->count - 1)
+        rank = s->count - 1;
+    /* The extreme ranks are the exact min and max when the caller has them
+     * (a clamp alone would not lift an estimate that falls short of max). */
+    if (rank == 0 && !isnan(min))
+        return min;
+    if (rank == s->count - 1 && !isnan(max))
+        return max;
+    double log_gamma = log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
+    double est = (double)NAN;
+    uint64_t seen = 0;
+    int found = 0;
+    /* Ascending order of value: negatives from the largest |x| down, then
+     * zeros, then positives from the smallest up. */
+    for (uint32_t i = s->neg_len; i-- > 0 && !found;) {
+        seen += s->neg[i];
+        if (seen > rank) {
+            est = -sketch_estimate(log_gamma, scale, s->neg_lo + (int32_t)i);
+            found = 1;
+        }
+    }
+    if (!found) {
+        seen += s->zero;
+        if (seen > rank) {
+            est = 0.0;
+            found = 1;
+        }
+    }
+    for (uint32_t i = 0; i < s->pos_len && !found; ++i) {
+        seen += s->pos[i];
+        if (seen > rank) {
+            est = sketch_estimate(log_gamma, scale, s->pos_lo + (int32_t)i);
+            found = 1;
+        }
+    }
+    /* The exact extremes bound every value, so clamping only moves the
+     * estimate toward the truth. */
+    if (!isnan(min) && est < min)
+        est = min;
+    if (!isnan(max) && est > max)
+        est = max;
+    return est;
+}
+
+/* The bin of value v: the last j < bins with edges[j] <= v, v first clamped
+ * into [edges[0], edges[bins]] (a NaN edge or value lands in bin 0). */
+static size_t histogram_bin(const double *edges, size_t bins, double v)
+{
+    if (v < edges[0])
+        v = edges[0];
+    if (v > edges[bins])
+        v = edges[bins];
+    size_t lo = 0, hi = bins; /* answer in [lo, hi) */
+    if (!(edges[0] <= v))
+        return 0;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (edges[mid] <= v)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void ds_sketch_histogram(const ds_sketch *s, const double *edges, size_t bins,
+                         uint64_t *counts)
+{
+    if (bins == 0)
+        return;
+    memset(counts, 0, bins * sizeof *counts);
+    double log_gamma = log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
+    for (uint32_t i = 0; i < s->neg_len; ++i)
+        if (s->neg[i])
+            counts[histogram_bin(edges, bins,
+                                 -sketch_estimate(log_gamma, scale, s->neg_lo + (int32_t)i))] +=
+                s->neg[i];
+    if (s->zero)
+        counts[histogram_bin(edges, bins, 0.0)] += s->zero;
+    for (uint32_t i = 0; i < s->pos_len; ++i)
+        if (s->pos[i])
+            counts[histogram_bin(edges, bins,
+                                 sketch_estimate(log_gamma, scale, s->pos_lo + (int32_t)i))] +=
+                s->pos[i];
+}
+
+/* ------------------------------------------------------------------------ */
+/* Coalitions: an open-addressing table (linear probing, load <= 1/2, capacity
+ * a power of two).  A slot with count 0 is empty: a stored coalition was seen
+ * at least once.  Slot order is irrelevant to results: each mask's sums are
+ * independent of the others. */
+
+#define COAL_MIN_CAP 16u
+
+static size_t coal_hash(uint64_t mask, size_t cap)
+{
+    /* Fibonacci hashing (Knuth, TAOCP 6.4): the multiply spreads masks that
+     * differ in a few bits over the whole table. */
+    uint64_t h = mask * UINT64_C(0x9E3779B97F4A7C15);
+    h ^= h >> 29;
+    return (size_t)(h & (uint64_t)(cap - 1));
+}
+
+static ds_coalition *coal_slot(ds_coalition *tab, size_t cap, uint64_t mask)
+{
+    size_t i = coal_hash(mask, cap);
+    while (tab[i].count != 0 && tab[i].mask != mask)
+        i = (i + 1) & (cap - 1);
+    return &tab[i];
+}
+
+/* Ensures room for `need` coalitions at load <= 1/2.  On failure nothing
+ * changes. */
+static ds_status coal_reserve(ds_stats *s, size_t need)
+{
+    if (need <= s->cap_coalitions / 2)
+        return DS_OK;
+    size_t cap = s->cap_coalitions ? s->cap_coalitions : COAL_MIN_CAP;
+    while (need > cap / 2) {
+        if (cap > SIZE_MAX / 2 / sizeof(ds_coalition))
+            return DS_ERR_NOMEM;
+        cap *= 2;
+    }
+    ds_coalition *tab = calloc(cap, sizeof *tab);
+    if (!tab)
+        return DS_ERR_NOMEM;
+    for (size_t i = 0; i < s->cap_coalitions; ++i)
+        if (s->coalitions[i].count != 0)
+            *coal_slot(tab, cap, s->coalitions[i].mask) = s->coalitions[i];
+    free(s->coalitions);
+    s->coalitions = tab;
+    s->cap_coalitions = cap;
+    return DS_OK;
+}
+
+static int coal_compare(const void *pa, const void *pb)
+{
+    const ds_coalition *a = pa, *b = pb;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return a->mask < b->mask ? -1 : (a->mask > b->mask);
+}
+
+ds_coalition *ds_stats_sorted_coalitions(const ds_stats *s)
+{
+    ds_coalition *v = malloc((s->n_coalitions ? s->n_coalitions : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < s->cap_coalitions; ++i)
+        if (s->coalitions[i].count != 0)
+            v[n++] = s->coalitions[i];
+    qsort(v, n, sizeof *v, coal_compare);
+    return v;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The accumulators. */
+
+static int stats_has_stake(const ds_stats *s) { return s->n_outputs == DS_OUT_COUNT; }
+
+static void stats_reset_moments(ds_stats *s)
+{
+    s->trials = 0;
+    s->blocks = 0;
+    for (size_t o = 0; o < DS_OUT_COUNT; ++o)
+        ds_moments_init(&s->out[o]);
+    for (size_t i = 0; i < s->n_investors; ++i) {
+        ds_moments_init(&s->inv_amount[i]);
+        ds_moments_init(&s->inv_paid[i]);
+        if (s->inv_stake)
+            ds_moments_init(&s->inv_stake[i]);
+    }
+    for (size_t m = 0; m < s->horizon; ++m)
+        ds_moments_init(&s->price[m]);
+    if (s->coalitions)
+        memset(s->coalitions, 0, s->cap_coalitions * sizeof *s->coalitions);
+    s->n_coalitions = 0;
+    s->n_checkpoints = 0;
+}
+
+ds_stats *ds_stats_alloc_shape(size_t n_outputs, size_t n_investors, size_t horizon)
+{
+    if (n_outputs > DS_OUT_COUNT || n_investors > DS_MAX_INVESTORS || horizon > DS_MAX_HORIZON)
+        return NULL;
+    ds_stats *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->n_outputs = n_outputs;
+    s->n_investors = n_investors;
+    s->horizon = horizon;
+    for (size_t o = 0; o < DS_OUT_COUNT; ++o)
+        ds_sketch_init(&s->sk_out[o]);
+    /* calloc(n + 1): never a zero-size request, whose NULL would read as
+     * failure. */
+    s->inv_amount = calloc(n_investors + 1, sizeof *s->inv_amount);
+    s->inv_paid = calloc(n_investors + 1, sizeof *s->inv_paid);
+    s->price = calloc(horizon + 1, sizeof *s->price);
+    s->inv_joined = calloc(n_investors + 1, sizeof *s->inv_joined);
+    s->sk_amount = calloc(n_investors + 1, sizeof *s->sk_amount);
+    s->sk_paid = calloc(n_investors + 1, sizeof *s->sk_paid);
+    s->sk_price = calloc(horizon + 1, sizeof *s->sk_price);
+    int ok = s->inv_amount && s->inv_paid && s->price && s->inv_joined && s->sk_amount &&
+             s->sk_paid && s->sk_price;
+    if (ok && stats_has_stake(s)) {
+        s->inv_stake = calloc(n_investors + 1, sizeof *s->inv_stake);
+        ok = s->inv_stake != NULL;
+    }
+    if (!ok) {
+        ds_stats_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < n_investors; ++i) {
+        ds_sketch_init(&s->sk_amount[i]);
+        ds_sketch_init(&s->sk_paid[i]);
+    }
+    for (size_t m = 0; m < horizon; ++m)
+        ds_sketch_init(&s->sk_price[m]);
+    stats_reset_moments(s);
+    return s;
+}
+
+ds_stats *ds_stats_alloc(const ds_model *m)
+{
+    const ds_scenario *sc = ds_model_scenario(m);
+    int n_outputs = ds_model_n_outputs(m);
+    if (n_outputs < 0 || sc->horizon < 0)
+        return NULL;
+    return ds_stats_alloc_shape((size_t)n_outputs, sc->n_investors, (size_t)sc->horizon);
+}
+
+void ds_stats_free(ds_stats *s)
+{
+    if (!s)
+        return;
+    for (size_t o = 0; o < DS_OUT_COUNT; ++o)
+        ds_sketch_clear(&s->sk_out[o]);
+    /* The sketch arrays were zeroed by calloc, so clearing every slot is
+     * safe even when init never ran on them (free(NULL)). */
+    for (size_t i = 0; i < s->n_investors; ++i) {
+        if (s->sk_amount)
+            ds_sketch_clear(&s->sk_amount[i]);
+        if (s->sk_paid)
+            ds_sketch_clear(&s->sk_paid[i]);
+    }
+    if (s->sk_price)
+        for (size_t m = 0; m < s->horizon; ++m)
+            ds_sketch_clear(&s->sk_price[m]);
+    free(s->inv_amount);
+    free(s->inv_paid);
+    free(s->inv_stake);
+    free(s->price);
+    free(s->coalitions);
+    free(s->checkpoints);
+    free(s->inv_joined);
+    free(s->sk_amount);
+    free(s->sk_paid);
+    free(s->sk_price);
+    free(s);
+}
+
+/* A block must have the shape of the accumulator. */
+static int stats_block_fits(const ds_stats *s, const ds_block *blk)
+{
+    if (blk->n_investors != s->n_investors || blk->horizon != s->horizon)
+        return 0;
+    for (size_t o = 0; o < s->n_outputs; ++o)
+        if (!blk->out[o])
+            return 0;
+    if (blk->n > 0 && (!blk->joined_mask || !blk->price || !blk->log_price ||
+                       (s->n_investors > 0 && (!blk->amount || !blk->paid || !blk->joined)) ||
+                       (stats_has_stake(s) && s->n_investors > 0 && !blk->stake)))
+        return 0;
+    return 1;
+}
+
+static int stats_same_shape(const ds_stats *a, const ds_stats *b)
+{
+    return a->n_outputs == b->n_outputs && a->n_investors == b->n_investors &&
+           a->horizon == b->horizon;
+}
+
+ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
+{
+    if (!stats_block_fits(partial, blk))
+        return DS_ERR_INTERNAL;
+    stats_reset_moments(partial);
+    partial->trials = blk->n;
+    partial->blocks = 1;
+    const size_t n = blk->n, ni = partial->n_investors, h = partial->horizon;
+
+    /* Every accumulator sees its values in trial order; the loops are only
+     * arranged for contiguous reads. */
+    for (size_t o = 0; o < partial->n_outputs; ++o) {
+        const double *v = blk->out[o];
+        ds_moments *mo = &partial->out[o];
+        for (size_t t = 0; t < n; ++t)
+            ds_moments_add(mo, v[t]);
+    }
+    for (size_t t = 0; t < n; ++t) {
+        const double *a = blk->amount + t * ni, *p = blk->paid + t * ni;
+        for (size_t i = 0; i < ni; ++i) {
+            ds_moments_add(&partial->inv_amount[i], a[i]);
+            ds_moments_add(&partial->inv_paid[i], p[i]);
+        }
+        if (partial->inv_stake) {
+            const double *st = blk->stake + t * ni;
+            for (size_t i = 0; i < ni; ++i)
+                ds_moments_add(&partial->inv_stake[i], st[i]);
+        }
+        const double *pr = blk->price + t * h;
+        for (size_t m = 0; m < h; ++m)
+            ds_moments_add(&partial->price[m], pr[m]);
+    }
+    const double *total = blk->out[DS_OUT_TOTAL];
+    for (size_t t = 0; t < n; ++t) {
+        uint64_t mask = blk->joined_mask[t];
+        ds_coalition *c = NULL;
+        if (partial->cap_coalitions) {
+            c = coal_slot(partial->coalitions, partial->cap_coalitions, mask);
+            if (c->count == 0)
+                c = NULL;
+        }
+        if (!c) {
+            DS_TRY(coal_reserve(partial, partial->n_coalitions + 1));
+            c = coal_slot(partial->coalitions, partial->cap_coalitions, mask);
+            c->mask = mask;
+            c->count = 0;
+            c->sum_total = 0.0;
+            partial->n_coalitions++;
+        }
+        c->count++;
+        c->sum_total += total[t];
+    }
+    return DS_OK;
+}
+
+static void stats_add_checkpoint(ds_stats *g)
+{
+    ds_checkpoint *cp = &g->checkpoints[g->n_checkpoints++];
+    cp->trials = g->trials;
+    for (size_t o = 0; o < DS_OUT_COUNT; ++o) {
+        int have = o < g->n_outputs;
+        cp->mean[o] = have ? g->out[o].mean : (double)NAN;
+        cp->stderr_[o] = have ? ds_moments_stderr(&g->out[o]) : (double)NAN;
+    }
+}
+
+ds_status ds_stats_merge_moments(ds_stats *global, const ds_stats *partial, int final)
+{
+    if (!stats_same_shape(global, partial) || global == partial)
+        return DS_ERR_INTERNAL;
+    /* Reserve first, so that a failure leaves `global` exactly as it was. */
+    DS_TRY(coal_reserve(global, global->n_coalitions + partial->n_coalitions));
+    if (global->n_checkpoints == global->cap_checkpoints) {
+        size_t cap = global->cap_checkpoints ? 2 * global->cap_checkpoints : 8;
+        ds_checkpoint *cp = realloc(global->checkpoints, cap * sizeof *cp);
+        if (!cp)
+            return DS_ERR_NOMEM;
+        global->checkpoints = cp;
+        global->cap_checkpoints = cap;
+    }
+
+    for (size_t o = 0; o < global->n_outputs; ++o)
+        ds_moments_merge(&global->out[o], &partial->out[o]);
+    for (size_t i = 0; i < global->n_investors; ++i) {
+        ds_moments_merge(&global->inv_amount[i], &partial->inv_amount[i]);
+        ds_moments_merge(&global->inv_paid[i], &partial->inv_paid[i]);
+        if (global->inv_stake)
+            ds_moments_merge(&global->inv_stake[i], &partial->inv_stake[i]);
+    }
+    for (size_t m = 0; m < global->horizon; ++m)
+        ds_moments_merge(&global->price[m], &partial->price[m]);
+    for (size_t k = 0; k < partial->cap_coalitions; ++k) {
+        const ds_coalition *src = &partial->coalitions[k];
+        if (src->count == 0)
+            continue;
+        ds_coalition *dst = coal_slot(global->coalitions, global->cap_coalitions, src->mask);
+        if (dst->count == 0) {
+            *dst = *src;
+            global->n_coalitions++;
+        } else {
+            dst->count += src->count;
+            dst->sum_total += src->sum_total;
+        }
+    }
+    global->trials += partial->trials;
+    global->blocks += partial->blocks;
+
+    /* Convergence after 2^k blocks (MODEL.md 5), plus the end of the run. */
+    int pow2 = global->blocks != 0 && (global->blocks & (global->blocks - 1)) == 0;
+    int fresh = global->n_checkpoints == 0 ||
+                global->checkpoints[global->n_checkpoints - 1].trials != global->trials;
+    if ((pow2 || final) && fresh)
+        stats_add_checkpoint(global); /* room reserved above */
+    return DS_OK;
+}
+
+ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
+{
+    if (!stats_block_fits(local, blk))
+        return DS_ERR_INTERNAL;
+    const size_t n = blk->n, ni = local->n_investors, h = local->horizon;
+    for (size_t o = 0; o < local->n_outputs; ++o) {
+        const double *v = blk->out[o];
+        ds_sketch *sk = &local->sk_out[o];
+        for (size_t t = 0; t < n; ++t)
+            DS_TRY(sketch_add(sk, v[t]));
+    }
+    for (size_t t = 0; t < n; ++t) {
+        const double *a = blk->amount + t * ni, *p = blk->paid + t * ni;
+        const uint8_t *j = blk->joined + t * ni;
+        for (size_t i = 0; i < ni; ++i) {
+            DS_TRY(sketch_add(&local->sk_amount[i], a[i]));
+            DS_TRY(sketch_add(&local->sk_paid[i], p[i]));
+            local->inv_joined[i] += j[i] != 0;
+        }
+        const double *lp = blk->log_price + t * h;
+        for (size_t m = 0; m < h; ++m)
+            DS_TRY(sketch_add_pos_log(&local->sk_price[m], lp[m]));
+    }
+    return DS_OK;
+}
+
+ds_status ds_stats_merge_sketches(ds_stats *into, const ds_stats *from)
+{
+    if (!stats_same_shape(into, from) || into == from)
+        return DS_ERR_INTERNAL;
+    for (size_t o = 0; o < into->n_outputs; ++o)
+        DS_TRY(ds_sketch_merge(&into->sk_out[o], &from->sk_out[o]));
+    for (size_t i = 0; i < into->n_investors; ++i) {
+        DS_TRY(ds_sketch_merge(&into->sk_amount[i], &from->sk_amount[i]));
+        DS_TRY(ds_sketch_merge(&into->sk_paid[i], &from->sk_paid[i]));
+        into->inv_joined[i] += from->inv_joined[i];
+    }
+    for (size_t m = 0; m < into->horizon; ++m)
+        DS_TRY(ds_sketch_merge(&into->sk_price[m], &from->sk_price[m]));
+    return DS_OK;
+}

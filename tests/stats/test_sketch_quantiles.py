@@ -1,0 +1,92 @@
+# tests/stats/test_sketch_quantiles.py
+# Statistical test of the quantile sketch against numpy's exact quantiles.
+# Licence: see LICENSE at the top of the repository.
+#
+# For 10^6 samples each of a lognormal, a normal (negative values), a mixture
+# with an atom at 0 and a uniform, the sketch's q-quantile must lie within
+# relative accuracy alpha of np.quantile(x, q, method="lower") (the same rank,
+# floor(q (n - 1))), for q in [0.001, 0.999]; q = 0 and 1 must be the exact
+# min and max.  The sketch is built whole and from 7 merged parts: the two
+# must print the same bits.  The tool is stats_sketch_tool (env
+# DS_SKETCH_TOOL, set by tests/stats/CMakeLists.txt).
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ALPHA = 1e-3  # DS_SKETCH_ALPHA
+# The guarantee is alpha; the slack covers rounding of ln x / ln gamma and of
+# gamma^k near bucket edges (~1e-13).
+TOL = ALPHA + 1e-12
+N = 10**6
+SEED = 20240601
+
+
+def samples(rng):
+    mix = rng.lognormal(0.0, 2.0, N)
+    mix[rng.random(N) < 0.25] = 0.0
+    return {
+        "lognormal": rng.lognormal(1.0, 1.5, N),
+        "normal": rng.normal(-2.0, 3.0, N),
+        "mixture_atom0": mix,
+        "uniform": rng.uniform(-1.0, 3.0, N),
+    }
+
+
+def run_tool(tool, path, parts, qs):
+    out = subprocess.run(
+        [tool, "quantiles", path, str(parts)] + [repr(float(q)) for q in qs],
+        check=True, capture_output=True, text=True).stdout.split("\n")
+    head = out[0].split()
+    return int(head[1]), int(head[3]), out[1:1 + len(qs)]
+
+
+def main():
+    tool = os.environ.get("DS_SKETCH_TOOL")
+    if not tool:
+        print("DS_SKETCH_TOOL is not set", file=sys.stderr)
+        return 1
+    qs = np.concatenate(([0.0], np.linspace(0.001, 0.999, 999), [1.0]))
+    rng = np.random.default_rng(SEED)
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, x in samples(rng).items():
+            path = os.path.join(tmp, name + ".f64")
+            x.astype("<f8").tofile(path)
+            count, zero, whole = run_tool(tool, path, 1, qs)
+            _, _, merged = run_tool(tool, path, 7, qs)
+            if whole != merged:
+                print(f"{name}: merged sketch differs from the whole", file=sys.stderr)
+                failures += 1
+            if count != N or zero != int(np.sum(np.abs(x) < 1e-12)):
+                print(f"{name}: count {count} zero {zero}", file=sys.stderr)
+                failures += 1
+            est = np.array([float(v) for v in whole])
+            truth = np.quantile(x, qs, method="lower")
+            if est[0] != x.min() or est[-1] != x.max():
+                print(f"{name}: extremes {est[0]} {est[-1]} != {x.min()} {x.max()}",
+                      file=sys.stderr)
+                failures += 1
+            inner = slice(1, -1)
+            err = np.abs(est[inner] - truth[inner])
+            bad = err > TOL * np.abs(truth[inner])
+            worst = np.max(np.where(truth[inner] != 0, err / np.abs(np.where(
+                truth[inner] != 0, truth[inner], 1.0)), 0.0))
+            print(f"{name}: n={count} zeros={zero} worst relative error {worst:.6e} "
+                  f"(bound {TOL:.3e})")
+            if np.any(bad):
+                i = int(np.argmax(bad))
+                print(f"{name}: q={qs[inner][i]} sketch {est[inner][i]!r} "
+                      f"numpy {truth[inner][i]!r}", file=sys.stderr)
+                failures += int(np.sum(bad))
+    if failures:
+        print(f"FAIL: {failures} failures", file=sys.stderr)
+        return 1
+    print("test_sketch_quantiles: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,468 @@
+/* tests/stats/test_stats_block.c
+ * Unit tests of the block-level accumulators on hand-filled blocks (no
+ * model): block moments against direct computation, block-ordered merges
+ * (bit-identical however the partials are produced), checkpoints,
+ * coalitions, sketches partitioned over "threads", shape errors.
+ * Licence: see LICENSE at the top of the repository.
+ */
+#include "stats_test_util.h"
+
+/* Chan merges of block partials against one Welford pass over all trials. */
+#define TOL_MERGE 1e-12
+
+#define NI 3
+#define H 7
+#define BT 500      /* trials in a full test block */
+#define NB 5        /* blocks; the last is partial */
+#define LAST_N 123
+
+static size_t block_n(size_t b) { return b + 1 < NB ? BT : LAST_N; }
+
+static void tb_free(ds_block *blk)
+{
+    for (size_t o = 0; o < DS_OUT_COUNT; ++o)
+        free(blk->out[o]);
+    free(blk->joined_mask);
+    free(blk->amount);
+    free(blk->paid);
+    free(blk->joined);
+    free(blk->stake);
+    free(blk->log_price);
+    free(blk->price);
+    memset(blk, 0, sizeof *blk);
+}
+
+/* Block b of a made-up model: values depend only on (b, t), like the real
+ * kernel's.  NaNs where the model has them (hhi, top_share when total = 0;
+ * round_trip_share at random). */
+static void tb_fill(ds_block *blk, size_t n_outputs, size_t ni, size_t h, size_t b)
+{
+    size_t n = block_n(b);
+    memset(blk, 0, sizeof *blk);
+    blk->block = b;
+    blk->first = b * BT;
+    blk->n = n;
+    blk->n_investors = ni;
+    blk->horizon = h;
+    for (size_t o = 0; o < n_outputs; ++o)
+        CHECK((blk->out[o] = calloc(n, sizeof(double))) != NULL);
+    CHECK((blk->joined_mask = calloc(n, sizeof(uint64_t))) != NULL);
+    CHECK((blk->amount = calloc(n * ni + 1, sizeof(double))) != NULL);
+    CHECK((blk->paid = calloc(n * ni + 1, sizeof(double))) != NULL);
+    CHECK((blk->joined = calloc(n * ni + 1, 1)) != NULL);
+    if (n_outputs == DS_OUT_COUNT)
+        CHECK((blk->stake = calloc(n * ni + 1, sizeof(double))) != NULL);
+    CHECK((blk->log_price = calloc(n * h, sizeof(double))) != NULL);
+    CHECK((blk->price = calloc(n * h, sizeof(double))) != NULL);
+
+    tu_rng r = {1000 + b};
+    const double p_join[NI] = {0.7, 0.4, 0.2};
+    for (size_t t = 0; t < n; ++t) {
+        uint64_t mask = 0;
+        double total = 0.0, paid = 0.0, top = 0.0, hhi = 0.0;
+        size_t joined = 0;
+        for (size_t i = 0; i < ni; ++i) {
+            size_t k = t * ni + i;
+            int j = tu_uniform(&r) < p_join[i % NI];
+            blk->joined[k] = (uint8_t)j;
+            blk->amount[k] = j ? exp(tu_normal(&r)) : 0.0;
+            blk->paid[k] = tu_uniform(&r) < 0.8 ? blk->amount[k] : 0.0;
+            if (blk->stake)
+                blk->stake[k] = blk->amount[k] / 50.0;
+            if (j)
+                mask |= UINT64_C(1) << i;
+            joined += (size_t)j;
+            total += blk->amount[k];
+            paid += blk->paid[k];
+            top = blk->amount[k] > top ? blk->amount[k] : top;
+        }
+        for (size_t i = 0; i < ni; ++i) {
+            double sh = blk->amount[t * ni + i] / total;
+            hhi += sh * sh;
+        }
+        blk->joined_mask[t] = mask;
+        for (size_t o = 0; o < n_outputs; ++o)
+            blk->out[o][t] = tu_normal(&r); /* outputs not set below */
+        blk->out[DS_OUT_TOTAL][t] = total;
+        blk->out[DS_OUT_PAID][t] = paid;
+        blk->out[DS_OUT_INVESTORS_JOINED][t] = (double)joined;
+        blk->out[DS_OUT_JOINED_MASK][t] = (double)mask;
+        blk->out[DS_OUT_CLOSED][t] = total > 0.0;
+        blk->out[DS_OUT_TARGET_MET][t] = total >= 2.0;
+        blk->out[DS_OUT_HHI][t] = total > 0.0 ? hhi : (double)NAN;
+        blk->out[DS_OUT_TOP_SHARE][t] = total > 0.0 ? top / total : (double)NAN;
+        blk->out[DS_OUT_ROUND_TRIP_SHARE][t] = tu_uniform(&r) < 0.1 ? (double)NAN : 0.3;
+        double lp = 0.0;
+        for (size_t m = 0; m < h; ++m) {
+            lp += 0.1 * tu_normal(&r);
+            blk->log_price[t * h + m] = lp;
+            blk->price[t * h + m] = exp(lp);
+        }
+    }
+}
+
+/* Welford over a strided column, the reference for a partial. */
+static ds_moments column(const double *v, size_t n, size_t stride, size_t off)
+{
+    ds_moments mo;
+    ds_moments_init(&mo);
+    for (size_t t = 0; t < n; ++t)
+        ds_moments_add(&mo, v[t * stride + off]);
+    return mo;
+}
+
+static int same_moments(const ds_moments *a, const ds_moments *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+static void test_block_moments(size_t n_outputs)
+{
+    ds_stats *p = ds_stats_alloc_shape(n_outputs, NI, H);
+    CHECK(p);
+    CHECK((p->inv_stake != NULL) == (n_outputs == DS_OUT_COUNT));
+    ds_block blk;
+    tb_fill(&blk, n_outputs, NI, H, 0);
+    /* Twice: the second call must reset, not accumulate. */
+    for (int rep = 0; rep < 2; ++rep) {
+        CHECK(ds_stats_block_moments(p, &blk) == DS_OK);
+        CHECK(p->trials == BT && p->blocks == 1 && p->n_checkpoints == 0);
+        for (size_t o = 0; o < n_outputs; ++o) {
+            ds_moments ref = column(blk.out[o], BT, 1, 0);
+            CHECK(same_moments(&p->out[o], &ref));
+        }
+        CHECK(p->out[DS_OUT_HHI].nan > 0);
+        for (size_t i = 0; i < NI; ++i) {
+            ds_moments a = column(blk.amount, BT, NI, i), pd = column(blk.paid, BT, NI, i);
+            CHECK(same_moments(&p->inv_amount[i], &a));
+            CHECK(same_moments(&p->inv_paid[i], &pd));
+            if (blk.stake) {
+                ds_moments st = column(blk.stake, BT, NI, i);
+                CHECK(same_moments(&p->inv_stake[i], &st));
+            }
+        }
+        for (size_t m = 0; m < H; ++m) {
+            ds_moments pr = column(blk.price, BT, H, m);
+            CHECK(same_moments(&p->price[m], &pr));
+        }
+        /* Coalitions: count and trial-ordered sum of total per mask. */
+        uint64_t count[1u << NI] = {0};
+        double sum[1u << NI] = {0};
+        for (size_t t = 0; t < BT; ++t) {
+            count[blk.joined_mask[t]]++;
+            sum[blk.joined_mask[t]] += blk.out[DS_OUT_TOTAL][t];
+        }
+        size_t distinct = 0;
+        for (size_t k = 0; k < (1u << NI); ++k)
+            distinct += count[k] != 0;
+        CHECK(p->n_coalitions == distinct);
+        ds_coalition *c = ds_stats_sorted_coalitions(p);
+        CHECK(c);
+        uint64_t seen = 0;
+        for (size_t k = 0; k < p->n_coalitions; ++k) {
+            CHECK(c[k].count == count[c[k].mask]);
+            CHECK(tu_same_bits(c[k].sum_total, sum[c[k].mask]));
+            if (k > 0)
+                CHECK(c[k - 1].count > c[k].count ||
+                      (c[k - 1].count == c[k].count && c[k - 1].mask < c[k].mask));
+            seen += c[k].count;
+        }
+        CHECK(seen == BT);
+        free(c);
+    }
+    tb_free(&blk);
+    ds_stats_free(p);
+}
+
+/* The floating state of two accumulators, bit for bit. */
+static void check_same_floating(const ds_stats *a, const ds_stats *b)
+{
+    CHECK(a->trials == b->trials && a->blocks == b->blocks);
+    CHECK(memcmp(a->out, b->out, sizeof a->out) == 0);
+    CHECK(memcmp(a->inv_amount, b->inv_amount, a->n_investors * sizeof *a->inv_amount) == 0);
+    CHECK(memcmp(a->inv_paid, b->inv_paid, a->n_investors * sizeof *a->inv_paid) == 0);
+    if (a->inv_stake)
+        CHECK(memcmp(a->inv_stake, b->inv_stake, a->n_investors * sizeof *a->inv_stake) == 0);
+    CHECK(memcmp(a->price, b->price, a->horizon * sizeof *a->price) == 0);
+    CHECK(a->n_coalitions == b->n_coalitions);
+    ds_coalition *ca = ds_stats_sorted_coalitions(a), *cb = ds_stats_sorted_coalitions(b);
+    CHECK(ca && cb);
+    CHECK(memcmp(ca, cb, a->n_coalitions * sizeof *ca) == 0);
+    free(ca);
+    free(cb);
+    CHECK(a->n_checkpoints == b->n_checkpoints);
+    CHECK(memcmp(a->checkpoints, b->checkpoints, a->n_checkpoints * sizeof *a->checkpoints) == 0);
+}
+
+static void test_merge_moments(size_t n_outputs)
+{
+    ds_block blk[NB];
+    for (size_t b = 0; b < NB; ++b)
+        tb_fill(&blk[b], n_outputs, NI, H, b);
+
+    /* A: one partial reused, merged as each block is done. */
+    ds_stats *ga = ds_stats_alloc_shape(n_outputs, NI, H), *p = ds_stats_alloc_shape(n_outputs, NI, H);
+    CHECK(ga && p);
+    for (size_t b = 0; b < NB; ++b) {
+        CHECK(ds_stats_block_moments(p, &blk[b]) == DS_OK);
+        CHECK(ds_stats_merge_moments(ga, p, b + 1 == NB) == DS_OK);
+    }
+    /* B: every partial computed first (in reverse, as threads might), then
+     * merged in block order. */
+    ds_stats *gb = ds_stats_alloc_shape(n_outputs, NI, H), *parts[NB];
+    CHECK(gb);
+    for (size_t b = NB; b-- > 0;) {
+        CHECK((parts[b] = ds_stats_alloc_shape(n_outputs, NI, H)) != NULL);
+        CHECK(ds_stats_block_moments(parts[b], &blk[b]) == DS_OK);
+    }
+    for (size_t b = 0; b < NB; ++b)
+        CHECK(ds_stats_merge_moments(gb, parts[b], b + 1 == NB) == DS_OK);
+    check_same_floating(ga, gb);
+
+    /* Against one pass over all trials. */
+    const size_t total_n = (NB - 1) * BT + LAST_N;
+    CHECK(ga->trials == total_n && ga->blocks == NB);
+    for (size_t o = 0; o < n_outputs; ++o) {
+        ds_moments ref;
+        ds_moments_init(&ref);
+        for (size_t b = 0; b < NB; ++b)
+            for (size_t t = 0; t < blk[b].n; ++t)
+                ds_moments_add(&ref, blk[b].out[o][t]);
+        CHECK(ga->out[o].n == ref.n && ga->out[o].nan == ref.nan);
+        CHECK(tu_rel_close(ga->out[o].mean, ref.mean, TOL_MERGE));
+        CHECK(tu_rel_close(ds_moments_sd(&ga->out[o]), ds_moments_sd(&ref), TOL_MERGE));
+        CHECK(ga->out[o].min == ref.min && ga->out[o].max == ref.max);
+    }
+    /* Checkpoints after 1, 2, 4 blocks and at the end. */
+    CHECK(ga->n_checkpoints == 4);
+    CHECK(ga->checkpoints[0].trials == BT && ga->checkpoints[1].trials == 2 * BT &&
+          ga->checkpoints[2].trials == 4 * BT && ga->checkpoints[3].trials == total_n);
+    CHECK(tu_same_bits(ga->checkpoints[0].mean[DS_OUT_TOTAL], parts[0]->out[DS_OUT_TOTAL].mean));
+    CHECK(tu_same_bits(ga->checkpoints[0].stderr_[DS_OUT_TOTAL],
+                       ds_moments_stderr(&parts[0]->out[DS_OUT_TOTAL])));
+    CHECK(tu_same_bits(ga->checkpoints[3].mean[DS_OUT_PAID], ga->out[DS_OUT_PAID].mean));
+    for (size_t o = n_outputs; o < DS_OUT_COUNT; ++o)
+        CHECK(isnan(ga->checkpoints[3].mean[o]) && isnan(ga->checkpoints[3].stderr_[o]));
+
+    /* Final at a power of two: no duplicate checkpoint. */
+    ds_stats *gc = ds_stats_alloc_shape(n_outputs, NI, H);
+    CHECK(gc);
+    for (size_t b = 0; b < 4; ++b)
+        CHECK(ds_stats_merge_moments(gc, parts[b], b == 3) == DS_OK);
+    CHECK(gc->n_checkpoints == 3 && gc->checkpoints[2].trials == 4 * BT);
+
+    /* Coalitions of the whole run. */
+    uint64_t seen = 0;
+    ds_coalition *c = ds_stats_sorted_coalitions(ga);
+    CHECK(c);
+    for (size_t k = 0; k < ga->n_coalitions; ++k)
+        seen += c[k].count;
+    CHECK(seen == total_n && ga->n_coalitions == (1u << NI));
+    free(c);
+
+    ds_stats_free(gc);
+    for (size_t b = 0; b < NB; ++b) {
+        ds_stats_free(parts[b]);
+        tb_free(&blk[b]);
+    }
+    ds_stats_free(ga);
+    ds_stats_free(gb);
+    ds_stats_free(p);
+}
+
+static void check_same_sketches(const ds_stats *a, const ds_stats *b)
+{
+    for (size_t o = 0; o < a->n_outputs; ++o)
+        CHECK(tu_sketch_same_counts(&a->sk_out[o], &b->sk_out[o]));
+    for (size_t i = 0; i < a->n_investors; ++i) {
+        CHECK(tu_sketch_same_counts(&a->sk_amount[i], &b->sk_amount[i]));
+        CHECK(tu_sketch_same_counts(&a->sk_paid[i], &b->sk_paid[i]));
+        CHECK(a->inv_joined[i] == b->inv_joined[i]);
+    }
+    for (size_t m = 0; m < a->horizon; ++m)
+        CHECK(tu_sketch_same_counts(&a->sk_price[m], &b->sk_price[m]));
+}
+
+static void test_sketches(size_t n_outputs)
+{
+    ds_block blk[NB];
+    for (size_t b = 0; b < NB; ++b)
+        tb_fill(&blk[b], n_outputs, NI, H, b);
+    /* One thread does every block. */
+    ds_stats *one = ds_stats_alloc_shape(n_outputs, NI, H);
+    CHECK(one);
+    for (size_t b = 0; b < NB; ++b)
+        CHECK(ds_stats_add_sketches(one, &blk[b]) == DS_OK);
+    /* Counts agree with the moments: n + nan = trials. */
+    ds_stats *g = ds_stats_alloc_shape(n_outputs, NI, H), *p = ds_stats_alloc_shape(n_outputs, NI, H);
+    CHECK(g && p);
+    for (size_t b = 0; b < NB; ++b) {
+        CHECK(ds_stats_block_moments(p, &blk[b]) == DS_OK);
+        CHECK(ds_stats_merge_moments(g, p, b + 1 == NB) == DS_OK);
+    }
+    for (size_t o = 0; o < n_outputs; ++o)
+        CHECK(one->sk_out[o].count == g->out[o].n);
+    for (size_t m = 0; m < H; ++m)
+        CHECK(one->sk_price[m].count == g->price[m].n);
+    for (size_t i = 0; i < NI; ++i) {
+        uint64_t j = 0;
+        for (size_t b = 0; b < NB; ++b)
+            for (size_t t = 0; t < blk[b].n; ++t)
+                j += blk[b].joined[t * NI + i];
+        CHECK(one->inv_joined[i] == j);
+    }
+    /* 2 and 3 "threads": blocks dealt round-robin or in runs, merged in
+     * either order, give the same counts. */
+    for (size_t nt = 2; nt <= 3; ++nt)
+        for (int deal = 0; deal < 2; ++deal)
+            for (int rev = 0; rev < 2; ++rev) {
+                ds_stats *th[3];
+                for (size_t k = 0; k < nt; ++k)
+                    CHECK((th[k] = ds_stats_alloc_shape(n_outputs, NI, H)) != NULL);
+                for (size_t b = 0; b < NB; ++b) {
+                    size_t k = deal ? b % nt : b * nt / NB;
+                    CHECK(ds_stats_add_sketches(th[k], &blk[b]) == DS_OK);
+                }
+                ds_stats *all = ds_stats_alloc_shape(n_outputs, NI, H);
+                CHECK(all);
+                for (size_t k = 0; k < nt; ++k)
+                    CHECK(ds_stats_merge_sketches(all, th[rev ? nt - 1 - k : k]) == DS_OK);
+                check_same_sketches(all, one);
+                for (size_t o = 0; o < n_outputs; ++o)
+                    CHECK(tu_same_bits(ds_sketch_quantile(&all->sk_out[o], 0.37, (double)NAN, (double)NAN),
+                                       ds_sketch_quantile(&one->sk_out[o], 0.37, (double)NAN, (double)NAN)));
+                ds_stats_free(all);
+                for (size_t k = 0; k < nt; ++k)
+                    ds_stats_free(th[k]);
+            }
+    /* The price fan sketch: within alpha of the exact month quantile. */
+    {
+        const size_t total_n = (NB - 1) * BT + LAST_N, m = H - 1;
+        double *v = malloc(total_n * sizeof *v);
+        CHECK(v);
+        size_t k = 0;
+        for (size_t b = 0; b < NB; ++b)
+            for (size_t t = 0; t < blk[b].n; ++t)
+                v[k++] = blk[b].price[t * H + m];
+        qsort(v, total_n, sizeof *v, tu_cmp_double);
+        for (int j = 1; j < 100; ++j) {
+            double q = j / 100.0, truth = v[(size_t)floor((double)(total_n - 1) * q)];
+            CHECK(tu_rel_close(ds_sketch_quantile(&one->sk_price[m], q, (double)NAN, (double)NAN), truth,
+                               DS_SKETCH_ALPHA + 1e-12));
+        }
+        free(v);
+    }
+    ds_stats_free(one);
+    ds_stats_free(g);
+    ds_stats_free(p);
+    for (size_t b = 0; b < NB; ++b)
+        tb_free(&blk[b]);
+}
+
+static void test_shapes(void)
+{
+    CHECK(ds_stats_alloc_shape(DS_OUT_COUNT + 1, 1, 1) == NULL);
+    CHECK(ds_stats_alloc_shape(DS_OUT_POST_MONEY, DS_MAX_INVESTORS + 1, 1) == NULL);
+    ds_stats_free(NULL);
+
+    ds_stats *a = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+    ds_stats *b = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI + 1, H);
+    ds_stats *c = ds_stats_alloc_shape(DS_OUT_COUNT, NI, H);
+    CHECK(a && b && c);
+    ds_block blk;
+    tb_fill(&blk, DS_OUT_POST_MONEY, NI, H, 0);
+    CHECK(ds_stats_block_moments(b, &blk) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_add_sketches(b, &blk) == DS_ERR_INTERNAL);
+    /* A valuation accumulator needs the valuation outputs. */
+    CHECK(ds_stats_block_moments(c, &blk) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_merge_moments(a, b, 0) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_merge_moments(a, c, 0) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_merge_moments(a, a, 0) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_merge_sketches(a, b) == DS_ERR_INTERNAL);
+    CHECK(a->trials == 0 && a->blocks == 0 && a->n_checkpoints == 0);
+    tb_free(&blk);
+
+    /* No investors: every trial has mask 0. */
+    ds_stats *z = ds_stats_alloc_shape(DS_OUT_POST_MONEY, 0, 1);
+    CHECK(z);
+    tb_fill(&blk, DS_OUT_POST_MONEY, 0, 1, 0);
+    CHECK(ds_stats_block_moments(z, &blk) == DS_OK);
+    CHECK(ds_stats_add_sketches(z, &blk) == DS_OK);
+    CHECK(z->n_coalitions == 1);
+    ds_coalition *co = ds_stats_sorted_coalitions(z);
+    CHECK(co && co[0].mask == 0 && co[0].count == BT);
+    free(co);
+    tb_free(&blk);
+    /* No coalitions at all yet: still a valid (empty) array. */
+    co = ds_stats_sorted_coalitions(a);
+    CHECK(co);
+    free(co);
+    ds_stats_free(z);
+    ds_stats_free(a);
+    ds_stats_free(b);
+    ds_stats_free(c);
+}
+
+/* Many distinct masks: the coalition tables grow (and rehash) in both the
+ * partial and the global accumulator. */
+static void test_many_coalitions(void)
+{
+    enum { NIM = 20, N = 3000, K = 4 };
+    ds_stats *g = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NIM, 1);
+    ds_stats *p = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NIM, 1);
+    CHECK(g && p);
+    ds_block blk;
+    memset(&blk, 0, sizeof blk);
+    blk.n = N;
+    blk.n_investors = NIM;
+    blk.horizon = 1;
+    for (size_t o = 0; o < DS_OUT_POST_MONEY; ++o)
+        CHECK((blk.out[o] = calloc(N, sizeof(double))) != NULL);
+    CHECK((blk.joined_mask = calloc(N, sizeof(uint64_t))) != NULL);
+    CHECK((blk.amount = calloc(N * NIM, sizeof(double))) != NULL);
+    CHECK((blk.paid = calloc(N * NIM, sizeof(double))) != NULL);
+    CHECK((blk.joined = calloc(N * NIM, 1)) != NULL);
+    CHECK((blk.log_price = calloc(N, sizeof(double))) != NULL);
+    CHECK((blk.price = calloc(N, sizeof(double))) != NULL);
+    tu_rng r = {31};
+    for (int b = 0; b < K; ++b) {
+        for (size_t t = 0; t < N; ++t) {
+            /* Masks from a small range so that blocks share many. */
+            blk.joined_mask[t] = tu_next(&r) % 5000u;
+            blk.out[DS_OUT_TOTAL][t] = (double)(blk.joined_mask[t] % 7u);
+        }
+        CHECK(ds_stats_block_moments(p, &blk) == DS_OK);
+        CHECK(ds_stats_merge_moments(g, p, b + 1 == K) == DS_OK);
+    }
+    ds_coalition *c = ds_stats_sorted_coalitions(g);
+    CHECK(c);
+    uint64_t seen = 0;
+    for (size_t k = 0; k < g->n_coalitions; ++k) {
+        seen += c[k].count;
+        /* total is a function of the mask here, so its mean is exact. */
+        CHECK(c[k].sum_total == (double)(c[k].mask % 7u) * (double)c[k].count);
+        if (k > 0)
+            CHECK(c[k - 1].count > c[k].count ||
+                  (c[k - 1].count == c[k].count && c[k - 1].mask < c[k].mask));
+    }
+    CHECK(seen == (uint64_t)N * K && g->n_coalitions > 3000 && g->n_coalitions <= 5000);
+    CHECK(g->cap_coalitions >= 2 * g->n_coalitions);
+    free(c);
+    tb_free(&blk);
+    ds_stats_free(g);
+    ds_stats_free(p);
+}
+
+int main(void)
+{
+    const size_t shapes[2] = {DS_OUT_POST_MONEY, DS_OUT_COUNT};
+    for (int s = 0; s < 2; ++s) {
+        test_block_moments(shapes[s]);
+        test_merge_moments(shapes[s]);
+        test_sketches(shapes[s]);
+    }
+    test_shapes();
+    test_many_coalitions();
+    printf("test_stats_block: ok\n");
+    return 0;
+}

@@ -1,0 +1,240 @@
+/* tests/stats/test_stats_oom.c
+ * Out-of-memory paths of stats.c: the n-th allocation is made to fail (after
+ * Lua's allocator tests) and every function must report DS_ERR_NOMEM (or
+ * NULL), leak nothing, and leave what it promises unchanged.
+ * Licence: see LICENSE at the top of the repository.
+ *
+ * How allocations fail: this test is linked with -Wl,--wrap=malloc,
+ * --wrap=calloc, --wrap=realloc (tests/stats/CMakeLists.txt), so every call
+ * the library makes goes through the __wrap_ functions below.  No test hook
+ * lives in the library.
+ */
+#include "stats_test_util.h"
+
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+
+/* Allocations left before one fails; negative: never fail.  Test-only state
+ * (the test is single-threaded). */
+static long allocs_left = -1;
+
+static int alloc_fails(void)
+{
+    if (allocs_left < 0)
+        return 0;
+    if (allocs_left == 0)
+        return 1;
+    allocs_left--;
+    return 0;
+}
+
+void *__wrap_malloc(size_t size) { return alloc_fails() ? NULL : __real_malloc(size); }
+void *__wrap_calloc(size_t n, size_t size) { return alloc_fails() ? NULL : __real_calloc(n, size); }
+void *__wrap_realloc(void *p, size_t size) { return alloc_fails() ? NULL : __real_realloc(p, size); }
+
+/* ds_stats_alloc_shape: fail the 1st, 2nd, ... allocation until it succeeds;
+ * each failure returns NULL (ASan's leak check proves nothing leaked). */
+static void test_alloc(size_t n_outputs)
+{
+    long k = 0;
+    for (;; ++k) {
+        allocs_left = k;
+        ds_stats *s = ds_stats_alloc_shape(n_outputs, 4, 12);
+        allocs_left = -1;
+        if (s) {
+            ds_stats_free(s);
+            break;
+        }
+    }
+    CHECK(k >= 7); /* the arrays are separate allocations */
+}
+
+static void test_sketch(void)
+{
+    ds_sketch s;
+    ds_sketch_init(&s);
+    /* First bucket array. */
+    allocs_left = 0;
+    CHECK(ds_sketch_add(&s, 1.0) == DS_ERR_NOMEM);
+    CHECK(ds_sketch_add(&s, -1.0) == DS_ERR_NOMEM);
+    CHECK(ds_sketch_add_log(&s, 0.0) == DS_ERR_NOMEM);
+    /* Zeros and values in range need no memory. */
+    CHECK(ds_sketch_add(&s, 0.0) == DS_OK);
+    allocs_left = -1;
+    CHECK(s.count == 1 && s.zero == 1 && s.pos_len == 0 && s.neg_len == 0);
+    CHECK(ds_sketch_add(&s, 1.0) == DS_OK);
+    CHECK(ds_sketch_add(&s, -1.0) == DS_OK);
+    allocs_left = 0;
+    CHECK(ds_sketch_add(&s, 1.0001) == DS_OK);
+    CHECK(ds_sketch_add_log(&s, 0.0002) == DS_OK);
+    /* Growth on either side of either store fails cleanly. */
+    ds_sketch before;
+    ds_sketch_init(&before);
+    allocs_left = -1;
+    CHECK(ds_sketch_merge(&before, &s) == DS_OK);
+    allocs_left = 0;
+    CHECK(ds_sketch_add(&s, 1e9) == DS_ERR_NOMEM);
+    CHECK(ds_sketch_add(&s, 1e-9) == DS_ERR_NOMEM);
+    CHECK(ds_sketch_add(&s, -1e9) == DS_ERR_NOMEM);
+    CHECK(ds_sketch_add(&s, -1e-9) == DS_ERR_NOMEM);
+    CHECK(ds_sketch_add_log(&s, 50.0) == DS_ERR_NOMEM);
+    allocs_left = -1;
+    CHECK(tu_sketch_same_counts(&s, &before));
+    CHECK(tu_same_bits(ds_sketch_quantile(&s, 0.5, (double)NAN, (double)NAN),
+                       ds_sketch_quantile(&before, 0.5, (double)NAN, (double)NAN)));
+
+    /* A merge that must grow: counts unchanged on failure, whichever store
+     * fails (the positive one first, then the negative one). */
+    ds_sketch wide;
+    ds_sketch_init(&wide);
+    CHECK(ds_sketch_add(&wide, 1e12) == DS_OK);
+    CHECK(ds_sketch_add(&wide, -1e12) == DS_OK);
+    for (long k = 0; k < 2; ++k) {
+        allocs_left = k;
+        CHECK(ds_sketch_merge(&s, &wide) == DS_ERR_NOMEM);
+        allocs_left = -1;
+        CHECK(tu_sketch_same_counts(&s, &before));
+    }
+    CHECK(ds_sketch_merge(&s, &wide) == DS_OK);
+    CHECK(s.count == before.count + 2);
+    ds_sketch_clear(&wide);
+    ds_sketch_clear(&before);
+    ds_sketch_clear(&s);
+}
+
+/* A two-investor block with distinct masks and positive values. */
+static void fill_block(ds_block *blk, size_t n, size_t ni, size_t h)
+{
+    memset(blk, 0, sizeof *blk);
+    blk->n = n;
+    blk->n_investors = ni;
+    blk->horizon = h;
+    for (size_t o = 0; o < DS_OUT_POST_MONEY; ++o) {
+        CHECK((blk->out[o] = calloc(n, sizeof(double))) != NULL);
+        for (size_t t = 0; t < n; ++t)
+            blk->out[o][t] = (double)(t + 1);
+    }
+    CHECK((blk->joined_mask = calloc(n, sizeof(uint64_t))) != NULL);
+    CHECK((blk->amount = calloc(n * ni, sizeof(double))) != NULL);
+    CHECK((blk->paid = calloc(n * ni, sizeof(double))) != NULL);
+    CHECK((blk->joined = calloc(n * ni, 1)) != NULL);
+    CHECK((blk->log_price = calloc(n * h, sizeof(double))) != NULL);
+    CHECK((blk->price = calloc(n * h, sizeof(double))) != NULL);
+    for (size_t t = 0; t < n; ++t) {
+        blk->joined_mask[t] = t % 4u;
+        for (size_t i = 0; i < ni; ++i) {
+            blk->amount[t * ni + i] = 1.0 + (double)t;
+            blk->paid[t * ni + i] = 2.0 + (double)t;
+            blk->joined[t * ni + i] = (uint8_t)((t >> i) & 1u);
+        }
+        for (size_t m = 0; m < h; ++m) {
+            blk->log_price[t * h + m] = 0.01 * (double)(t + m);
+            blk->price[t * h + m] = exp(blk->log_price[t * h + m]);
+        }
+    }
+}
+
+static void free_block(ds_block *blk)
+{
+    for (size_t o = 0; o < DS_OUT_COUNT; ++o)
+        free(blk->out[o]);
+    free(blk->joined_mask);
+    free(blk->amount);
+    free(blk->paid);
+    free(blk->joined);
+    free(blk->log_price);
+    free(blk->price);
+}
+
+static void test_stats(void)
+{
+    enum { NI = 2, H = 3, N = 64 };
+    ds_block blk;
+    fill_block(&blk, N, NI, H);
+    ds_stats *p = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+    ds_stats *g = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+    CHECK(p && g);
+
+    /* The coalition table of a partial. */
+    allocs_left = 0;
+    CHECK(ds_stats_block_moments(p, &blk) == DS_ERR_NOMEM);
+    allocs_left = -1;
+    CHECK(ds_stats_block_moments(p, &blk) == DS_OK);
+
+    /* Merging into the global accumulator: every failing allocation leaves
+     * it as it was. */
+    CHECK(ds_stats_merge_moments(g, p, 0) == DS_OK);
+    for (long k = 0; k < 2; ++k) {
+        /* A new global (empty tables) must allocate both the coalition table
+         * (allocation 0) and the checkpoints (allocation 1). */
+        allocs_left = 0;
+        ds_stats *fresh = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+        CHECK(fresh == NULL);
+        allocs_left = -1;
+        fresh = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+        CHECK(fresh);
+        allocs_left = k;
+        CHECK(ds_stats_merge_moments(fresh, p, 1) == DS_ERR_NOMEM);
+        allocs_left = -1;
+        CHECK(fresh->trials == 0 && fresh->blocks == 0 && fresh->n_coalitions == 0 &&
+              fresh->n_checkpoints == 0 && fresh->out[0].n == 0);
+        CHECK(ds_stats_merge_moments(fresh, p, 1) == DS_OK);
+        CHECK(fresh->trials == N && fresh->n_checkpoints == 1);
+        ds_stats_free(fresh);
+    }
+    /* Growing a full checkpoint array: 8 fit in the first allocation. */
+    for (int b = 1; b < 8; ++b)
+        CHECK(ds_stats_merge_moments(g, p, 1) == DS_OK);
+    CHECK(g->n_checkpoints == 8 && g->cap_checkpoints == 8);
+    uint64_t trials = g->trials;
+    allocs_left = 0;
+    CHECK(ds_stats_merge_moments(g, p, 1) == DS_ERR_NOMEM);
+    allocs_left = -1;
+    CHECK(g->trials == trials && g->n_checkpoints == 8);
+    CHECK(ds_stats_merge_moments(g, p, 1) == DS_OK);
+    CHECK(g->n_checkpoints == 9);
+
+    /* Sketches: the first add of each sketch allocates. */
+    ds_stats *l = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+    CHECK(l);
+    allocs_left = 0;
+    CHECK(ds_stats_add_sketches(l, &blk) == DS_ERR_NOMEM);
+    allocs_left = -1;
+    ds_stats *l2 = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+    CHECK(l2);
+    CHECK(ds_stats_add_sketches(l2, &blk) == DS_OK);
+    ds_stats *m = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+    CHECK(m);
+    allocs_left = 0;
+    CHECK(ds_stats_merge_sketches(m, l2) == DS_ERR_NOMEM);
+    allocs_left = -1;
+
+    /* Sorting the coalitions. */
+    allocs_left = 0;
+    CHECK(ds_stats_sorted_coalitions(g) == NULL);
+    allocs_left = -1;
+    ds_coalition *c = ds_stats_sorted_coalitions(g);
+    CHECK(c && c[0].count > 0);
+    free(c);
+
+    ds_stats_free(m);
+    ds_stats_free(l);
+    ds_stats_free(l2);
+    ds_stats_free(p);
+    ds_stats_free(g);
+    free_block(&blk);
+}
+
+int main(void)
+{
+    test_alloc(DS_OUT_POST_MONEY);
+    test_alloc(DS_OUT_COUNT);
+    test_sketch();
+    test_stats();
+    printf("test_stats_oom: ok\n");
+    return 0;
+}
