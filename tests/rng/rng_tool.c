@@ -54,7 +54,7 @@ int main(int argc, char **argv)
         /* DELTA may exceed 2^64: parse as a 128-bit decimal. */
         ds_u128 delta = 0;
         for (const char *p = argv[5]; *p; ++p)
-            delta = delta * 10u + (ds_u128)(*p - '0');
+            delta = delta * 10u + (ds_u128)(unsigned)(*p - '0');
         ds_rng_advance(&r, delta);
         n = num(argv[6]);
     }

@@ -1,0 +1,495 @@
+/* sim/model.c
+ * The trial kernel: MODEL.md sections 3-4 for one block of trials.
+ * Licence: see LICENSE at the top of the repository.
+ *
+ * Invariants that must stay true (the reproducibility contract, MODEL.md 6):
+ *  - every named random source draws only from its own stream
+ *    PCG64DXSM(SeedSequence(seed, (fnv1a64(name), block))), in trial order
+ *    within the block; an input's values therefore depend only on its own
+ *    distribution (and, when correlated, on the latents it is tied to);
+ *  - fixed inputs draw nothing;
+ *  - a stream is consumed the same way whatever other inputs are, so a run of
+ *    N trials is a prefix of a run of M > N;
+ *  - ds_model_run_block allocates nothing, does no I/O and cannot fail.
+ *
+ * Order of work in a block: (1) every input for all trials of the block, one
+ * stream at a time (cache friendly, and it makes the per-input independence
+ * evident); (2) the Gaussian copula Z = L eps, input = F^-1(Phi(Z)); (3) per
+ * trial: the price path, then joins, amounts, cap, tranches, outcomes.
+ */
+#include "dealsim/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealsim/dist.h"
+#include "dealsim/rng.h"
+
+#define DT (1.0 / 12.0) /* one month in years */
+
+static const ds_output_info output_info[DS_OUT_COUNT] = {
+    {"total", "USD billion", "total committed after any cap (sum of a_i)", DS_OUTTYPE_REAL, 0},
+    {"raw_total", "USD billion", "sum of commitments before the cap", DS_OUTTYPE_REAL, 0},
+    {"paid", "USD billion", "money paid in tranches whose conditions were met", DS_OUTTYPE_REAL, 0},
+    {"unpaid", "USD billion", "money of tranches whose conditions failed", DS_OUTTYPE_REAL, 0},
+    {"investors_joined", "1", "number of investors who joined", DS_OUTTYPE_COUNT, 0},
+    {"joined_mask", "1", "bit i-1 set when investor i joined", DS_OUTTYPE_COUNT, 0},
+    {"closed", "1", "total >= minimum close (default total > 0)", DS_OUTTYPE_BOOL, 0},
+    {"target_met", "1", "total >= target", DS_OUTTYPE_BOOL, 0},
+    {"oversubscribed", "1", "raw total above the cap", DS_OUTTYPE_BOOL, 0},
+    {"shortfall", "USD billion", "max(0, target - total)", DS_OUTTYPE_REAL, 0},
+    {"hhi", "1", "Herfindahl-Hirschman index of investor shares (NaN when total = 0)",
+     DS_OUTTYPE_REAL, 0},
+    {"top_share", "1", "largest investor share (NaN when total = 0)", DS_OUTTYPE_REAL, 0},
+    {"round_trip", "USD billion", "paid money flowing back to the investors as purchases",
+     DS_OUTTYPE_REAL, 0},
+    {"net_new", "USD billion", "paid minus round_trip", DS_OUTTYPE_REAL, 0},
+    {"round_trip_share", "1", "round_trip / paid (NaN when paid = 0)", DS_OUTTYPE_REAL, 0},
+    {"compute_spend", "USD billion", "paid money spent on compute within the horizon",
+     DS_OUTTYPE_REAL, 0},
+    {"gpu_hours", "1e9 GPU hours", "H100-equivalent GPU hours bought within the horizon",
+     DS_OUTTYPE_REAL, 0},
+    {"avg_price", "USD per GPU hour", "compute_spend / gpu_hours (NaN when 0)", DS_OUTTYPE_REAL,
+     0},
+    {"final_price", "USD per GPU hour", "compute price in the last month of the horizon",
+     DS_OUTTYPE_REAL, 0},
+    {"post_money", "USD billion", "pre-money valuation plus total", DS_OUTTYPE_REAL, 1},
+    {"stake_total", "1", "total / post_money: the new investors' combined stake",
+     DS_OUTTYPE_REAL, 1},
+};
+
+const ds_output_info *ds_output_get_info(ds_output o)
+{
+    if ((int)o < 0 || o >= DS_OUT_COUNT)
+        return NULL;
+    return &output_info[o];
+}
+
+int ds_output_from_name(const char *name, ds_output *o)
+{
+    for (int i = 0; i < DS_OUT_COUNT; ++i)
+        if (strcmp(name, output_info[i].name) == 0) {
+            if (o)
+                *o = (ds_output)i;
+            return 1;
+        }
+    return 0;
+}
+
+typedef struct {
+    int cond;  /* input index of tranche.<I>.<k> */
+    int month; /* input index of tranche.<I>.<k>.month */
+    double share;
+    double probability;
+} model_tranche;
+
+typedef struct {
+    int join, amount, round_trip;
+    double p;
+    size_t n_tranches;
+    model_tranche *tranches;
+} model_investor;
+
+struct ds_model {
+    const ds_scenario *sc;
+    size_t n_inputs, n_corr, n_inv, horizon, max_tranches;
+    int n_outputs;
+    int pre_money, share, p0, drift, vol, kappa, rate; /* input indices (-1: absent) */
+    model_investor *inv;
+    double *w;       /* schedule w_1..w_H at [m-1] */
+    double *wsuffix; /* W_s = sum_{m>s} w_m, s = 0..H */
+    double *fixed;   /* per input: the constant of a fixed input */
+    uint64_t hash_path, hash_jumps;
+};
+
+/* Index of input "<prefix><investor>[.<k>][<suffix>]" (k = 0: none). */
+static int find_input(const ds_scenario *sc, const char *prefix, const char *investor, size_t k,
+                      const char *suffix)
+{
+    char name[256];
+    if (k)
+        snprintf(name, sizeof name, "%s%s.%zu%s", prefix, investor, k, suffix);
+    else
+        snprintf(name, sizeof name, "%s%s%s", prefix, investor ? investor : "", suffix);
+    return ds_scenario_find_input(sc, name);
+}
+
+void ds_model_free(ds_model *m)
+{
+    if (!m)
+        return;
+    if (m->inv)
+        for (size_t i = 0; i < m->n_inv; ++i)
+            free(m->inv[i].tranches);
+    free(m->inv);
+    free(m->w);
+    free(m->wsuffix);
+    free(m->fixed);
+    free(m);
+}
+
+ds_status ds_model_create(const ds_scenario *sc, ds_model **out, ds_diag *diag)
+{
+    *out = NULL;
+    ds_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory creating the model");
+    m->sc = sc;
+    m->n_inputs = sc->n_inputs;
+    m->n_corr = sc->n_corr_inputs;
+    m->n_inv = sc->n_investors;
+    m->horizon = (size_t)sc->horizon;
+    m->n_outputs = sc->has_pre_money ? DS_OUT_COUNT : DS_OUT_POST_MONEY;
+    m->hash_path = ds_fnv1a64("price.path");
+    m->hash_jumps = ds_fnv1a64("price.jumps");
+    m->inv = calloc(m->n_inv, sizeof *m->inv);
+    m->w = malloc(m->horizon * sizeof *m->w);
+    m->wsuffix = malloc((m->horizon + 1) * sizeof *m->wsuffix);
+    m->fixed = calloc(m->n_inputs ? m->n_inputs : 1, sizeof *m->fixed);
+    if (!m->inv || !m->w || !m->wsuffix || !m->fixed)
+        goto nomem;
+
+    m->pre_money = sc->has_pre_money ? find_input(sc, "round.pre_money", NULL, 0, "") : -1;
+    m->share = find_input(sc, "compute.share", NULL, 0, "");
+    m->p0 = find_input(sc, "price.initial", NULL, 0, "");
+    m->drift = find_input(sc, "price.drift", NULL, 0, "");
+    m->vol = find_input(sc, "price.volatility", NULL, 0, "");
+    m->kappa = find_input(sc, "price.mean_reversion", NULL, 0, "");
+    m->rate = sc->has_jumps ? find_input(sc, "price.jumps.rate", NULL, 0, "") : -1;
+    int missing = m->share < 0 || m->p0 < 0 || m->drift < 0 || m->vol < 0 || m->kappa < 0 ||
+                  (sc->has_pre_money && m->pre_money < 0) || (sc->has_jumps && m->rate < 0);
+
+    for (size_t i = 0; i < m->n_inv && !missing; ++i) {
+        const ds_investor *iv = &sc->investors[i];
+        model_investor *mi = &m->inv[i];
+        mi->join = find_input(sc, "join.", iv->name, 0, "");
+        mi->amount = find_input(sc, "amount.", iv->name, 0, "");
+        mi->round_trip = find_input(sc, "round_trip.", iv->name, 0, "");
+        mi->p = iv->join_probability;
+        mi->n_tranches = iv->n_tranches;
+        mi->tranches = calloc(iv->n_tranches, sizeof *mi->tranches);
+        if (!mi->tranches)
+            goto nomem;
+        if (iv->n_tranches > m->max_tranches)
+            m->max_tranches = iv->n_tranches;
+        missing |= mi->join < 0 || mi->amount < 0 || mi->round_trip < 0;
+        for (size_t k = 0; k < iv->n_tranches; ++k) {
+            model_tranche *tr = &mi->tranches[k];
+            tr->cond = find_input(sc, "tranche.", iv->name, k + 1, "");
+            tr->month = find_input(sc, "tranche.", iv->name, k + 1, ".month");
+            tr->share = iv->tranches[k].share;
+            tr->probability = iv->tranches[k].probability;
+            missing |= tr->cond < 0 || tr->month < 0;
+        }
+    }
+    if (missing) {
+        ds_model_free(m);
+        return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
+                           "the scenario lacks an input the model needs (a loader bug)");
+    }
+
+    for (size_t k = 0; k < m->n_inputs; ++k) {
+        const ds_input *in = &sc->inputs[k];
+        /* A fixed distribution is a constant: its quantile anywhere. */
+        m->fixed[k] = (in->kind == DS_INPUT_DIST && in->fixed) ? ds_dist_quantile(in->dist, 0.5)
+                                                               : (double)NAN;
+    }
+    for (size_t j = 0; j < m->horizon; ++j)
+        m->w[j] = sc->schedule[j];
+    m->wsuffix[m->horizon] = 0.0;
+    for (size_t s = m->horizon; s-- > 0;)
+        m->wsuffix[s] = m->wsuffix[s + 1] + m->w[s];
+    *out = m;
+    return DS_OK;
+nomem:
+    ds_model_free(m);
+    return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory creating the model");
+}
+
+const ds_scenario *ds_model_scenario(const ds_model *m) { return m->sc; }
+
+int ds_model_n_outputs(const ds_model *m) { return m->n_outputs; }
+
+void ds_block_free(ds_block *blk)
+{
+    if (!blk)
+        return;
+    for (int o = 0; o < DS_OUT_COUNT; ++o)
+        free(blk->out[o]);
+    free(blk->joined_mask);
+    free(blk->amount);
+    free(blk->paid);
+    free(blk->joined);
+    free(blk->stake);
+    free(blk->log_price);
+    free(blk->price);
+    free(blk->ws_inputs);
+    free(blk->ws_eps);
+    free(blk->ws_suffix);
+    free(blk->ws_z);
+    free(blk->ws_months);
+    free(blk);
+}
+
+ds_block *ds_block_alloc(const ds_model *m)
+{
+    const size_t B = DS_BLOCK_SIZE;
+    ds_block *blk = calloc(1, sizeof *blk);
+    if (!blk)
+        return NULL;
+    blk->n_investors = m->n_inv;
+    blk->horizon = m->horizon;
+    int ok = 1;
+    for (int o = 0; o < m->n_outputs; ++o)
+        ok &= (blk->out[o] = malloc(B * sizeof(double))) != NULL;
+    ok &= (blk->joined_mask = malloc(B * sizeof(uint64_t))) != NULL;
+    ok &= (blk->amount = malloc(B * m->n_inv * sizeof(double))) != NULL;
+    ok &= (blk->paid = malloc(B * m->n_inv * sizeof(double))) != NULL;
+    ok &= (blk->joined = malloc(B * m->n_inv)) != NULL;
+    if (m->sc->has_pre_money)
+        ok &= (blk->stake = malloc(B * m->n_inv * sizeof(double))) != NULL;
+    ok &= (blk->log_price = malloc(B * m->horizon * sizeof(double))) != NULL;
+    ok &= (blk->price = malloc(B * m->horizon * sizeof(double))) != NULL;
+    ok &= (blk->ws_inputs = malloc(B * (m->n_inputs ? m->n_inputs : 1) * sizeof(double))) != NULL;
+    ok &= (blk->ws_eps = malloc(B * (m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
+    ok &= (blk->ws_suffix = malloc((m->horizon + 1) * sizeof(double))) != NULL;
+    ok &= (blk->ws_z = malloc((m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
+    ok &= (blk->ws_months = malloc((m->max_tranches ? m->max_tranches : 1) * sizeof(double))) !=
+          NULL;
+    if (!ok) {
+        ds_block_free(blk);
+        return NULL;
+    }
+    return blk;
+}
+
+double ds_block_input_value(const ds_model *m, const ds_block *blk, size_t k, size_t t)
+{
+    (void)m;
+    return blk->ws_inputs[k * DS_BLOCK_SIZE + t];
+}
+
+/* Step (1): every input of the block from its own stream. */
+static void sample_inputs(const ds_model *m, uint64_t block, size_t n, ds_block *blk)
+{
+    const ds_scenario *sc = m->sc;
+    for (size_t k = 0; k < m->n_inputs; ++k) {
+        const ds_input *in = &sc->inputs[k];
+        double *v = blk->ws_inputs + k * DS_BLOCK_SIZE;
+        if (in->fixed) {
+            for (size_t t = 0; t < n; ++t)
+                v[t] = m->fixed[k];
+            continue;
+        }
+        ds_rng r;
+        ds_rng_stream_hashed(&r, sc->seed, in->hash, block);
+        if (in->corr_index >= 0) {
+            double *e = blk->ws_eps + (size_t)in->corr_index * DS_BLOCK_SIZE;
+            for (size_t t = 0; t < n; ++t)
+                e[t] = ds_rand_normal(&r);
+        } else if (in->kind == DS_INPUT_DIST) {
+            for (size_t t = 0; t < n; ++t)
+                v[t] = ds_dist_sample(in->dist, &r);
+        } else {
+            for (size_t t = 0; t < n; ++t)
+                v[t] = ds_rng_uniform(&r);
+        }
+    }
+}
+
+/* Step (2): the Gaussian copula.  Z = L eps with L the lower Cholesky factor
+ * of R; a join or tranche condition uses U = Phi(Z) as its uniform, a
+ * distribution is inverted at Phi(Z) (MODEL.md 2). */
+static void apply_copula(const ds_model *m, size_t n, ds_block *blk)
+{
+    const ds_scenario *sc = m->sc;
+    const size_t nc = m->n_corr;
+    for (size_t t = 0; t < n; ++t) {
+        for (size_t i = 0; i < nc; ++i) {
+            double z = 0.0;
+            const double *row = sc->chol + i * nc;
+            for (size_t j = 0; j <= i; ++j)
+                z += row[j] * blk->ws_eps[j * DS_BLOCK_SIZE + t];
+            const size_t k = (size_t)sc->corr_inputs[i];
+            const ds_input *in = &sc->inputs[k];
+            const double u = ds_norm_cdf(z);
+            blk->ws_inputs[k * DS_BLOCK_SIZE + t] =
+                in->kind == DS_INPUT_DIST ? ds_dist_quantile(in->dist, u) : u;
+        }
+    }
+}
+
+static inline double input_at(const ds_block *blk, int k, size_t t)
+{
+    return blk->ws_inputs[(size_t)k * DS_BLOCK_SIZE + t];
+}
+
+/* Step (3a): the price path of one trial (MODEL.md 3.6), drawing the
+ * month's shock from price.path and the jumps from price.jumps.  Jumps form
+ * a Poisson process of rate lambda per year: exponential waiting times,
+ * counted in the month (m-1, m]*dt that contains them, which gives
+ * N_m ~ Poisson(lambda dt) independent across months, exactly.  Returns the
+ * suffix sums S_s = sum_{m>s} w_m / p_m in blk->ws_suffix. */
+static void price_path(const ds_model *m, size_t t, ds_rng *rpath, ds_rng *rjump,
+                       int draw_shocks, ds_block *blk)
+{
+    const ds_scenario *sc = m->sc;
+    const size_t H = m->horizon;
+    const double lp0 = log(input_at(blk, m->p0, t));
+    const double mu = input_at(blk, m->drift, t);
+    const double sdt = input_at(blk, m->vol, t) * sqrt(DT);
+    const double decay = 1.0 - input_at(blk, m->kappa, t) * DT;
+    const double lambda = m->rate >= 0 ? input_at(blk, m->rate, t) : 0.0;
+    double *lp = blk->log_price + t * H;
+    double *p = blk->price + t * H;
+
+    double next_jump = (double)INFINITY; /* time of the next jump, years */
+    if (lambda > 0.0)
+        next_jump = ds_rand_exponential(rjump) / lambda;
+    double d = 0.0;
+    for (size_t j = 0; j < H; ++j) {
+        const double month_end = (double)(j + 1) * DT;
+        const double eps = draw_shocks ? ds_rand_normal(rpath) : 0.0;
+        double jump = 0.0;
+        while (next_jump <= month_end) {
+            jump += ds_dist_sample(&sc->jump_size, rjump);
+            next_jump += ds_rand_exponential(rjump) / lambda;
+        }
+        d = decay * d + sdt * eps + jump;
+        lp[j] = lp0 + mu * month_end + d;
+        p[j] = exp(lp[j]);
+    }
+    double *S = blk->ws_suffix;
+    S[H] = 0.0;
+    for (size_t s = H; s-- > 0;)
+        S[s] = S[s + 1] + m->w[s] / p[s];
+}
+
+/* Month of a tranche: the sample floored and clamped to [0, H]. */
+static size_t tranche_month(double v, size_t H)
+{
+    if (!(v > 0.0)) /* also NaN */
+        return 0;
+    if (v >= (double)H)
+        return H;
+    return (size_t)floor(v);
+}
+
+void ds_model_run_block(const ds_model *m, uint64_t block, size_t n, ds_block *blk)
+{
+    const ds_scenario *sc = m->sc;
+    const size_t ni = m->n_inv, H = m->horizon;
+    blk->block = block;
+    blk->first = block * DS_BLOCK_SIZE;
+    blk->n = n;
+
+    sample_inputs(m, block, n, blk);
+    if (m->n_corr)
+        apply_copula(m, n, blk);
+
+    ds_rng rpath, rjump;
+    ds_rng_stream_hashed(&rpath, sc->seed, m->hash_path, block);
+    ds_rng_stream_hashed(&rjump, sc->seed, m->hash_jumps, block);
+    /* A volatility fixed at 0 draws no shocks (the same for every trial, so
+     * the streams stay aligned). */
+    const int draw_shocks = !(sc->inputs[m->vol].fixed && m->fixed[m->vol] == 0.0);
+
+    for (size_t t = 0; t < n; ++t) {
+        price_path(m, t, &rpath, &rjump, draw_shocks, blk);
+        const double *S = blk->ws_suffix;
+        double *amount = blk->amount + t * ni;
+        double *paid_i = blk->paid + t * ni;
+        uint8_t *joined = blk->joined + t * ni;
+
+        /* 3.1 joins, amounts, cap */
+        double raw_total = 0.0;
+        uint64_t mask = 0;
+        unsigned n_joined = 0;
+        for (size_t i = 0; i < ni; ++i) {
+            const model_investor *mi = &m->inv[i];
+            const int j = input_at(blk, mi->join, t) < mi->p;
+            joined[i] = (uint8_t)j;
+            amount[i] = j ? input_at(blk, mi->amount, t) : 0.0;
+            raw_total += amount[i];
+            if (j) {
+                mask |= UINT64_C(1) << i;
+                ++n_joined;
+            }
+        }
+        double total = raw_total;
+        const int over = sc->has_cap && raw_total > sc->cap;
+        if (over) {
+            for (size_t i = 0; i < ni; ++i)
+                amount[i] = amount[i] * sc->cap / raw_total;
+            total = sc->cap;
+        }
+
+        /* 3.2 tranches, 3.4 circular financing, 3.7 compute bought */
+        double paid = 0.0, unpaid = 0.0, round_trip = 0.0, spent = 0.0, gpu = 0.0;
+        double hhi = 0.0, top = 0.0;
+        for (size_t i = 0; i < ni; ++i) {
+            const model_investor *mi = &m->inv[i];
+            double pi = 0.0;
+            for (size_t k = 0; k < mi->n_tranches; ++k) {
+                const model_tranche *tr = &mi->tranches[k];
+                const double amt = amount[i] * tr->share;
+                if (input_at(blk, tr->cond, t) < tr->probability) {
+                    pi += amt;
+                    const size_t s = tranche_month(input_at(blk, tr->month, t), H);
+                    if (s < H && m->wsuffix[s] > 0.0) {
+                        spent += amt;
+                        gpu += amt * (S[s] / m->wsuffix[s]);
+                    }
+                } else {
+                    unpaid += amt;
+                }
+            }
+            paid_i[i] = pi;
+            paid += pi;
+            round_trip += pi * input_at(blk, mi->round_trip, t);
+            if (total > 0.0) {
+                const double sh = amount[i] / total;
+                hhi += sh * sh;
+                if (sh > top)
+                    top = sh;
+            }
+        }
+        const double share = input_at(blk, m->share, t);
+        const double compute_spend = share * spent;
+        const double gpu_hours = share * gpu;
+
+        double **o = blk->out;
+        o[DS_OUT_TOTAL][t] = total;
+        o[DS_OUT_RAW_TOTAL][t] = raw_total;
+        o[DS_OUT_PAID][t] = paid;
+        o[DS_OUT_UNPAID][t] = unpaid;
+        o[DS_OUT_INVESTORS_JOINED][t] = (double)n_joined;
+        o[DS_OUT_JOINED_MASK][t] = (double)mask;
+        blk->joined_mask[t] = mask;
+        o[DS_OUT_CLOSED][t] =
+            (sc->has_minimum_close ? total >= sc->minimum_close : total > 0.0) ? 1.0 : 0.0;
+        o[DS_OUT_TARGET_MET][t] = total >= sc->target ? 1.0 : 0.0;
+        o[DS_OUT_OVERSUBSCRIBED][t] = over ? 1.0 : 0.0;
+        o[DS_OUT_SHORTFALL][t] = total < sc->target ? sc->target - total : 0.0;
+        o[DS_OUT_HHI][t] = total > 0.0 ? hhi : (double)NAN;
+        o[DS_OUT_TOP_SHARE][t] = total > 0.0 ? top : (double)NAN;
+        o[DS_OUT_ROUND_TRIP][t] = round_trip;
+        o[DS_OUT_NET_NEW][t] = paid - round_trip;
+        o[DS_OUT_ROUND_TRIP_SHARE][t] = paid > 0.0 ? round_trip / paid : (double)NAN;
+        o[DS_OUT_COMPUTE_SPEND][t] = compute_spend;
+        o[DS_OUT_GPU_HOURS][t] = gpu_hours;
+        o[DS_OUT_AVG_PRICE][t] = gpu_hours > 0.0 ? compute_spend / gpu_hours : (double)NAN;
+        o[DS_OUT_FINAL_PRICE][t] = blk->price[t * H + H - 1];
+
+        /* 3.5 valuation */
+        if (m->pre_money >= 0) {
+            const double post = input_at(blk, m->pre_money, t) + total;
+            o[DS_OUT_POST_MONEY][t] = post;
+            o[DS_OUT_STAKE_TOTAL][t] = total / post;
+            for (size_t i = 0; i < ni; ++i)
+                blk->stake[t * ni + i] = amount[i] / post;
+        }
+    }
+}
