@@ -1,0 +1,284 @@
+# tests/bench/bench.py
+# Benchmark of dealsim (speed per core, threads, memory, per-trial I/O) against the numpy reference model; prints numbers, is not a test.
+# Licence: see LICENSE at the top of the repository.
+"""dealsim benchmark.
+
+Everything is measured side by side in one run on this machine, each timing
+repeated and summarised by its median (machines are noisy: quote medians and
+ratios, not single runs):
+
+  (a) trials/s of `dealsim run SCENARIO --threads 1` and of the numpy model
+      (numpy_model.py, one process, vectorised) on the same scenario; the
+      ratio is the speed-up per core;
+  (b) dealsim with 2 threads against 1 thread;
+  (c) peak resident memory of dealsim without per-trial output for two trial
+      counts (default 1e6 and 1e7): it must not grow with the trial count;
+  (d) the run with every scalar written per trial against
+      max(the same run without per-trial output, the time dd takes to write
+      the same number of bytes to the same directory with fdatasync);
+  (e) optionally, trials/s for a list of thread counts (--threads-list).
+
+Run with Debian's python from the repository root:
+    /usr/bin/python3 tests/bench/bench.py [--dealsim build/dealsim] [--quick] [--json out.json]
+
+dealsim times are wall-clock times of the whole program (start-up, summaries
+and the HDF5 file included: at 1e6 trials start-up is negligible).  The numpy
+rate is the model's own timer around its simulation (interpreter start-up and
+imports excluded), which favours numpy slightly.  Runs (a)-(c) pass
+`--set output.per_trial=false` so that they time the simulation, not the
+disk; (d) times the disk.  Peak memory comes from wait4(2)'s rusage of each
+dealsim process (the same number `/usr/bin/time -v` prints as "Maximum
+resident set size").
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
+PYTHON = "/usr/bin/python3"  # Debian's python with numpy/scipy/PyYAML
+# Peak RSS is "flat" when the larger trial count needs at most this much more
+# memory than the smaller (allocator noise, a larger HDF5 chunk cache, ...).
+RSS_FLAT_RATIO = 1.10
+SEED = 20260128
+MIB = 1 << 20
+# One thread for BLAS/OpenMP inside numpy: the comparison is per core.
+SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def count(text):
+    v = float(text)
+    if v < 1 or v != int(v):
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
+    return int(v)
+
+
+def machine_info():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"nproc": usable, "cpu_count": os.cpu_count(), "cpu_model": model,
+            "kernel": platform.release(), "python": platform.python_version(), "hostname": platform.node()}
+
+
+def show(cmd):
+    return " ".join(shlex.quote(c) for c in cmd)
+
+
+def timed(cmd, env=None, label=""):
+    """Runs cmd; returns (wall seconds, peak RSS in KiB, stdout).  Exits the
+    benchmark with the program's stderr when it fails."""
+    print(f"    $ {show(cmd)}", flush=True)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        sys.exit(f"bench: {label or cmd[0]} failed with exit code {proc.returncode}:\n{stderr[-3000:]}")
+    return wall, usage.ru_maxrss, stdout  # ru_maxrss is in KiB on Linux
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.results = {"machine": machine_info(), "commands": {}}
+        self.workdir = args.workdir or tempfile.mkdtemp(prefix="dealsim-bench-")
+        os.makedirs(self.workdir, exist_ok=True)
+
+    def out(self, tag):
+        return os.path.join(self.workdir, f"bench-{tag}.h5")
+
+    def dealsim_cmd(self, n, threads, per_trial, tag):
+        cmd = [self.args.dealsim, "run", self.args.scenario, "-n", str(n), "--seed", str(SEED), "-o", self.out(tag),
+               "--force", "--quiet", "--set", f"output.per_trial={'true' if per_trial else 'false'}"]
+        if threads is not None:
+            cmd[3:3] = ["--threads", str(threads)]
+        return cmd
+
+    def dealsim(self, n, threads, per_trial=False, tag="run"):
+        """Median wall time and the largest peak RSS over the repeats."""
+        cmd = self.dealsim_cmd(n, threads, per_trial, tag)
+        self.results["commands"][f"dealsim n={n} threads={threads} per_trial={per_trial}"] = show(cmd)
+        walls, rss = [], []
+        for _ in range(self.args.repeats):
+            w, r, _ = timed(cmd, label="dealsim")
+            walls.append(w)
+            rss.append(r)
+        size = os.path.getsize(self.out(tag))
+        if not per_trial:
+            os.remove(self.out(tag))
+        return {"n": n, "threads": threads, "walls_s": walls, "median_s": statistics.median(walls),
+                "rate": n / statistics.median(walls), "max_rss_kib": max(rss), "file_bytes": size}
+
+    def numpy_model(self, n):
+        cmd = [PYTHON, os.path.join(HERE, "numpy_model.py"), self.args.scenario, "-n", str(n), "--seed", str(SEED),
+               "--time", "--quiet"]
+        self.results["commands"][f"numpy_model n={n}"] = show(cmd)
+        env = dict(os.environ, **SINGLE_THREAD_ENV)
+        rates, walls = [], []
+        for _ in range(self.args.repeats):
+            w, _, stdout = timed(cmd, env=env, label="numpy_model")
+            m = re.search(r"= ([0-9.]+) trials/s", stdout)
+            if not m:
+                sys.exit(f"bench: cannot read the rate from numpy_model's output:\n{stdout}")
+            rates.append(float(m.group(1)))
+            walls.append(w)
+        return {"n": n, "rates": rates, "rate": statistics.median(rates), "median_process_s": statistics.median(walls)}
+
+    def dd(self, nbytes):
+        mib = max(1, math.ceil(nbytes / MIB))
+        target = os.path.join(self.workdir, "ddtest")
+        cmd = ["dd", "if=/dev/zero", f"of={target}", "bs=1M", f"count={mib}", "conv=fdatasync"]
+        self.results["commands"]["dd"] = show(cmd)
+        walls = []
+        for _ in range(self.args.repeats):
+            w, _, _ = timed(cmd, label="dd")
+            walls.append(w)
+            os.remove(target)
+        return {"mib": mib, "walls_s": walls, "median_s": statistics.median(walls)}
+
+    # -- the sections ------------------------------------------------------
+
+    def per_core(self):
+        a = self.args
+        print(f"\n(a) one core: dealsim --threads 1 ({a.n_dealsim} trials) vs numpy model ({a.n_numpy} trials)")
+        d1 = self.dealsim(a.n_dealsim, 1, tag="t1")
+        npm = self.numpy_model(a.n_numpy)
+        ratio = d1["rate"] / npm["rate"]
+        self.results["a"] = {"dealsim_1thread": d1, "numpy": npm, "ratio_per_core": ratio}
+        print(f"    dealsim 1 thread: {d1['rate']:,.0f} trials/s (median of {d1['walls_s']})")
+        print(f"    numpy model:      {npm['rate']:,.0f} trials/s (median of {[round(r) for r in npm['rates']]})")
+        print(f"    => dealsim / numpy per core = {ratio:.1f}x")
+        return d1
+
+    def two_threads(self, d1):
+        a = self.args
+        print(f"\n(b) 2 threads vs 1 thread ({a.n_dealsim} trials)")
+        d2 = self.dealsim(a.n_dealsim, 2, tag="t2")
+        ratio = d2["rate"] / d1["rate"]
+        self.results["b"] = {"dealsim_2threads": d2, "ratio_2_over_1": ratio}
+        note = "" if self.results["machine"]["nproc"] >= 2 else " (this machine has fewer than 2 usable cores)"
+        print(f"    dealsim 2 threads: {d2['rate']:,.0f} trials/s => 2/1 = {ratio:.2f}x{note}")
+
+    def memory(self):
+        a = self.args
+        print(f"\n(c) peak RSS without per-trial output, {a.rss_counts} trials, default threads")
+        runs = [self.dealsim(n, None, tag=f"rss{n}") for n in a.rss_counts]
+        ratio = runs[-1]["max_rss_kib"] / runs[0]["max_rss_kib"]
+        flat = ratio <= RSS_FLAT_RATIO
+        self.results["c"] = {"runs": runs, "rss_ratio": ratio, "flat": flat, "flat_ratio_limit": RSS_FLAT_RATIO}
+        for r in runs:
+            print(f"    {r['n']:>12,} trials: peak RSS {r['max_rss_kib'] / 1024:8.1f} MiB, "
+                  f"{r['rate']:,.0f} trials/s")
+        print(f"    => RSS ratio {ratio:.3f} ({'flat' if flat else 'NOT flat'}: limit {RSS_FLAT_RATIO})")
+        return {r["n"]: r for r in runs}
+
+    def io(self, by_n):
+        a = self.args
+        n = a.n_io
+        print(f"\n(d) every scalar per trial ({n} trials, default threads) vs max(no per-trial output, dd)")
+        base = by_n.get(n) or self.dealsim(n, None, tag="io-base")
+        pt = self.dealsim(n, None, per_trial=True, tag="io-pt")
+        dd = self.dd(pt["file_bytes"])
+        os.remove(self.out("io-pt"))
+        floor = max(base["median_s"], dd["median_s"])
+        ratio = pt["median_s"] / floor
+        self.results["d"] = {"per_trial": pt, "no_per_trial": base, "dd": dd, "ratio": ratio}
+        print(f"    per-trial run {pt['median_s']:.2f} s ({pt['file_bytes'] / MIB:.0f} MiB file); "
+              f"without {base['median_s']:.2f} s; dd {dd['mib']} MiB {dd['median_s']:.2f} s")
+        print(f"    => per-trial / max(without, dd) = {ratio:.2f}")
+
+    def thread_list(self):
+        a = self.args
+        print(f"\n(e) threads {a.threads_list} ({a.n_dealsim} trials)")
+        runs = [self.dealsim(a.n_dealsim, t, tag=f"tl{t}") for t in a.threads_list]
+        base = next((r for r in runs if r["threads"] == 1), runs[0])
+        for r in runs:
+            print(f"    {r['threads']:3d} threads: {r['rate']:,.0f} trials/s, "
+                  f"speed-up {r['rate'] / base['rate']:.2f}x over {base['threads']}")
+        self.results["e"] = {"runs": runs}
+
+    def run(self):
+        m = self.results["machine"]
+        print(f"machine: {m['cpu_model']}, nproc {m['nproc']} (cpu_count {m['cpu_count']}), "
+              f"Linux {m['kernel']}, host {m['hostname']}")
+        print(f"dealsim {self.args.dealsim}; scenario {self.args.scenario}; repeats {self.args.repeats} (medians); "
+              f"workdir {self.workdir}")
+        sections = self.args.sections
+        d1 = self.per_core() if "a" in sections or "b" in sections else None
+        if "b" in sections:
+            self.two_threads(d1)
+        by_n = self.memory() if "c" in sections else {}
+        if "d" in sections:
+            self.io(by_n)
+        if self.args.threads_list:
+            self.thread_list()
+        print("\nCommands:")
+        for k, v in self.results["commands"].items():
+            print(f"  {k}: {v}")
+        if self.args.json:
+            with open(self.args.json, "w") as f:
+                json.dump(self.results, f, indent=2)
+            print(f"numbers saved to {self.args.json}")
+        if not self.args.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="dealsim benchmark (prints numbers; not a test)")
+    ap.add_argument("--dealsim", default=os.path.join("build", "dealsim"), help="the program (default build/dealsim)")
+    ap.add_argument("--scenario", default=os.path.join("configs", "openai-2026.yaml"))
+    ap.add_argument("--n-dealsim", type=count, default=None, help="trials for dealsim in (a), (b), (e) [1e6]")
+    ap.add_argument("--n-numpy", type=count, default=None, help="trials for the numpy model in (a) [2e5]")
+    ap.add_argument("--rss-counts", default=None, help="trial counts for (c) [1e6,1e7]")
+    ap.add_argument("--n-io", type=count, default=None, help="trials for (d) [1e7]")
+    ap.add_argument("--repeats", type=int, default=None, help="repeats of every timing [3; 1 with --quick]")
+    ap.add_argument("--threads-list", default=None, help="(e): e.g. 1,2,4,8,16")
+    ap.add_argument("--sections", default="abcd", help="which of a, b, c, d to run [abcd]")
+    ap.add_argument("--quick", action="store_true", help="small counts, one repeat: a smoke run")
+    ap.add_argument("--workdir", help="directory for output files and ddtest (kept); default a temporary one")
+    ap.add_argument("--json", help="save the numbers to this file")
+    args = ap.parse_args(argv)
+
+    q = args.quick
+    args.n_dealsim = args.n_dealsim or (100_000 if q else 1_000_000)
+    args.n_numpy = args.n_numpy or (50_000 if q else 200_000)
+    args.rss_counts = [count(x) for x in (args.rss_counts or ("1e5,1e6" if q else "1e6,1e7")).split(",")]
+    args.n_io = args.n_io or (100_000 if q else 10_000_000)
+    args.repeats = args.repeats or (1 if q else 3)
+    args.threads_list = [int(t) for t in args.threads_list.split(",")] if args.threads_list else []
+    for path, what in ((args.dealsim, "the dealsim program"), (args.scenario, "the scenario")):
+        if not os.path.exists(path):
+            sys.exit(f"bench: {what} {path!r} not found (run from the repository root, or pass --dealsim/--scenario)")
+    Bench(args).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
