@@ -76,7 +76,9 @@ struct ds_dist {
     double cdf_lo;      /* NORMAL/LOGNORMAL: Phi at the lower bound (standardised) */
     double cdf_hi;      /* ... and at the upper bound */
     double sf_lo, sf_hi; /* the complements 1-Phi, kept for far upper tails */
-    double *cum;        /* DISCRETE/MIXTURE: n cumulative normalised weights, owned */
+    double *cum;        /* MIXTURE: n cumulative normalised weights; DISCRETE: 2n doubles,
+                         * the cumulative weights of the values sorted ascending, then
+                         * those sorted values (so the quantile is monotone); owned */
     double c[8];        /* sampler constants, private to dist.c */
 };
 

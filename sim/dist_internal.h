@@ -1,0 +1,61 @@
+/* sim/dist_internal.h
+ * Private helpers shared by sim/dist.c, sim/dist_special.c and sim/dist_rand.c.
+ * Licence: see LICENSE at the top of the repository.
+ *
+ * Nothing here is part of the public API (include/dealsim/dist.h is).  All
+ * functions are pure: no state, safe from any thread.
+ */
+#ifndef DEALSIM_DIST_INTERNAL_H
+#define DEALSIM_DIST_INTERNAL_H
+
+#include <math.h>
+
+/* INFINITY and NAN are float constants in C11; these are doubles, so that
+ * comparisons with them need no promotion (-Wdouble-promotion). */
+#define DS_INF ((double)INFINITY)
+#define DS_NAN ((double)NAN)
+
+/* ln Gamma(x) for x > 0, accurate to a few units of 1e-16 absolute.  Our own
+ * because lgamma() of C99 writes the global `signgam` (a data race between
+ * threads) and lgamma_r() is not standard C. */
+double ds_dist_lgamma(double x);
+
+/* ln B(a, b) for a, b > 0, without the cancellation of
+ * lgamma(a) + lgamma(b) - lgamma(a + b) when a or b is large. */
+double ds_dist_lbeta(double a, double b);
+
+/* Regularised incomplete beta at x with y = 1 - x given separately (so that
+ * points near 1 keep their precision).  Writes I_x(a, b) to *ix and its
+ * complement I_y(b, a) to *iy; the one computed directly (the other is 1 minus
+ * it) is the one that is small in the tails, so both tails keep relative
+ * precision.  Returns 1 when *ix was computed directly, 0 otherwise.
+ * *ln_direct receives ln of the directly computed value (finite even when
+ * the value underflows); ln_pre (may be NULL) receives ln(x^a y^b / B(a, b)). */
+int ds_dist_beta_inc_pair(double a, double b, double x, double y, double *ix, double *iy,
+                          double *ln_direct, double *ln_pre);
+
+/* Inverse of the regularised incomplete beta: finds x with I_x(a, b) = p,
+ * where q = 1 - p is passed separately (p tiny and q tiny are both
+ * representable).  Writes x and y = 1 - x, each with relative precision. */
+void ds_dist_beta_inc_inv_pair(double a, double b, double p, double q, double *x, double *y);
+
+/* Phi^-1(1/2 + delta) for |delta| <= DS_NORM_CENTRAL_HALF, from the
+ * difference delta itself (the central rational function of AS 241), so that
+ * quantiles near the median keep their relative precision. */
+#define DS_NORM_CENTRAL_HALF 0.425
+double ds_dist_norm_ppf_central(double delta);
+
+/* ln Phi(z), accurate also where Phi(z) underflows (z < -37.5). */
+double ds_dist_norm_log_cdf(double z);
+
+/* Phi^-1(e^lp) for lp <= 0, for probabilities too small for a double; for
+ * e^lp >= DS_NORM_PPF_LOG_MIN it is ds_norm_ppf(e^lp) (AS 241 is accurate
+ * down to 1e-300). */
+#define DS_NORM_PPF_LOG_MIN 1e-290
+double ds_dist_norm_ppf_log(double lp);
+
+/* Probability that a standard normal falls in [lo, hi] (lo <= hi, either may
+ * be infinite), computed on the tail side that avoids cancellation. */
+double ds_dist_norm_mass(double lo, double hi);
+
+#endif /* DEALSIM_DIST_INTERNAL_H */
