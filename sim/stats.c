@@ -550,8 +550,9 @@ ds_stats *ds_stats_alloc_shape(size_t n_outputs, size_t n_investors, size_t hori
     s->sk_amount = calloc(n_investors + 1, sizeof *s->sk_amount);
     s->sk_paid = calloc(n_investors + 1, sizeof *s->sk_paid);
     s->sk_price = calloc(horizon + 1, sizeof *s->sk_price);
+    s->scratch = calloc((horizon > n_investors ? horizon : n_investors) + 1, sizeof *s->scratch);
     int ok = s->inv_amount && s->inv_paid && s->price && s->inv_joined && s->sk_amount &&
-             s->sk_paid && s->sk_price;
+             s->sk_paid && s->sk_price && s->scratch;
     if (ok && stats_has_stake(s)) {
         s->inv_stake = calloc(n_investors + 1, sizeof *s->inv_stake);
         ok = s->inv_stake != NULL;
@@ -599,6 +600,7 @@ void ds_stats_free(ds_stats *s)
     free(s->inv_amount);
     free(s->inv_paid);
     free(s->inv_stake);
+    free(s->scratch);
     free(s->price);
     free(s->coalitions);
     free(s->checkpoints);
@@ -630,6 +632,65 @@ static int stats_same_shape(const ds_stats *a, const ds_stats *b)
            a->horizon == b->horizon;
 }
 
+/* Moments of `ncol` interleaved columns of n rows (value of row t, column c
+ * at v[t * ncol + c]) into mo[0..ncol), by two passes in row order over the
+ * values shifted by the column's first finite value K: the sum S and count
+ * of x - K, then the squared deviations from S/n.  The mean is K + S/n.
+ * The shift keeps precision when the mean is large against the spread and
+ * makes a constant column exact (mean K, m2 0).  No division per value, and
+ * the inner loop runs over contiguous columns (the price months), so it
+ * vectorises.  mo[] must be freshly reset; `shift` is scratch of ncol. */
+static void block_columns(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+{
+    for (size_t c = 0; c < ncol; ++c) {
+        shift[c] = 0.0;
+        for (size_t t = 0; t < n; ++t)
+            if (isfinite(v[t * ncol + c])) {
+                shift[c] = v[t * ncol + c];
+                break;
+            }
+        mo[c].mean = 0.0; /* the shifted sum, until the end of pass 1 */
+        mo[c].m2 = 0.0;
+        mo[c].min = (double)INFINITY;
+        mo[c].max = -(double)INFINITY;
+    }
+    for (size_t t = 0; t < n; ++t) {
+        const double *row = v + t * ncol;
+        for (size_t c = 0; c < ncol; ++c) {
+            const double x = row[c];
+            if (isfinite(x)) {
+                mo[c].n++;
+                mo[c].mean += x - shift[c];
+                mo[c].min = x < mo[c].min ? x : mo[c].min;
+                mo[c].max = x > mo[c].max ? x : mo[c].max;
+            } else {
+                mo[c].nan++;
+            }
+        }
+    }
+    for (size_t c = 0; c < ncol; ++c)
+        mo[c].mean = mo[c].n ? mo[c].mean / (double)mo[c].n : (double)NAN; /* S/n */
+    for (size_t t = 0; t < n; ++t) {
+        const double *row = v + t * ncol;
+        for (size_t c = 0; c < ncol; ++c) {
+            const double x = row[c];
+            if (isfinite(x)) {
+                const double d = (x - shift[c]) - mo[c].mean;
+                mo[c].m2 += d * d;
+            }
+        }
+    }
+    for (size_t c = 0; c < ncol; ++c) {
+        if (mo[c].n == 0) {
+            mo[c].m2 = (double)NAN;
+            mo[c].min = (double)NAN;
+            mo[c].max = (double)NAN;
+        } else {
+            mo[c].mean = shift[c] + mo[c].mean;
+        }
+    }
+}
+
 ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
 {
     if (!stats_block_fits(partial, blk))
@@ -639,29 +700,15 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     partial->blocks = 1;
     const size_t n = blk->n, ni = partial->n_investors, h = partial->horizon;
 
-    /* Every accumulator sees its values in trial order; the loops are only
-     * arranged for contiguous reads. */
-    for (size_t o = 0; o < partial->n_outputs; ++o) {
-        const double *v = blk->out[o];
-        ds_moments *mo = &partial->out[o];
-        for (size_t t = 0; t < n; ++t)
-            ds_moments_add(mo, v[t]);
-    }
-    for (size_t t = 0; t < n; ++t) {
-        const double *a = blk->amount + t * ni, *p = blk->paid + t * ni;
-        for (size_t i = 0; i < ni; ++i) {
-            ds_moments_add(&partial->inv_amount[i], a[i]);
-            ds_moments_add(&partial->inv_paid[i], p[i]);
-        }
-        if (partial->inv_stake) {
-            const double *st = blk->stake + t * ni;
-            for (size_t i = 0; i < ni; ++i)
-                ds_moments_add(&partial->inv_stake[i], st[i]);
-        }
-        const double *pr = blk->price + t * h;
-        for (size_t m = 0; m < h; ++m)
-            ds_moments_add(&partial->price[m], pr[m]);
-    }
+    /* Every accumulator sees its values in trial order. */
+    double *shift = partial->scratch;
+    for (size_t o = 0; o < partial->n_outputs; ++o)
+        block_columns(blk->out[o], n, 1, &partial->out[o], shift);
+    block_columns(blk->amount, n, ni, partial->inv_amount, shift);
+    block_columns(blk->paid, n, ni, partial->inv_paid, shift);
+    if (partial->inv_stake)
+        block_columns(blk->stake, n, ni, partial->inv_stake, shift);
+    block_columns(blk->price, n, h, partial->price, shift);
     const double *total = blk->out[DS_OUT_TOTAL];
     for (size_t t = 0; t < n; ++t) {
         uint64_t mask = blk->joined_mask[t];

@@ -8,7 +8,10 @@
  *
  *  - floating-point state (moments, coalition sums, price means,
  *    convergence) is computed per block by the thread that ran the block
- *    (ds_stats_block_moments, in trial order) and merged into the global
+ *    (ds_stats_block_moments: two passes in trial order over the values
+ *    shifted by the first finite one, K: the sum S and count of x - K, then
+ *    the squared deviations from S/n; mean = K + S/n) and
+ *    merged into the global
  *    accumulator strictly in block order (ds_stats_merge_moments; the driver
  *    calls it inside an ordered region).  Block partials and the merge order
  *    are fixed, so the floating-point result is fixed.
@@ -146,6 +149,8 @@ typedef struct {
     ds_sketch *sk_amount;   /* [n_investors] */
     ds_sketch *sk_paid;     /* [n_investors] */
     ds_sketch *sk_price;    /* [horizon] */
+
+    double *scratch;        /* [max(horizon, n_investors) + 1], private to stats.c */
 } ds_stats;
 
 /* Allocates empty accumulators shaped for the model. NULL on no memory. */
