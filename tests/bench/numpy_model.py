@@ -647,6 +647,8 @@ def outcomes_from_draws(scn, inp, eps, jumps, n, per_investor=True):
     # G_s = Σ_{m>s} (w_m / W_s) / p_m for s = 0..H (0 where W_s = 0), by a
     # reverse cumulative sum of w_m / p_m over months.
     logp = log_price_path(scn, inp, eps, jumps, n)
+    if getattr(scn, "fan", None) is not None:
+        scn.fan.add(logp)
     final_price = np.exp(logp[H - 1])
     np.negative(logp, out=logp)
     np.exp(logp, out=logp)  # now 1 / p_m
@@ -764,6 +766,62 @@ def simulate(scn, n_trials, seed=0, chunk=DEFAULT_CHUNK, per_investor=True):
     return result
 
 
+class FanSketch:
+    """The price fan as dealsim computes it, the way a careful numpy user
+    would without keeping H x trials values: per month, integer counts of
+    log-buckets of relative width 1e-3 (np.bincount) and the sum of p_m."""
+
+    ALPHA = 1e-3
+
+    def __init__(self, H):
+        self.H = H
+        self.inv_log_gamma = 1.0 / math.log((1 + self.ALPHA) / (1 - self.ALPHA))
+        self.counts = None
+        self.lo = 0
+        self.price_sum = np.zeros(H)
+
+    def add(self, logp):  # logp: (H, n)
+        keys = np.ceil(logp * self.inv_log_gamma).astype(np.int64)
+        lo, hi = int(keys.min()), int(keys.max())
+        if self.counts is None:
+            self.lo, self.counts = lo, np.zeros((self.H, hi - lo + 1), dtype=np.int64)
+        if lo < self.lo or hi >= self.lo + self.counts.shape[1]:
+            nlo = min(lo, self.lo)
+            nhi = max(hi, self.lo + self.counts.shape[1] - 1)
+            grown = np.zeros((self.H, nhi - nlo + 1), dtype=np.int64)
+            grown[:, self.lo - nlo:self.lo - nlo + self.counts.shape[1]] = self.counts
+            self.lo, self.counts = nlo, grown
+        width = self.counts.shape[1]
+        flat = (keys - self.lo) + (np.arange(self.H) * width)[:, None]
+        self.counts += np.bincount(flat.ravel(), minlength=self.H * width).reshape(self.H, width)
+        self.price_sum += np.exp(logp).sum(axis=1)
+
+    def quantiles(self, qs):
+        cum = np.cumsum(self.counts, axis=1)
+        n = cum[:, -1:]
+        ranks = np.floor(np.asarray(qs)[None, :] * (n - 1))
+        idx = np.array([np.searchsorted(cum[m], ranks[m], side="right") for m in range(self.H)])
+        gamma = (1 + self.ALPHA) / (1 - self.ALPHA)
+        return 2 * gamma ** (idx + self.lo) / (gamma + 1)
+
+
+def summarise(scn, res, qs, bins=100):
+    """What dealsim's file holds for the scalar outputs: count, NaN count,
+    mean, sd, stderr, min, max, quantiles and a histogram of each."""
+    out = {}
+    for k in scn.scalar_outputs:
+        v = res[k].astype(float)
+        fin = v[np.isfinite(v)]
+        if fin.size == 0:
+            continue
+        sd = fin.std(ddof=1) if fin.size > 1 else math.nan
+        out[k] = dict(count=fin.size, nan=v.size - fin.size, mean=fin.mean(), sd=sd,
+                      stderr=sd / math.sqrt(fin.size), min=fin.min(), max=fin.max(),
+                      quantiles=np.quantile(fin, qs, method="lower"),
+                      hist=np.histogram(fin, bins=bins))
+    return out
+
+
 def _count(text):
     v = float(text)
     if v < 1 or v != int(v):
@@ -780,17 +838,26 @@ def main(argv=None):
     ap.add_argument("--out", help="save the per-trial arrays to this .npz file")
     ap.add_argument("--time", action="store_true", help="print trials/s of the simulation")
     ap.add_argument("--quiet", action="store_true", help="no summary table")
+    ap.add_argument("--summaries", action="store_true",
+                    help="also compute dealsim's summaries (moments, quantiles and histograms of "
+                         "every output, the price fan), inside the timing")
     args = ap.parse_args(argv)
 
     scn = load_scenario(args.scenario)
     n = args.trials if args.trials is not None else scn.trials
     seed = args.seed if args.seed is not None else scn.seed
     t0 = time.perf_counter()
+    qs = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
+    if args.summaries:
+        scn.fan = FanSketch(scn.H)
     res = simulate(scn, n, seed, args.chunk, per_investor=args.out is not None)
+    if args.summaries:
+        summarise(scn, res, qs)
+        scn.fan.quantiles(qs)
     elapsed = time.perf_counter() - t0
     if args.time:
         print(f"numpy_model: {n} trials in {elapsed:.3f} s = {n / elapsed:.1f} trials/s "
-              f"(chunk {args.chunk}, 1 process)")
+              f"(chunk {args.chunk}, 1 process{', with summaries' if args.summaries else ''})")
     if not args.quiet:
         for k in scn.scalar_outputs:
             v = res[k].astype(float)
