@@ -28,6 +28,11 @@
 #define DS_MAX_INVESTORS 64
 #define DS_MAX_HORIZON 600
 #define DS_MAX_QUANTILES 64
+/* Tranches per investor (a bound for fixed-size model workspaces). */
+#define DS_MAX_TRANCHES 64
+/* Inputs that may take part in correlations (R is n x n, its eigenvalues
+ * are computed by Jacobi in O(n^3)). */
+#define DS_MAX_CORR_INPUTS 256
 /* Files larger than this are rejected before parsing. */
 #define DS_MAX_SCENARIO_BYTES (4u * 1024u * 1024u)
 
