@@ -136,10 +136,10 @@ class Bench:
         return {"n": n, "threads": threads, "walls_s": walls, "median_s": statistics.median(walls),
                 "rate": n / statistics.median(walls), "max_rss_kib": max(rss), "file_bytes": size}
 
-    def numpy_model(self, n):
+    def numpy_model(self, n, summaries=False):
         cmd = [PYTHON, os.path.join(HERE, "numpy_model.py"), self.args.scenario, "-n", str(n), "--seed", str(SEED),
-               "--time", "--quiet"]
-        self.results["commands"][f"numpy_model n={n}"] = show(cmd)
+               "--time", "--quiet"] + (["--summaries"] if summaries else [])
+        self.results["commands"][f"numpy_model n={n} summaries={summaries}"] = show(cmd)
         env = dict(os.environ, **SINGLE_THREAD_ENV)
         rates, walls = [], []
         for _ in range(self.args.repeats):
@@ -170,11 +170,18 @@ class Bench:
         print(f"\n(a) one core: dealsim --threads 1 ({a.n_dealsim} trials) vs numpy model ({a.n_numpy} trials)")
         d1 = self.dealsim(a.n_dealsim, 1, tag="t1")
         npm = self.numpy_model(a.n_numpy)
+        nps = self.numpy_model(a.n_numpy, summaries=True)
         ratio = d1["rate"] / npm["rate"]
-        self.results["a"] = {"dealsim_1thread": d1, "numpy": npm, "ratio_per_core": ratio}
-        print(f"    dealsim 1 thread: {d1['rate']:,.0f} trials/s (median of {d1['walls_s']})")
-        print(f"    numpy model:      {npm['rate']:,.0f} trials/s (median of {[round(r) for r in npm['rates']]})")
-        print(f"    => dealsim / numpy per core = {ratio:.1f}x")
+        ratio_s = d1["rate"] / nps["rate"]
+        self.results["a"] = {"dealsim_1thread": d1, "numpy": npm, "numpy_with_summaries": nps,
+                             "ratio_per_core": ratio, "ratio_per_core_same_summaries": ratio_s}
+        print(f"    dealsim 1 thread: {d1['rate']:,.0f} trials/s (median of {d1['walls_s']}), "
+              f"summaries and file included")
+        print(f"    numpy model, draws and outputs only: {npm['rate']:,.0f} trials/s "
+              f"(median of {[round(r) for r in npm['rates']]})")
+        print(f"    numpy model, with the same summaries: {nps['rate']:,.0f} trials/s "
+              f"(median of {[round(r) for r in nps['rates']]})")
+        print(f"    => dealsim / numpy per core = {ratio:.2f}x (outputs only), {ratio_s:.2f}x (same summaries)")
         return d1
 
     def two_threads(self, d1):
