@@ -449,11 +449,21 @@ static void print_summary(const ds_scenario *sc, const ds_stats *st, const ds_ru
                (unsigned long long)st->out[o].nan);
     }
     printf("\n");
+    /* Each probability with the rule that defines it in this scenario. */
+    char rule[3][96];
+    if (sc->has_minimum_close)
+        snprintf(rule[0], sizeof rule[0], "total >= minimum_close = %g", sc->minimum_close);
+    else
+        snprintf(rule[0], sizeof rule[0], "total > 0");
+    snprintf(rule[1], sizeof rule[1], "total >= target = %g", sc->target);
+    snprintf(rule[2], sizeof rule[2], "raw total > cap = %g", sc->cap);
     static const ds_output probs[] = {DS_OUT_CLOSED, DS_OUT_TARGET_MET, DS_OUT_OVERSUBSCRIBED};
     for (size_t r = 0; r < sizeof probs / sizeof probs[0]; ++r) {
         const ds_output o = probs[r];
+        if (o == DS_OUT_OVERSUBSCRIBED && !sc->has_cap)
+            continue; /* no cap: never oversubscribed */
         printf("P(%s) = %.4f +- %.4f   (%s)\n", ds_output_get_info(o)->name, st->out[o].mean,
-               ds_moments_stderr(&st->out[o]), ds_output_get_info(o)->long_name);
+               ds_moments_stderr(&st->out[o]), rule[r]);
     }
     printf("\nInvestors          P(join)      mean amount   mean paid\n");
     for (size_t i = 0; i < sc->n_investors; ++i) {
