@@ -189,7 +189,8 @@ ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *
                         ds_run_result *res, ds_diag *diag)
 {
     const uint64_t trials = opt->trials;
-    const uint64_t nblocks = (trials + DS_BLOCK_SIZE - 1) / DS_BLOCK_SIZE;
+    /* Written so that trials near 2^64 cannot overflow. */
+    const uint64_t nblocks = trials / DS_BLOCK_SIZE + (trials % DS_BLOCK_SIZE != 0);
     int nthreads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
     if ((uint64_t)nthreads > nblocks)
         nthreads = nblocks > 0 ? (int)nblocks : 1;
