@@ -94,7 +94,7 @@ typedef struct {
 
 struct ds_model {
     const ds_scenario *sc;
-    size_t n_inputs, n_corr, n_inv, horizon, max_tranches;
+    size_t n_inputs, n_corr, n_inv, horizon;
     int n_outputs;
     int pre_money, share, p0, drift, vol, kappa, rate; /* input indices (-1: absent) */
     model_investor *inv;
@@ -172,8 +172,6 @@ ds_status ds_model_create(const ds_scenario *sc, ds_model **out, ds_diag *diag)
         mi->tranches = calloc(iv->n_tranches, sizeof *mi->tranches);
         if (!mi->tranches)
             goto nomem;
-        if (iv->n_tranches > m->max_tranches)
-            m->max_tranches = iv->n_tranches;
         missing |= mi->join < 0 || mi->amount < 0 || mi->round_trip < 0;
         for (size_t k = 0; k < iv->n_tranches; ++k) {
             model_tranche *tr = &mi->tranches[k];
@@ -216,6 +214,12 @@ void ds_block_free(ds_block *blk)
 {
     if (!blk)
         return;
+    ds_block_clear(blk);
+    free(blk);
+}
+
+void ds_block_clear(ds_block *blk)
+{
     for (int o = 0; o < DS_OUT_COUNT; ++o)
         free(blk->out[o]);
     free(blk->joined_mask);
@@ -229,8 +233,7 @@ void ds_block_free(ds_block *blk)
     free(blk->ws_eps);
     free(blk->ws_suffix);
     free(blk->ws_z);
-    free(blk->ws_months);
-    free(blk);
+    memset(blk, 0, sizeof *blk);
 }
 
 ds_block *ds_block_alloc(const ds_model *m)
@@ -256,8 +259,6 @@ ds_block *ds_block_alloc(const ds_model *m)
     ok &= (blk->ws_eps = malloc(B * (m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
     ok &= (blk->ws_suffix = malloc((m->horizon + 1) * sizeof(double))) != NULL;
     ok &= (blk->ws_z = malloc((m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
-    ok &= (blk->ws_months = malloc((m->max_tranches ? m->max_tranches : 1) * sizeof(double))) !=
-          NULL;
     if (!ok) {
         ds_block_free(blk);
         return NULL;

@@ -107,12 +107,14 @@ typedef struct {
     double *ws_eps;            /* [n_corr_inputs * B] */
     double *ws_suffix;         /* [horizon + 1] */
     double *ws_z;              /* [n_corr_inputs] */
-    double *ws_months;         /* [max tranches] */
 } ds_block;
 
 /* Allocates a block workspace sized for m (B trials). NULL on no memory. */
 ds_block *ds_block_alloc(const ds_model *m);
-void ds_block_free(ds_block *blk);
+void ds_block_free(ds_block *blk); /* NULL is fine */
+/* Frees every array of a caller-owned ds_block (NULL members are fine) and
+ * zeroes it; for blocks built by hand, as tests do. */
+void ds_block_clear(ds_block *blk);
 
 /* Runs trials [b*B, b*B + n) of block b (n <= B) into blk.  Pure. */
 void ds_model_run_block(const ds_model *m, uint64_t block, size_t n, ds_block *blk);

@@ -101,4 +101,38 @@ static inline int tu_cmp_double(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
+/* The floating state of two accumulators, bit for bit. */
+static inline void tu_check_same_floating(const ds_stats *a, const ds_stats *b)
+{
+    CHECK(a->trials == b->trials && a->blocks == b->blocks);
+    CHECK(memcmp(a->out, b->out, sizeof a->out) == 0);
+    CHECK(memcmp(a->inv_amount, b->inv_amount, a->n_investors * sizeof *a->inv_amount) == 0);
+    CHECK(memcmp(a->inv_paid, b->inv_paid, a->n_investors * sizeof *a->inv_paid) == 0);
+    if (a->inv_stake)
+        CHECK(memcmp(a->inv_stake, b->inv_stake, a->n_investors * sizeof *a->inv_stake) == 0);
+    CHECK(memcmp(a->price, b->price, a->horizon * sizeof *a->price) == 0);
+    CHECK(a->n_coalitions == b->n_coalitions);
+    ds_coalition *ca = ds_stats_sorted_coalitions(a), *cb = ds_stats_sorted_coalitions(b);
+    CHECK(ca && cb);
+    CHECK(memcmp(ca, cb, a->n_coalitions * sizeof *ca) == 0);
+    free(ca);
+    free(cb);
+    CHECK(a->n_checkpoints == b->n_checkpoints);
+    CHECK(memcmp(a->checkpoints, b->checkpoints, a->n_checkpoints * sizeof *a->checkpoints) == 0);
+}
+
+/* The integer state of two accumulators: every sketch count and join count. */
+static inline void tu_check_same_sketches(const ds_stats *a, const ds_stats *b)
+{
+    for (size_t o = 0; o < a->n_outputs; ++o)
+        CHECK(tu_sketch_same_counts(&a->sk_out[o], &b->sk_out[o]));
+    for (size_t i = 0; i < a->n_investors; ++i) {
+        CHECK(tu_sketch_same_counts(&a->sk_amount[i], &b->sk_amount[i]));
+        CHECK(tu_sketch_same_counts(&a->sk_paid[i], &b->sk_paid[i]));
+        CHECK(a->inv_joined[i] == b->inv_joined[i]);
+    }
+    for (size_t m = 0; m < a->horizon; ++m)
+        CHECK(tu_sketch_same_counts(&a->sk_price[m], &b->sk_price[m]));
+}
+
 #endif /* DEALSIM_TESTS_STATS_UTIL_H */

@@ -18,19 +18,6 @@
 
 static size_t block_n(size_t b) { return b + 1 < NB ? BT : LAST_N; }
 
-static void tb_free(ds_block *blk)
-{
-    for (size_t o = 0; o < DS_OUT_COUNT; ++o)
-        free(blk->out[o]);
-    free(blk->joined_mask);
-    free(blk->amount);
-    free(blk->paid);
-    free(blk->joined);
-    free(blk->stake);
-    free(blk->log_price);
-    free(blk->price);
-    memset(blk, 0, sizeof *blk);
-}
 
 /* Block b of a made-up model: values depend only on (b, t), like the real
  * kernel's.  NaNs where the model has them (hhi, top_share when total = 0;
@@ -202,29 +189,10 @@ static void test_block_moments(size_t n_outputs)
         CHECK(seen == BT);
         free(c);
     }
-    tb_free(&blk);
+    ds_block_clear(&blk);
     ds_stats_free(p);
 }
 
-/* The floating state of two accumulators, bit for bit. */
-static void check_same_floating(const ds_stats *a, const ds_stats *b)
-{
-    CHECK(a->trials == b->trials && a->blocks == b->blocks);
-    CHECK(memcmp(a->out, b->out, sizeof a->out) == 0);
-    CHECK(memcmp(a->inv_amount, b->inv_amount, a->n_investors * sizeof *a->inv_amount) == 0);
-    CHECK(memcmp(a->inv_paid, b->inv_paid, a->n_investors * sizeof *a->inv_paid) == 0);
-    if (a->inv_stake)
-        CHECK(memcmp(a->inv_stake, b->inv_stake, a->n_investors * sizeof *a->inv_stake) == 0);
-    CHECK(memcmp(a->price, b->price, a->horizon * sizeof *a->price) == 0);
-    CHECK(a->n_coalitions == b->n_coalitions);
-    ds_coalition *ca = ds_stats_sorted_coalitions(a), *cb = ds_stats_sorted_coalitions(b);
-    CHECK(ca && cb);
-    CHECK(memcmp(ca, cb, a->n_coalitions * sizeof *ca) == 0);
-    free(ca);
-    free(cb);
-    CHECK(a->n_checkpoints == b->n_checkpoints);
-    CHECK(memcmp(a->checkpoints, b->checkpoints, a->n_checkpoints * sizeof *a->checkpoints) == 0);
-}
 
 static void test_merge_moments(size_t n_outputs)
 {
@@ -249,7 +217,7 @@ static void test_merge_moments(size_t n_outputs)
     }
     for (size_t b = 0; b < NB; ++b)
         CHECK(ds_stats_merge_moments(gb, parts[b], b + 1 == NB) == DS_OK);
-    check_same_floating(ga, gb);
+    tu_check_same_floating(ga, gb);
 
     /* Against one pass over all trials. */
     const size_t total_n = (NB - 1) * BT + LAST_N;
@@ -299,25 +267,13 @@ static void test_merge_moments(size_t n_outputs)
     ds_stats_free(gc);
     for (size_t b = 0; b < NB; ++b) {
         ds_stats_free(parts[b]);
-        tb_free(&blk[b]);
+        ds_block_clear(&blk[b]);
     }
     ds_stats_free(ga);
     ds_stats_free(gb);
     ds_stats_free(p);
 }
 
-static void check_same_sketches(const ds_stats *a, const ds_stats *b)
-{
-    for (size_t o = 0; o < a->n_outputs; ++o)
-        CHECK(tu_sketch_same_counts(&a->sk_out[o], &b->sk_out[o]));
-    for (size_t i = 0; i < a->n_investors; ++i) {
-        CHECK(tu_sketch_same_counts(&a->sk_amount[i], &b->sk_amount[i]));
-        CHECK(tu_sketch_same_counts(&a->sk_paid[i], &b->sk_paid[i]));
-        CHECK(a->inv_joined[i] == b->inv_joined[i]);
-    }
-    for (size_t m = 0; m < a->horizon; ++m)
-        CHECK(tu_sketch_same_counts(&a->sk_price[m], &b->sk_price[m]));
-}
 
 static void test_sketches(size_t n_outputs)
 {
@@ -363,7 +319,7 @@ static void test_sketches(size_t n_outputs)
                 CHECK(all);
                 for (size_t k = 0; k < nt; ++k)
                     CHECK(ds_stats_merge_sketches(all, th[rev ? nt - 1 - k : k]) == DS_OK);
-                check_same_sketches(all, one);
+                tu_check_same_sketches(all, one);
                 for (size_t o = 0; o < n_outputs; ++o)
                     CHECK(tu_same_bits(ds_sketch_quantile(&all->sk_out[o], 0.37, (double)NAN, (double)NAN),
                                        ds_sketch_quantile(&one->sk_out[o], 0.37, (double)NAN, (double)NAN)));
@@ -392,7 +348,7 @@ static void test_sketches(size_t n_outputs)
     ds_stats_free(g);
     ds_stats_free(p);
     for (size_t b = 0; b < NB; ++b)
-        tb_free(&blk[b]);
+        ds_block_clear(&blk[b]);
 }
 
 static void test_shapes(void)
@@ -416,7 +372,7 @@ static void test_shapes(void)
     CHECK(ds_stats_merge_moments(a, a, 0) == DS_ERR_INTERNAL);
     CHECK(ds_stats_merge_sketches(a, b) == DS_ERR_INTERNAL);
     CHECK(a->trials == 0 && a->blocks == 0 && a->n_checkpoints == 0);
-    tb_free(&blk);
+    ds_block_clear(&blk);
 
     /* No investors: every trial has mask 0. */
     ds_stats *z = ds_stats_alloc_shape(DS_OUT_POST_MONEY, 0, 1);
@@ -428,7 +384,7 @@ static void test_shapes(void)
     ds_coalition *co = ds_stats_sorted_coalitions(z);
     CHECK(co && co[0].mask == 0 && co[0].count == BT);
     free(co);
-    tb_free(&blk);
+    ds_block_clear(&blk);
     /* No coalitions at all yet: still a valid (empty) array. */
     co = ds_stats_sorted_coalitions(a);
     CHECK(co);
@@ -484,7 +440,7 @@ static void test_many_coalitions(void)
     CHECK(seen == (uint64_t)N * K && g->n_coalitions > 3000 && g->n_coalitions <= 5000);
     CHECK(g->cap_coalitions >= 2 * g->n_coalitions);
     free(c);
-    tb_free(&blk);
+    ds_block_clear(&blk);
     ds_stats_free(g);
     ds_stats_free(p);
 }

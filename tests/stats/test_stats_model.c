@@ -17,37 +17,7 @@
 
 static size_t block_n(size_t b) { return b + 1 < NBLK ? DS_BLOCK_SIZE : LAST_N; }
 
-static void check_same_floating(const ds_stats *a, const ds_stats *b)
-{
-    CHECK(a->trials == b->trials && a->blocks == b->blocks);
-    CHECK(memcmp(a->out, b->out, sizeof a->out) == 0);
-    CHECK(memcmp(a->inv_amount, b->inv_amount, a->n_investors * sizeof *a->inv_amount) == 0);
-    CHECK(memcmp(a->inv_paid, b->inv_paid, a->n_investors * sizeof *a->inv_paid) == 0);
-    if (a->inv_stake)
-        CHECK(memcmp(a->inv_stake, b->inv_stake, a->n_investors * sizeof *a->inv_stake) == 0);
-    CHECK(memcmp(a->price, b->price, a->horizon * sizeof *a->price) == 0);
-    CHECK(a->n_coalitions == b->n_coalitions);
-    ds_coalition *ca = ds_stats_sorted_coalitions(a), *cb = ds_stats_sorted_coalitions(b);
-    CHECK(ca && cb);
-    CHECK(memcmp(ca, cb, a->n_coalitions * sizeof *ca) == 0);
-    free(ca);
-    free(cb);
-    CHECK(a->n_checkpoints == b->n_checkpoints);
-    CHECK(memcmp(a->checkpoints, b->checkpoints, a->n_checkpoints * sizeof *a->checkpoints) == 0);
-}
 
-static void check_same_sketches(const ds_stats *a, const ds_stats *b)
-{
-    for (size_t o = 0; o < a->n_outputs; ++o)
-        CHECK(tu_sketch_same_counts(&a->sk_out[o], &b->sk_out[o]));
-    for (size_t i = 0; i < a->n_investors; ++i) {
-        CHECK(tu_sketch_same_counts(&a->sk_amount[i], &b->sk_amount[i]));
-        CHECK(tu_sketch_same_counts(&a->sk_paid[i], &b->sk_paid[i]));
-        CHECK(a->inv_joined[i] == b->inv_joined[i]);
-    }
-    for (size_t m = 0; m < a->horizon; ++m)
-        CHECK(tu_sketch_same_counts(&a->sk_price[m], &b->sk_price[m]));
-}
 
 int main(int argc, char **argv)
 {
@@ -99,7 +69,7 @@ int main(int argc, char **argv)
     }
     for (size_t b = 0; b < NBLK; ++b)
         CHECK(ds_stats_merge_moments(gb, parts[b], b + 1 == NBLK) == DS_OK);
-    check_same_floating(ga, gb);
+    tu_check_same_floating(ga, gb);
 
     /* Sketches: 2 and 3 threads merged (3 in reverse order) = 1 thread. */
     ds_stats *two = ds_stats_alloc(m), *three = ds_stats_alloc(m);
@@ -108,8 +78,8 @@ int main(int argc, char **argv)
     CHECK(ds_stats_merge_sketches(two, th[2]) == DS_OK);
     for (size_t k = 6; k-- > 3;)
         CHECK(ds_stats_merge_sketches(three, th[k]) == DS_OK);
-    check_same_sketches(two, th[0]);
-    check_same_sketches(three, th[0]);
+    tu_check_same_sketches(two, th[0]);
+    tu_check_same_sketches(three, th[0]);
     /* Sketch counts agree with the moments' finite counts. */
     for (size_t o = 0; o < ga->n_outputs; ++o) {
         CHECK(th[0]->sk_out[o].count == ga->out[o].n);

@@ -138,17 +138,6 @@ static void fill_block(ds_block *blk, size_t n, size_t ni, size_t h)
     }
 }
 
-static void free_block(ds_block *blk)
-{
-    for (size_t o = 0; o < DS_OUT_COUNT; ++o)
-        free(blk->out[o]);
-    free(blk->joined_mask);
-    free(blk->amount);
-    free(blk->paid);
-    free(blk->joined);
-    free(blk->log_price);
-    free(blk->price);
-}
 
 static void test_stats(void)
 {
@@ -226,7 +215,7 @@ static void test_stats(void)
     ds_stats_free(l2);
     ds_stats_free(p);
     ds_stats_free(g);
-    free_block(&blk);
+    ds_block_clear(&blk);
 }
 
 int main(void)
