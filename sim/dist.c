@@ -323,6 +323,19 @@ static size_t fill_cumulative(double *cum, const double *w, size_t n, double wsu
     return last;
 }
 
+/* Fills d->cum from the weights w (scaled by 1/wmax, summing to wsum), frees
+ * w and the previous table, and records the last positive entry and the
+ * weights' true total. */
+static void install_cumulative(ds_dist *d, double *cum, double *w, double wsum, double wmax)
+{
+    size_t last = fill_cumulative(cum, w, d->n, wsum);
+    free(w);
+    free(d->cum);
+    d->cum = cum;
+    d->c[C_LAST_POS] = (double)last;
+    d->c[C_WSUM] = wsum * wmax;
+}
+
 static ds_status prepare_discrete(ds_dist *d, ds_diag *diag, const char *path)
 {
     if (d->n == 0 || !d->values)
@@ -358,13 +371,8 @@ static ds_status prepare_discrete(ds_dist *d, ds_diag *diag, const char *path)
         w[i] = vw[i].w;
         cum[d->n + i] = vw[i].v;
     }
-    size_t last = fill_cumulative(cum, w, d->n, wsum);
     free(vw);
-    free(w);
-    free(d->cum);
-    d->cum = cum;
-    d->c[C_LAST_POS] = (double)last;
-    d->c[C_WSUM] = wsum * wmax;
+    install_cumulative(d, cum, w, wsum, wmax);
     return DS_OK;
 }
 
@@ -404,12 +412,7 @@ static ds_status prepare_mixture(ds_dist *d, ds_diag *diag, char *path, size_t p
         w[i] = weight_at(d, i) / wmax;
         wsum += w[i];
     }
-    size_t last = fill_cumulative(cum, w, d->n, wsum);
-    free(w);
-    free(d->cum);
-    d->cum = cum;
-    d->c[C_LAST_POS] = (double)last;
-    d->c[C_WSUM] = wsum * wmax;
+    install_cumulative(d, cum, w, wsum, wmax);
     return DS_OK;
 }
 
