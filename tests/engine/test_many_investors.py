@@ -1,0 +1,41 @@
+# tests/engine/test_many_investors.py
+# The largest round: 64 investors, so joined_mask uses bit 63; masks,
+# per-investor joins and coalition counts must agree exactly.
+# Licence: see LICENSE at the top of the repository.
+import math
+import os
+
+import h5py
+import numpy as np
+
+from dscommon import Checker, run_to_file, tmpdir
+
+c = Checker()
+d = tmpdir()
+p = [0.05 + 0.9 * i / 63 for i in range(64)]
+lines = ["name: many", "trials: 20000", "seed: 9", "round:", "  target: 100", "investors:"]
+for i, pi in enumerate(p):
+    lines += [f"  - name: I{i}", f"    join_probability: {pi!r}", "    amount: {dist: uniform, min: 1, max: 3}"]
+lines += ["compute:", "  horizon_months: 3", "  price:", "    initial: 2", "output:", "  per_trial: true"]
+scen = os.path.join(d, "many.yaml")
+with open(scen, "w") as f:
+    f.write("\n".join(lines) + "\n")
+
+h = run_to_file(scen, os.path.join(d, "many.h5"))
+with h5py.File(h, "r") as f:
+    mask = f["trials/joined_mask"][()]
+    joined = f["trials/investor_joined"][()]
+    njoin = f["trials/investors_joined"][()]
+    cmask = f["coalitions/mask"][()]
+    ccount = f["coalitions/count"][()]
+n = len(mask)
+c.ok(mask.dtype == np.uint64, "joined_mask is uint64")
+bits = (mask[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
+c.ok(np.array_equal(bits.astype(np.uint8), joined), "mask bit i-1 == investor i joined, all 64 bits")
+c.ok(np.array_equal(joined.sum(axis=1), njoin), "investors_joined == popcount(mask)")
+for i in (0, 31, 62, 63):
+    c.z(joined[:, i].mean(), math.sqrt(p[i] * (1 - p[i]) / n), p[i], f"P(join I{i})", 5.0)
+masks, counts = np.unique(mask, return_counts=True)
+got = dict(zip(cmask.tolist(), ccount.tolist()))
+c.ok(got == dict(zip(masks.tolist(), counts.tolist())), "coalitions count every mask exactly")
+c.done()
