@@ -105,9 +105,23 @@ typedef struct {
 static herr_t ds_h5_walk(unsigned n, const H5E_error2_t *err, void *data)
 {
     ds_h5_detail *d = data;
-    if (n == 0 && err && err->desc)
-        snprintf(d->text, sizeof d->text, "%s (%s)", err->desc,
+    if (n != 0 || !err || !err->desc)
+        return 0;
+    /* A failed system call comes as "file write failed: time = ..., errno =
+     * 27, error message = 'File too large', buf = ...": keep what it is
+     * and the system's reason, on one line. */
+    const char *desc = err->desc;
+    size_t head = strcspn(desc, ":\n");
+    const char *why = strstr(desc, "error message = '");
+    if (why) {
+        why += strlen("error message = '");
+        int wlen = (int)strcspn(why, "'");
+        snprintf(d->text, sizeof d->text, "%.*s: %.*s (%s)", (int)head, desc, wlen, why,
                  err->func_name ? err->func_name : "?");
+    } else {
+        snprintf(d->text, sizeof d->text, "%.*s (%s)", (int)strcspn(desc, "\n"), desc,
+                 err->func_name ? err->func_name : "?");
+    }
     return 0;
 }
 
@@ -492,8 +506,18 @@ int ds_h5out_wants_trials(const ds_h5out *w)
     return w && w->want;
 }
 
+/* Asks HDF5 not to close what is still open at process exit.  After a write
+ * fails (a full disk: EFBIG, ENOSPC) H5Fclose fails too and leaves the file
+ * half closed; HDF5 1.10's exit handler then crashes closing it again
+ * (tests/cli: the file-size-limit case).  The writer closes everything it
+ * opens on every path it can, and a failed file is unlinked, so the handler
+ * has nothing useful left to do.  Effective only before the library's first
+ * use, hence called first by each entry point; later calls are harmless. */
+static void ds_h5_no_exit_handler(void) { (void)H5dont_atexit(); }
+
 const char *ds_h5out_library_version(char *buf, size_t size)
 {
+    ds_h5_no_exit_handler();
     unsigned maj = 0, min = 0, rel = 0;
     if (H5get_libversion(&maj, &min, &rel) < 0)
         snprintf(buf, size, "unknown");
@@ -878,6 +902,7 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
     char sha[DS_SHA256_HEX];
 
+    ds_h5_no_exit_handler();
     ds_h5_quiet_begin(&q);
     if (out)
         *out = NULL;

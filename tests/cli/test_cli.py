@@ -82,6 +82,26 @@ run(["run", scenario("smoke.yaml"), "-o", out, "-n", "1000", "--force", "--quiet
 with h5py.File(out, "r") as f:
     c.ok(int(f.attrs["trials"]) == 1000, "--force overwrites")
 
+# A write that fails mid-run (the file size limit stands in for a full disk):
+# exit 1 with an HDF5 error, and neither the file nor its .partial is left.
+import resource
+import signal
+import subprocess
+
+
+def small_file_limit():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
+
+
+full = os.path.join(d, "full.h5")
+cp = subprocess.run([os.environ["DEALSIM"], "run", scenario("smoke.yaml"), "-n", "2000000", "-o", full,
+                     "--quiet", "--set", "output.per_trial=true"], capture_output=True, text=True,
+                    preexec_fn=small_file_limit)
+c.ok(cp.returncode == 1, f"a failed write exits 1 (got {cp.returncode}: {cp.stderr.strip()[:200]})")
+c.ok("HDF5" in cp.stderr or "writ" in cp.stderr, f"the error says what failed: {cp.stderr.strip()[:200]}")
+c.ok(not os.path.exists(full) and not os.path.exists(full + ".partial"), "nothing left behind after a failed write")
+
 # --quiet prints nothing on success.
 cp = run(["run", scenario("smoke.yaml"), "-o", out, "-n", "1000", "--force", "--quiet"])
 c.ok(cp.stdout == "" and cp.stderr == "", "--quiet is quiet")
