@@ -78,4 +78,19 @@ if os.path.exists(big):
         full = read_trials(run_to_file("smoke.yaml", os.path.join(d, "pre.h5"), "-n", str(done),
                                        "--set", "output.per_trial=[total, gpu_hours]", threads=1))
         c.ok(same(full["total"], tot), "interrupted file is a prefix of the full run")
+# SIGTERM (a batch system's time limit) is handled like SIGINT.
+term = os.path.join(d, "term.h5")
+p = subprocess.Popen([DEALSIM, "run", scenario("smoke.yaml"), "-n", "100000000", "-o", term, "--force",
+                      "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(1.0)
+p.send_signal(signal.SIGTERM)
+out, err = p.communicate(timeout=120)
+c.ok(p.returncode == 130, f"SIGTERM exits 130 (got {p.returncode})")
+if os.path.exists(term):
+    with h5py.File(term, "r") as f:
+        status = f.attrs["run_status"]
+        status = status.decode() if isinstance(status, bytes) else status
+    c.ok(status == "interrupted", "SIGTERM: run_status = interrupted")
+else:
+    c.ok(False, "SIGTERM leaves a file")
 c.done()
