@@ -331,6 +331,30 @@ static int cmd_sample(int argc, char **argv)
 
 /* ---- run ---- */
 
+/* "KEY=\"VALUE\"" with VALUE as a YAML double-quoted string (backslash,
+ * quote and control characters escaped), so any path survives --set. */
+static char *yaml_set_string(const char *key, const char *value)
+{
+    size_t cap = strlen(key) + 4 * strlen(value) + 4;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t len = (size_t)snprintf(out, cap, "%s=\"", key);
+    for (const unsigned char *p = (const unsigned char *)value; *p; ++p) {
+        if (*p == '"' || *p == '\\') {
+            out[len++] = '\\';
+            out[len++] = (char)*p;
+        } else if (*p < 0x20) {
+            len += (size_t)snprintf(out + len, cap - len, "\\x%02x", *p);
+        } else {
+            out[len++] = (char)*p;
+        }
+    }
+    out[len++] = '"';
+    out[len] = '\0';
+    return out;
+}
+
 static atomic_int stop_flag;
 
 static void on_signal(int sig)
@@ -496,10 +520,11 @@ static void print_summary(const ds_scenario *sc, const ds_stats *st, const ds_ru
 static int cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *output = NULL;
-    const char *sets[MAX_SETS + 2];
+    const char *sets[MAX_SETS + 3];
     size_t n_sets = 0;
     int threads = 0, force = 0, quiet = 0;
-    char set_trials[64], set_seed[64];
+    char set_trials[64] = "", set_seed[64] = "";
+    char *set_output = NULL;
     for (int i = 0; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -512,18 +537,12 @@ static int cmd_run(int argc, char **argv)
                 return usage_error("run ", "-n needs a whole number >= 1 (e.g. 1000000 or 1e6), "
                                    "found '%s'", v ? v : "");
             snprintf(set_trials, sizeof set_trials, "trials=%llu", (unsigned long long)u);
-            if (n_sets == MAX_SETS)
-                return usage_error("run ", "too many overrides");
-            sets[n_sets++] = set_trials;
             ++i;
         } else if (!strcmp(a, "--seed")) {
             if (!parse_u64(v, &u))
                 return usage_error("run ", "--seed needs a whole number in 0..2^64-1, found '%s'",
                                    v ? v : "");
             snprintf(set_seed, sizeof set_seed, "seed=%llu", (unsigned long long)u);
-            if (n_sets == MAX_SETS)
-                return usage_error("run ", "too many overrides");
-            sets[n_sets++] = set_seed;
             ++i;
         } else if (!strcmp(a, "--threads")) {
             if (!parse_int(v, 1, 4096, &threads))
@@ -556,6 +575,20 @@ static int cmd_run(int argc, char **argv)
     }
     if (!path)
         return usage_error("run ", "missing SCENARIO");
+    /* -n, --seed and -o become overrides after the user's own --set (so the
+     * user's --set:N positions hold, and the options win), which puts them
+     * in the effective scenario the file records. */
+    if (set_trials[0])
+        sets[n_sets++] = set_trials;
+    if (set_seed[0])
+        sets[n_sets++] = set_seed;
+    if (output) {
+        if (!(set_output = yaml_set_string("output.file", output))) {
+            fprintf(stderr, "dealsim: error: out of memory\n");
+            return 1;
+        }
+        sets[n_sets++] = set_output;
+    }
 
     ds_diag diag;
     ds_diag_clear(&diag);
@@ -565,9 +598,11 @@ static int cmd_run(int argc, char **argv)
     ds_h5out *w = NULL;
     char *yaml = NULL;
     int rc = 0;
-    if (ds_scenario_load(path, sets, n_sets, &sc, &diag) != DS_OK)
+    if (ds_scenario_load(path, sets, n_sets, &sc, &diag) != DS_OK) {
+        free(set_output);
         return report_load(&diag);
-    const char *file = output ? output : sc->output_file;
+    }
+    const char *file = sc->output_file;
     if (ds_scenario_to_yaml(sc, &yaml, &diag) != DS_OK ||
         ds_model_create(sc, &m, &diag) != DS_OK)
         goto fail;
@@ -626,6 +661,7 @@ fail:
     ds_h5out_abort(w);
     rc = report(&diag);
 done:
+    free(set_output);
     free(yaml);
     ds_stats_free(st);
     ds_model_free(m);

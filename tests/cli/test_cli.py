@@ -46,6 +46,18 @@ for args, needle in [
 cp = run(["run", scenario("smoke.yaml"), "--set", "round.target=-5"], expect=2)
 c.ok("--set:1:" in cp.stderr and "target" in cp.stderr, f"bad --set names its position: {cp.stderr.strip()}")
 
+# -n before a bad --set: the error still names that --set as the first.
+cp = run(["run", scenario("smoke.yaml"), "-n", "100", "--set", "round.target=-5"], expect=2)
+c.ok(cp.stderr.startswith("--set:1:"), f"-n does not shift --set positions: {cp.stderr.strip()}")
+
+# -o, -n and --seed are recorded in the file's effective scenario.
+odd = os.path.join(d, 'odd: "name" #1.h5')
+run(["run", scenario("smoke.yaml"), "-n", "5000", "--seed", "77", "-o", odd, "--quiet"])
+with h5py.File(odd, "r") as f:
+    eff = f["effective_config"].asstr()[()]
+c.ok("trials: 5000" in eff and "seed: 77" in eff, "effective scenario has -n and --seed")
+c.ok('file: "' + odd.replace('"', '\\"') + '"' in eff, "effective scenario has the -o path")
+
 # check prints the effective scenario and the description.
 for cfg in ("openai-2026.yaml", "openai-2026-wide.yaml", "smoke.yaml"):
     cp = run(["check", scenario(cfg)])

@@ -22,7 +22,12 @@ def datasets(path):
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset):
                 out[name] = obj[()]
+        # The effective scenario records where the file was written (-o),
+        # which differs between these runs by design.
+        def drop_output_file(text):
+            return "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("file:"))
         f.visititems(visit)
+        out["effective_config"] = drop_output_file(f["effective_config"].asstr()[()])
         for k, v in f.attrs.items():
             if k not in RUN_ATTRS:
                 out["@" + k] = v
