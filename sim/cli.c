@@ -165,6 +165,16 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 1;
 }
 
+/* The value of a whole-number option: 0 when it parses, else the usage error
+ * (exit code 2) naming the option, the range and what was found. */
+static int opt_u64(const char *cmd, const char *opt, const char *v, const char *range,
+                   uint64_t *out)
+{
+    if (parse_u64(v, out))
+        return 0;
+    return usage_error(cmd, "%s needs a whole number %s, found '%s'", opt, range, v ? v : "");
+}
+
 static int report(const ds_diag *diag)
 {
     char buf[DS_DIAG_MSG_MAX + DS_DIAG_FILE_MAX + 64];
@@ -243,21 +253,18 @@ static int cmd_stream(int argc, char **argv)
             fputs(usage_stream, stdout);
             return 0;
         } else if (!strcmp(a, "--seed")) {
-            if (!parse_u64(v, &seed))
-                return usage_error("stream ", "--seed needs a whole number in 0..2^64-1, found '%s'",
-                                   v ? v : "");
+            if (opt_u64("stream ", a, v, "in 0..2^64-1", &seed))
+                return 2;
             have_seed = 1;
             ++i;
         } else if (!strcmp(a, "--block")) {
-            if (!parse_u64(v, &block))
-                return usage_error("stream ", "--block needs a whole number >= 0, found '%s'",
-                                   v ? v : "");
+            if (opt_u64("stream ", a, v, ">= 0", &block))
+                return 2;
             have_block = 1;
             ++i;
         } else if (!strcmp(a, "-n")) {
-            if (!parse_u64(v, &n))
-                return usage_error("stream ", "-n needs a whole number >= 0, found '%s'",
-                                   v ? v : "");
+            if (opt_u64("stream ", a, v, ">= 0", &n))
+                return 2;
             ++i;
         } else if (!strcmp(a, "--source")) {
             if (!v)
@@ -272,14 +279,10 @@ static int cmd_stream(int argc, char **argv)
         return usage_error("stream ", "--seed, --source and --block are required");
     ds_rng r;
     ds_rng_stream(&r, seed, source, block);
-    char buf[1 << 16];
-    setvbuf(stdout, buf, _IOFBF, sizeof buf);
     for (uint64_t i = 0; i < n; ++i)
         if (printf("%llu\n", (unsigned long long)ds_rng_next_u64(&r)) < 0)
             break;
-    int rc = fflush(stdout) == 0 ? 0 : 1;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    return rc;
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* ---- sample ---- */
@@ -295,14 +298,12 @@ static int cmd_sample(int argc, char **argv)
             fputs(usage_sample, stdout);
             return 0;
         } else if (!strcmp(a, "--seed")) {
-            if (!parse_u64(v, &seed))
-                return usage_error("sample ", "--seed needs a whole number in 0..2^64-1, found '%s'",
-                                   v ? v : "");
+            if (opt_u64("sample ", a, v, "in 0..2^64-1", &seed))
+                return 2;
             ++i;
         } else if (!strcmp(a, "-n")) {
-            if (!parse_u64(v, &n))
-                return usage_error("sample ", "-n needs a whole number >= 0, found '%s'",
-                                   v ? v : "");
+            if (opt_u64("sample ", a, v, ">= 0", &n))
+                return 2;
             ++i;
         } else if (!strcmp(a, "--dist")) {
             if (!v)
@@ -539,9 +540,8 @@ static int cmd_run(int argc, char **argv)
             snprintf(set_trials, sizeof set_trials, "trials=%llu", (unsigned long long)u);
             ++i;
         } else if (!strcmp(a, "--seed")) {
-            if (!parse_u64(v, &u))
-                return usage_error("run ", "--seed needs a whole number in 0..2^64-1, found '%s'",
-                                   v ? v : "");
+            if (opt_u64("run ", a, v, "in 0..2^64-1", &u))
+                return 2;
             snprintf(set_seed, sizeof set_seed, "seed=%llu", (unsigned long long)u);
             ++i;
         } else if (!strcmp(a, "--threads")) {
