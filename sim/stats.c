@@ -691,6 +691,51 @@ static void block_columns(const double *v, size_t n, size_t ncol, ds_moments *mo
     }
 }
 
+/* One column of n values at `stride`, with the same arithmetic as
+ * block_columns but accumulating in locals: a lone column (an output, an
+ * investor) would otherwise chain every add through memory. */
+static void block_column(const double *v, size_t n, size_t stride, ds_moments *mo)
+{
+    double shift = 0.0;
+    for (size_t t = 0; t < n; ++t)
+        if (isfinite(v[t * stride])) {
+            shift = v[t * stride];
+            break;
+        }
+    uint64_t cnt = 0, nan = 0;
+    double sum = 0.0, lo = (double)INFINITY, hi = -(double)INFINITY;
+    for (size_t t = 0; t < n; ++t) {
+        const double x = v[t * stride];
+        if (isfinite(x)) {
+            cnt++;
+            sum += x - shift;
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        } else {
+            nan++;
+        }
+    }
+    mo->n = cnt;
+    mo->nan = nan;
+    if (cnt == 0) {
+        mo->mean = mo->m2 = mo->min = mo->max = (double)NAN;
+        return;
+    }
+    const double mean_shifted = sum / (double)cnt; /* S/n */
+    double m2 = 0.0;
+    for (size_t t = 0; t < n; ++t) {
+        const double x = v[t * stride];
+        if (isfinite(x)) {
+            const double d = (x - shift) - mean_shifted;
+            m2 += d * d;
+        }
+    }
+    mo->mean = shift + mean_shifted;
+    mo->m2 = m2;
+    mo->min = lo;
+    mo->max = hi;
+}
+
 ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
 {
     if (!stats_block_fits(partial, blk))
@@ -701,14 +746,17 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     const size_t n = blk->n, ni = partial->n_investors, h = partial->horizon;
 
     /* Every accumulator sees its values in trial order. */
-    double *shift = partial->scratch;
     for (size_t o = 0; o < partial->n_outputs; ++o)
-        block_columns(blk->out[o], n, 1, &partial->out[o], shift);
-    block_columns(blk->amount, n, ni, partial->inv_amount, shift);
-    block_columns(blk->paid, n, ni, partial->inv_paid, shift);
-    if (partial->inv_stake)
-        block_columns(blk->stake, n, ni, partial->inv_stake, shift);
-    block_columns(blk->price, n, h, partial->price, shift);
+        block_column(blk->out[o], n, 1, &partial->out[o]);
+    for (size_t i = 0; i < ni; ++i) {
+        block_column(blk->amount + i, n, ni, &partial->inv_amount[i]);
+        block_column(blk->paid + i, n, ni, &partial->inv_paid[i]);
+        if (partial->inv_stake)
+            block_column(blk->stake + i, n, ni, &partial->inv_stake[i]);
+    }
+    /* The price months: many columns, so interleaved accumulators in memory
+     * do not stall (each is touched once a row). */
+    block_columns(blk->price, n, h, partial->price, partial->scratch);
     const double *total = blk->out[DS_OUT_TOTAL];
     for (size_t t = 0; t < n; ++t) {
         uint64_t mask = blk->joined_mask[t];
