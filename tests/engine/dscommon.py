@@ -1,7 +1,9 @@
 # tests/engine/dscommon.py
 # Shared helpers of the engine's Python tests: run dealsim, read its file.
 # Licence: see LICENSE at the top of the repository.
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +23,11 @@ def scenario(name):
 
 
 def tmpdir():
-    return tempfile.mkdtemp(prefix="dealsim-test-")
+    """A scratch directory, removed when the test exits (set DS_KEEP_TMP=1 to keep it)."""
+    d = tempfile.mkdtemp(prefix="dealsim-test-")
+    if not os.environ.get("DS_KEEP_TMP"):
+        atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return d
 
 
 def run(args, expect=0, env=None):
