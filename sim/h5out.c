@@ -1582,6 +1582,7 @@ static ds_status ds_h5_write_state(hid_t file, const ds_h5_sum *s, ds_diag *diag
     uint64_t *u = NULL, *off = NULL;
     double *b = NULL;
     int32_t *lo = NULL;
+    ds_h5_span *span = NULL; /* [2 ns]: positive then negative span of each sketch */
     const char *dm[1] = {"accumulator"};
     const char *ds[1] = {"sketch"};
     const char *db[1] = {"bucket"};
@@ -1594,7 +1595,8 @@ static ds_status ds_h5_write_state(hid_t file, const ds_h5_sum *s, ds_diag *diag
         goto done;
     mo = malloc((nm ? nm : 1) * sizeof *mo);
     sk = malloc((ns ? ns : 1) * sizeof *sk);
-    if (!mo || !sk) {
+    span = malloc((ns ? ns : 1) * 2 * sizeof *span);
+    if (!mo || !sk || !span) {
         st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory writing /state");
         goto done;
     }
@@ -1620,8 +1622,11 @@ static ds_status ds_h5_write_state(hid_t file, const ds_h5_sum *s, ds_diag *diag
             sk[j++] = &stats->sk_price[m];
         }
     }
-    for (size_t j = 0; j < ns; j++)
-        nb += (size_t)ds_h5_sketch_span(sk[j], 0).len + (size_t)ds_h5_sketch_span(sk[j], 1).len;
+    for (size_t j = 0; j < ns; j++) {
+        span[2 * j] = ds_h5_sketch_span(sk[j], 0);
+        span[2 * j + 1] = ds_h5_sketch_span(sk[j], 1);
+        nb += (size_t)span[2 * j].len + (size_t)span[2 * j + 1].len;
+    }
     {
         size_t big = nm;
         if (ns > big)
@@ -1688,7 +1693,7 @@ static ds_status ds_h5_write_state(hid_t file, const ds_h5_sum *s, ds_diag *diag
     {
         size_t p = 0;
         for (size_t j = 0; j < ns; j++) {
-            const ds_h5_span ps = ds_h5_sketch_span(sk[j], 0), ns_ = ds_h5_sketch_span(sk[j], 1);
+            const ds_h5_span ps = span[2 * j], ns_ = span[2 * j + 1];
             off[2 * j] = (uint64_t)p;
             if (ps.len)
                 memcpy(u + p, ps.counts, ps.len * sizeof *u);
@@ -1709,22 +1714,22 @@ static ds_status ds_h5_write_state(hid_t file, const ds_h5_sum *s, ds_diag *diag
     ds_gw_var(&g, "sketch_zero", DS_H5_U64, 1, ds, u, "1",
               "values with |x| below sketch_min_abs");
     for (size_t j = 0; j < ns; j++)
-        lo[j] = ds_h5_sketch_span(sk[j], 0).lo;
+        lo[j] = span[2 * j].lo;
     ds_gw_var(&g, "sketch_pos_lo", DS_H5_I32, 1, ds, lo, "1",
               "log-bucket index of the first positive bucket");
     for (size_t j = 0; j < ns; j++)
-        u[j] = ds_h5_sketch_span(sk[j], 0).len;
+        u[j] = span[2 * j].len;
     ds_gw_var(&g, "sketch_pos_len", DS_H5_U64, 1, ds, u, "1", "number of positive buckets");
     for (size_t j = 0; j < ns; j++)
         u[j] = off[2 * j];
     ds_gw_var(&g, "sketch_pos_offset", DS_H5_U64, 1, ds, u, "1",
               "offset of the positive buckets in bucket_counts");
     for (size_t j = 0; j < ns; j++)
-        lo[j] = ds_h5_sketch_span(sk[j], 1).lo;
+        lo[j] = span[2 * j + 1].lo;
     ds_gw_var(&g, "sketch_neg_lo", DS_H5_I32, 1, ds, lo, "1",
               "log-bucket index (of |x|) of the first negative bucket");
     for (size_t j = 0; j < ns; j++)
-        u[j] = ds_h5_sketch_span(sk[j], 1).len;
+        u[j] = span[2 * j + 1].len;
     ds_gw_var(&g, "sketch_neg_len", DS_H5_U64, 1, ds, u, "1", "number of negative buckets");
     for (size_t j = 0; j < ns; j++)
         u[j] = off[2 * j + 1];
@@ -1769,6 +1774,7 @@ done:
     free(b);
     free(off);
     free(lo);
+    free(span);
     return st;
 }
 

@@ -224,8 +224,23 @@ static ds_status sketch_add_grow(ds_sketch *s, int negative, int32_t key)
     return DS_OK;
 }
 
-/* The common path of both adds: one multiply, a truncation, one unsigned
- * range check (keys below lo wrap to a large index) and an increment. */
+/* Counts a value in bucket `key` of one side: one unsigned range check
+ * (keys below lo wrap to a large index) and an increment; the store grows
+ * on the slow path. */
+static inline ds_status sketch_bump(ds_sketch *s, int negative, int32_t key)
+{
+    uint64_t *buf = negative ? s->neg : s->pos;
+    const uint32_t idx = (uint32_t)(key - (negative ? s->neg_lo : s->pos_lo));
+    if (idx < (negative ? s->neg_len : s->pos_len)) {
+        buf[idx]++;
+        s->count++;
+        return DS_OK;
+    }
+    return sketch_add_grow(s, negative, key);
+}
+
+/* The adds: zeros and non-finite values apart, then one multiply, a
+ * truncation and sketch_bump. */
 static inline ds_status sketch_add_pos_log(ds_sketch *s, double log_x)
 {
     if (!(log_x >= SKETCH_LN_MIN_ABS)) {
@@ -237,14 +252,7 @@ static inline ds_status sketch_add_pos_log(ds_sketch *s, double log_x)
     }
     if (log_x > SKETCH_LN_MAX)
         return DS_OK; /* exp(log_x) is not finite: ignored like ds_sketch_add(inf) */
-    int32_t key = sketch_key(log_x, s->inv_log_gamma);
-    uint32_t idx = (uint32_t)(key - s->pos_lo);
-    if (idx < s->pos_len) {
-        s->pos[idx]++;
-        s->count++;
-        return DS_OK;
-    }
-    return sketch_add_grow(s, 0, key);
+    return sketch_bump(s, 0, sketch_key(log_x, s->inv_log_gamma));
 }
 
 static inline ds_status sketch_add(ds_sketch *s, double x)
@@ -257,23 +265,7 @@ static inline ds_status sketch_add(ds_sketch *s, double x)
         s->count++;
         return DS_OK;
     }
-    int32_t key = sketch_key(log(ax), s->inv_log_gamma);
-    if (x > 0.0) {
-        uint32_t idx = (uint32_t)(key - s->pos_lo);
-        if (idx < s->pos_len) {
-            s->pos[idx]++;
-            s->count++;
-            return DS_OK;
-        }
-        return sketch_add_grow(s, 0, key);
-    }
-    uint32_t idx = (uint32_t)(key - s->neg_lo);
-    if (idx < s->neg_len) {
-        s->neg[idx]++;
-        s->count++;
-        return DS_OK;
-    }
-    return sketch_add_grow(s, 1, key);
+    return sketch_bump(s, x < 0.0, sketch_key(log(ax), s->inv_log_gamma));
 }
 
 ds_status ds_sketch_add(ds_sketch *s, double x) { return sketch_add(s, x); }
