@@ -18,7 +18,7 @@
 #include "dealsim/config.h"
 #include "dealsim/rng.h"
 
-#include "../../sim/config_internal.h"
+#include "../../sim/config/config_internal.h"
 
 static int failures;
 static const char *source_dir = ".";

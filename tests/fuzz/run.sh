@@ -21,7 +21,7 @@ mkdir -p "$work/corpus" "$work/artifacts"
 "$cc" -std=c11 -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$root/include" \
-    "$root"/sim/config*.c "$root"/sim/dist*.c "$root/sim/rng.c" "$root/sim/error.c" \
+    "$root"/sim/config/*.c "$root"/sim/dist/*.c "$root/sim/core/rng.c" "$root/sim/core/error.c" \
     "$root/tests/fuzz/fuzz_config.c" -lyaml -lm -o "$work/fuzz_config"
 
 for d in configs tests/data/good tests/data/bad tests/data/fuzz tests/fuzz/corpus; do

@@ -1,5 +1,5 @@
 # tests/h5/test_sha256_hashlib.py
-# dealsim's SHA-256 (sim/sha256.c) against Python's hashlib for every length 0..300.
+# dealsim's SHA-256 (sim/core/sha256.c) against Python's hashlib for every length 0..300.
 # Licence: see LICENSE at the top of the repository.
 import hashlib
 import os

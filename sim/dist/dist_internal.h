@@ -1,5 +1,5 @@
-/* sim/dist_internal.h
- * Private helpers shared by sim/dist.c, sim/dist_special.c and sim/dist_rand.c.
+/* sim/dist/dist_internal.h
+ * Private helpers shared by sim/dist/dist.c, dist_special.c and dist_rand.c.
  * Licence: see LICENSE at the top of the repository.
  *
  * Nothing here is part of the public API (include/dealsim/dist.h is).  All

@@ -1,4 +1,4 @@
-/* sim/config_set.c
+/* sim/config/config_set.c
  * --set KEY=VALUE overrides, grafted into the parsed scenario tree.
  * Licence: see LICENSE at the top of the repository.
  *

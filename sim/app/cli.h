@@ -1,4 +1,4 @@
-/* sim/cli.h
+/* sim/app/cli.h
  * The `dealsim` command line (private to the program, not the library).
  * Licence: see LICENSE at the top of the repository.
  */

@@ -1,4 +1,4 @@
-/* sim/model.c
+/* sim/model/model.c
  * The trial kernel: MODEL.md sections 3-4 for one block of trials.
  * Licence: see LICENSE at the top of the repository.
  *

@@ -1,4 +1,4 @@
-/* sim/dist.c
+/* sim/dist/dist.c
  * The distributions of MODEL.md section 2: checks, sampling, inversion, CDF, mean.
  * Licence: see LICENSE at the top of the repository.
  *

@@ -1,4 +1,4 @@
-/* sim/config.c
+/* sim/config/config.c
  * Scenario loading: the public API of config.h and the walk of the parsed
  * tree against the schema of CONFIG.md.
  * Licence: see LICENSE at the top of the repository.

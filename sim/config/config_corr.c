@@ -1,4 +1,4 @@
-/* sim/config_corr.c
+/* sim/config/config_corr.c
  * The correlations of a scenario: entries [A, B, rho] checked against the
  * named inputs, the correlation matrix R, its smallest eigenvalue and its
  * Cholesky factor for the Gaussian copula (MODEL.md section 2).

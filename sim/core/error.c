@@ -1,4 +1,4 @@
-/* sim/error.c
+/* sim/core/error.c
  * Diagnostics: formatting and the status -> exit code mapping.
  * Licence: see LICENSE at the top of the repository.
  */

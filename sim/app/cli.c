@@ -1,4 +1,4 @@
-/* sim/cli.c
+/* sim/app/cli.c
  * The `dealsim` command line: run, check, sample, stream.
  * Licence: see LICENSE at the top of the repository.
  *

@@ -1,4 +1,4 @@
-/* sim/config_dist.c
+/* sim/config/config_dist.c
  * Uncertain values of a scenario: a number or {dist: NAME, ...} -> ds_dist,
  * with the parameter and support checks of CONFIG.md.
  * Licence: see LICENSE at the top of the repository.

@@ -1,4 +1,4 @@
-/* sim/stats.c
+/* sim/stats/stats.c
  * Mergeable summaries: Welford/Chan moments, a DDSketch-style quantile sketch,
  * histograms from the sketch, coalitions, the price fan and convergence.
  * Licence: see LICENSE at the top of the repository.

@@ -1,4 +1,4 @@
-/* sim/config_internal.h
+/* sim/config/config_internal.h
  * Private interface between the scenario loader's files (config*.c): the
  * YAML node tree with positions, the parser, --set overrides and helpers.
  * Licence: see LICENSE at the top of the repository.

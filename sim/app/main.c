@@ -1,4 +1,4 @@
-/* sim/main.c
+/* sim/app/main.c
  * Entry point of the `dealsim` program: hands over to the CLI.
  * Licence: see LICENSE at the top of the repository.
  */

@@ -1,4 +1,4 @@
-/* sim/dist_special.c
+/* sim/dist/dist_special.c
  * Special functions: normal CDF and inverse, ln Gamma, incomplete beta and inverse.
  * Licence: see LICENSE at the top of the repository.
  *

@@ -1,4 +1,4 @@
-/* sim/sha256.c
+/* sim/core/sha256.c
  * SHA-256 as specified in FIPS 180-4 (Secure Hash Standard, NIST, 2015), sec. 6.2.
  * Licence: see LICENSE at the top of the repository.
  *

@@ -1,4 +1,4 @@
-/* sim/rng.c
+/* sim/core/rng.c
  * PCG64-DXSM seeding, jump-ahead and numpy's SeedSequence.
  * Licence: see LICENSE at the top of the repository.
  *

@@ -1,4 +1,4 @@
-/* sim/driver.c
+/* sim/run/driver.c
  * Blocks over OpenMP threads, with block-ordered merging, and a writer
  * thread that overlaps per-trial output with computing.
  * Licence: see LICENSE at the top of the repository.

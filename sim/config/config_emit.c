@@ -1,4 +1,4 @@
-/* sim/config_emit.c
+/* sim/config/config_emit.c
  * The effective scenario as YAML (ds_scenario_to_yaml) and the short
  * description `dealsim check` prints (ds_scenario_describe).
  * Licence: see LICENSE at the top of the repository.

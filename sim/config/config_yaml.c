@@ -1,4 +1,4 @@
-/* sim/config_yaml.c
+/* sim/config/config_yaml.c
  * Scenario text -> a tree of positioned YAML nodes, with libyaml's event API.
  * Licence: see LICENSE at the top of the repository.
  *

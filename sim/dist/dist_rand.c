@@ -1,4 +1,4 @@
-/* sim/dist_rand.c
+/* sim/dist/dist_rand.c
  * Exact samplers: ziggurat normal and exponential, gamma, beta, Poisson.
  * Licence: see LICENSE at the top of the repository.
  *

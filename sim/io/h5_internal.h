@@ -1,0 +1,170 @@
+/* sim/io/h5_internal.h
+ * Private to sim/io: the shared HDF5 helpers, the writer's state and the
+ * summary writers' context.  Nothing here is public API (h5out.h is).
+ * Licence: see LICENSE at the top of the repository.
+ */
+#ifndef DEALSIM_H5_INTERNAL_H
+#define DEALSIM_H5_INTERNAL_H
+
+
+#include "dealsim/h5out.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "dealsim/config.h"
+#include "dealsim/sha256.h"
+
+#ifndef DS_VERSION
+#define DS_VERSION "unknown"
+#endif
+#ifndef DS_GIT_COMMIT
+#define DS_GIT_COMMIT "unknown"
+#endif
+#ifndef DS_COMPILER
+#define DS_COMPILER "unknown"
+#endif
+#ifndef DS_BUILD_TYPE
+#define DS_BUILD_TYPE "unknown"
+#endif
+
+/* file_format_version: major (incompatible layout change), minor (additions). */
+#define DS_H5_FORMAT_MAJOR 1
+#define DS_H5_FORMAT_MINOR 0
+
+/* H5Pset_file_locking: HDF5 1.10.7+, 1.12.1+. */
+#if H5_VERS_MAJOR > 1 || H5_VERS_MINOR >= 13 || (H5_VERS_MINOR == 12 && H5_VERS_RELEASE >= 1) || \
+    (H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7)
+#define DS_H5_HAVE_FILE_LOCKING 1
+#else
+#define DS_H5_HAVE_FILE_LOCKING 0
+#endif
+
+/* Target bytes of one chunk of a per-trial dataset (FORMAT.md: about 1 MiB). */
+#define DS_H5_CHUNK_BYTES ((size_t)1 << 20)
+#define DS_H5_MAX_DIMS 12 /* dimensions of one group */
+#define DS_H5_NAN ((double)NAN)
+
+#define DS_H5_ESTIMATOR "DDSketch log-bucket sketch, rank floor(q*(n-1))"
+#define DS_H5_UNITS_MIXED "various: per output, see output_units"
+
+/* Saved automatic error printing, restored at the end of each public call. */
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} ds_h5_quiet;
+
+typedef struct {
+    char text[256];
+} ds_h5_detail;
+
+typedef enum { DS_H5_F64 = 0, DS_H5_U64, DS_H5_I32, DS_H5_U8, DS_H5_STR } ds_h5_kind;
+
+
+/* Builds one summary group: dimension scales first (kept open for
+ * attaching), then variables.  The first failure sticks in `st`; later
+ * calls do nothing, so a group reads as a list of calls and one check. */
+typedef struct {
+    const char *name;
+    hsize_t len;
+    hid_t scale;
+} ds_gw_axis;
+
+typedef struct {
+    hid_t group;
+    hid_t str; /* the vlen UTF-8 string type */
+    char path[64];
+    size_t n_dims;
+    ds_gw_axis dim[DS_H5_MAX_DIMS];
+    ds_diag *diag;
+    ds_status st;
+} ds_gw;
+
+/* The writer (h5out.c). */
+struct ds_h5out {
+    char *path;    /* the final file */
+    char *partial; /* path + ".partial" */
+    int force;
+    hid_t file;
+    const ds_model *model;
+    const ds_scenario *sc;
+    size_t n_outputs, n_investors, horizon;
+    int valuation;
+
+    /* /trials */
+    uint64_t trials; /* requested: the initial extent along `trial` */
+    uint64_t next;   /* first trial of the next block expected */
+    int want;        /* any per-trial data */
+    hid_t trial;     /* the `trial` scale */
+    hid_t out[DS_OUT_COUNT];
+    hid_t amount, paid, joined, stake, price;
+    uint64_t *u64;   /* [DS_BLOCK_SIZE] conversion buffers */
+    uint8_t *u8;
+};
+
+/* What the summary and state writers read (h5out.c fills it at finish). */
+typedef struct {
+    const ds_h5out *w;
+    const ds_stats *st;
+    const ds_scenario *sc;
+    size_t no, ni, nh, nq;
+    const char **out_names;  /* [no] */
+    const char **out_units;  /* [no] */
+    const char **out_long;   /* [no] */
+    const char **out_type;   /* [no] */
+    const char **inv_names;  /* [ni] */
+    double *buf;             /* scratch, big enough for every [a, b] array below */
+    uint64_t *ubuf;          /* scratch */
+} ds_h5_sum;
+
+/* h5util.c */
+void ds_h5_quiet_begin(ds_h5_quiet *q);
+void ds_h5_quiet_end(const ds_h5_quiet *q);
+ds_status ds_h5_fail(ds_diag *diag, const char *fmt, ...);
+hid_t ds_h5_str_type(void);
+hid_t ds_h5_file_type(ds_h5_kind k, hid_t str);
+ds_status ds_h5_attr(hid_t obj, const char *where, const char *name, ds_h5_kind k,
+        size_t n, const void *value, ds_diag *diag);
+ds_status ds_h5_attr_str(hid_t obj, const char *where, const char *name,
+        const char *value, ds_diag *diag);
+ds_status ds_h5_attr_u64(hid_t obj, const char *where, const char *name, uint64_t v,
+        ds_diag *diag);
+ds_status ds_h5_attr_i32(hid_t obj, const char *where, const char *name, int32_t v,
+        ds_diag *diag);
+ds_status ds_h5_attr_f64(hid_t obj, const char *where, const char *name, double v,
+        ds_diag *diag);
+ds_status ds_h5_annotate(hid_t obj, const char *where, const char *units,
+        const char *long_name, ds_diag *diag);
+hid_t ds_h5_group_create(hid_t loc, const char *name);
+void ds_gw_open(ds_gw *g, hid_t file, const char *path, ds_diag *diag);
+ds_status ds_gw_close(ds_gw *g);
+ds_status ds_gw_attr_str(ds_gw *g, const char *var, const char *name, const char *value);
+ds_status ds_gw_attr_f64(ds_gw *g, const char *var, const char *name, double value);
+void ds_gw_var(ds_gw *g, const char *name, ds_h5_kind k, size_t rank,
+                      const char *const *dims, const void *data, const char *units,
+                      const char *long_name);
+void ds_gw_dim(ds_gw *g, const char *name, size_t len, ds_h5_kind k, const void *data,
+                      const char *units, const char *long_name);
+void ds_gw_dim_index(ds_gw *g, const char *name, size_t len, const char *long_name);
+/* h5summary.c */
+void ds_h5_output_dim(ds_gw *g, const ds_h5_sum *s);
+ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+ds_status ds_h5_write_histograms(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+ds_status ds_h5_write_investors(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+ds_status ds_h5_write_price_fan(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+ds_status ds_h5_write_convergence(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+/* h5state.c */
+ds_status ds_h5_write_state(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+
+#endif /* DEALSIM_H5_INTERNAL_H */

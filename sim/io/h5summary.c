@@ -1,0 +1,348 @@
+/* sim/io/h5summary.c
+ * The summary groups: /summary, /histograms, /investors, /coalitions,
+ * /price_fan, /convergence.
+ * Licence: see LICENSE at the top of the repository.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "h5_internal.h"
+
+/* ----------------------------------------------------------- summaries */
+
+/* The moments' mean/min/max, NaN when there are no finite values. */
+static double ds_h5_mean(const ds_moments *mo)
+{
+    return mo->n > 0 ? mo->mean : DS_H5_NAN;
+}
+static double ds_h5_min(const ds_moments *mo)
+{
+    return mo->n > 0 ? mo->min : DS_H5_NAN;
+}
+static double ds_h5_max(const ds_moments *mo)
+{
+    return mo->n > 0 ? mo->max : DS_H5_NAN;
+}
+
+/* q-quantiles of a sketch into row[nq], clamped to the exact range. */
+static void ds_h5_quantiles(const ds_sketch *sk, const ds_moments *mo, const double *q, size_t nq,
+                            double *row)
+{
+    for (size_t j = 0; j < nq; j++)
+        row[j] = mo->n > 0 && sk->count > 0 ? ds_sketch_quantile(sk, q[j], mo->min, mo->max)
+                                            : DS_H5_NAN;
+}
+
+
+void ds_h5_output_dim(ds_gw *g, const ds_h5_sum *s)
+{
+    ds_gw_dim(g, "output", s->no, DS_H5_STR, s->out_names, "1", "scalar output (MODEL.md 4)");
+}
+
+static void ds_h5_output_meta(ds_gw *g, const ds_h5_sum *s)
+{
+    const char *d[1] = {"output"};
+    ds_gw_var(g, "output_units", DS_H5_STR, 1, d, s->out_units, "1", "units of each output");
+    ds_gw_var(g, "output_long_name", DS_H5_STR, 1, d, s->out_long, "1",
+              "description of each output");
+}
+
+static void ds_h5_quantile_dim(ds_gw *g, const ds_h5_sum *s)
+{
+    ds_gw_dim(g, "quantile", s->nq, DS_H5_F64, s->sc->quantiles, "1",
+              "probability of the quantile (output.quantiles)");
+}
+
+static void ds_h5_estimator_attrs(ds_gw *g, const char *var)
+{
+    ds_gw_attr_str(g, var, "estimator", DS_H5_ESTIMATOR);
+    ds_gw_attr_f64(g, var, "relative_accuracy", DS_SKETCH_ALPHA);
+}
+
+ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag)
+{
+    ds_gw g;
+    const ds_stats *st = s->st;
+    const char *d1[1] = {"output"};
+    const char *d2[2] = {"output", "quantile"};
+    double *b = s->buf;
+    uint64_t *u = s->ubuf;
+    ds_gw_open(&g, file, "/summary", diag);
+    ds_h5_output_dim(&g, s);
+    ds_h5_quantile_dim(&g, s);
+    ds_gw_var(&g, "type", DS_H5_STR, 1, d1, s->out_type, "1",
+              "kind of output: real, bool (summaries give its probability) or count");
+    ds_h5_output_meta(&g, s);
+    for (size_t o = 0; o < s->no; o++)
+        u[o] = st->out[o].n;
+    ds_gw_var(&g, "count", DS_H5_U64, 1, d1, u, "1", "number of finite values");
+    for (size_t o = 0; o < s->no; o++)
+        u[o] = st->out[o].nan;
+    ds_gw_var(&g, "nan_count", DS_H5_U64, 1, d1, u, "1", "number of NaN (undefined) values");
+    for (size_t o = 0; o < s->no; o++)
+        b[o] = ds_h5_mean(&st->out[o]);
+    ds_gw_var(&g, "mean", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
+              "mean of the finite values (a probability for booleans)");
+    for (size_t o = 0; o < s->no; o++)
+        b[o] = ds_moments_sd(&st->out[o]);
+    ds_gw_var(&g, "sd", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
+              "sample standard deviation (n - 1) of the finite values");
+    for (size_t o = 0; o < s->no; o++)
+        b[o] = ds_moments_stderr(&st->out[o]);
+    ds_gw_var(&g, "stderr", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
+              "standard error of the mean (sd / sqrt(count))");
+    for (size_t o = 0; o < s->no; o++)
+        b[o] = ds_h5_min(&st->out[o]);
+    ds_gw_var(&g, "min", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED, "smallest finite value");
+    for (size_t o = 0; o < s->no; o++)
+        b[o] = ds_h5_max(&st->out[o]);
+    ds_gw_var(&g, "max", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED, "largest finite value");
+    for (size_t o = 0; o < s->no; o++)
+        ds_h5_quantiles(&st->sk_out[o], &st->out[o], s->sc->quantiles, s->nq, b + o * s->nq);
+    ds_gw_var(&g, "quantiles", DS_H5_F64, 2, d2, b, DS_H5_UNITS_MIXED,
+              "quantiles of the finite values, estimated from a sketch");
+    ds_h5_estimator_attrs(&g, "quantiles");
+    return ds_gw_close(&g);
+}
+
+/* Equal-width edges from the exact min to max (widened by 0.5 on each side
+ * when they are equal; NaN without finite values). */
+static void ds_h5_edges(const ds_moments *mo, size_t bins, double *edges)
+{
+    double lo = mo->min, hi = mo->max;
+    if (mo->n == 0) {
+        for (size_t k = 0; k <= bins; k++)
+            edges[k] = DS_H5_NAN;
+        return;
+    }
+    if (lo == hi) {
+        lo -= 0.5;
+        hi += 0.5;
+    }
+    for (size_t k = 0; k < bins; k++)
+        edges[k] = lo + (hi - lo) * ((double)k / (double)bins);
+    edges[bins] = hi;
+}
+
+ds_status ds_h5_write_histograms(hid_t file, const ds_h5_sum *s, ds_diag *diag)
+{
+    ds_gw g;
+    const ds_stats *st = s->st;
+    size_t bins = (size_t)s->sc->histogram_bins;
+    const char *dc[2] = {"output", "bin"};
+    const char *de[2] = {"output", "edge"};
+    double *e = s->buf;
+    uint64_t *c = s->ubuf;
+    ds_gw_open(&g, file, "/histograms", diag);
+    ds_h5_output_dim(&g, s);
+    ds_gw_dim_index(&g, "bin", bins, "histogram bin index");
+    ds_gw_dim_index(&g, "edge", bins + 1, "histogram edge index");
+    ds_h5_output_meta(&g, s);
+    for (size_t o = 0; o < s->no; o++) {
+        ds_h5_edges(&st->out[o], bins, e + o * (bins + 1));
+        if (st->out[o].n == 0)
+            memset(c + o * bins, 0, bins * sizeof *c);
+        else
+            ds_sketch_histogram(&st->sk_out[o], e + o * (bins + 1), bins, c + o * bins);
+    }
+    ds_gw_var(&g, "counts", DS_H5_U64, 2, dc, c, "1",
+              "number of finite values in each bin (placed by their sketch bucket)");
+    ds_gw_var(&g, "edges", DS_H5_F64, 2, de, e, DS_H5_UNITS_MIXED,
+              "bin edges: equal width from the exact min to max");
+    return ds_gw_close(&g);
+}
+
+ds_status ds_h5_write_investors(hid_t file, const ds_h5_sum *s, ds_diag *diag)
+{
+    ds_gw g;
+    const ds_stats *st = s->st;
+    const char *d1[1] = {"investor"};
+    const char *d2[2] = {"investor", "quantile"};
+    const char *usd = ds_output_get_info(DS_OUT_TOTAL)->units;
+    double n = (double)st->trials;
+    double *b = s->buf;
+    ds_gw_open(&g, file, "/investors", diag);
+    ds_gw_dim(&g, "investor", s->ni, DS_H5_STR, s->inv_names, "1", "investor name (file order)");
+    ds_h5_quantile_dim(&g, s);
+    for (size_t i = 0; i < s->ni; i++)
+        b[i] = st->trials > 0 ? (double)st->inv_joined[i] / n : DS_H5_NAN;
+    ds_gw_var(&g, "join_probability", DS_H5_F64, 1, d1, b, "1",
+              "fraction of trials in which the investor joined");
+    for (size_t i = 0; i < s->ni; i++) {
+        double p = st->trials > 0 ? (double)st->inv_joined[i] / n : DS_H5_NAN;
+        b[i] = sqrt(p * (1.0 - p) / n);
+    }
+    ds_gw_var(&g, "join_stderr", DS_H5_F64, 1, d1, b, "1",
+              "standard error of join_probability, sqrt(p (1 - p) / trials)");
+    for (size_t i = 0; i < s->ni; i++)
+        b[i] = ds_h5_mean(&st->inv_amount[i]);
+    ds_gw_var(&g, "amount_mean", DS_H5_F64, 1, d1, b, usd, "mean commitment a_i");
+    for (size_t i = 0; i < s->ni; i++)
+        b[i] = ds_h5_mean(&st->inv_paid[i]);
+    ds_gw_var(&g, "paid_mean", DS_H5_F64, 1, d1, b, usd, "mean money paid paid_i");
+    for (size_t i = 0; i < s->ni; i++)
+        b[i] = s->w->valuation && st->inv_stake ? ds_h5_mean(&st->inv_stake[i]) : DS_H5_NAN;
+    ds_gw_var(&g, "stake_mean", DS_H5_F64, 1, d1, b, "1",
+              "mean stake a_i / post_money (NaN without a valuation)");
+    for (size_t i = 0; i < s->ni; i++)
+        ds_h5_quantiles(&st->sk_amount[i], &st->inv_amount[i], s->sc->quantiles, s->nq,
+                        b + i * s->nq);
+    ds_gw_var(&g, "amount_quantiles", DS_H5_F64, 2, d2, b, usd,
+              "quantiles of the commitment a_i, estimated from a sketch");
+    ds_h5_estimator_attrs(&g, "amount_quantiles");
+    for (size_t i = 0; i < s->ni; i++)
+        ds_h5_quantiles(&st->sk_paid[i], &st->inv_paid[i], s->sc->quantiles, s->nq,
+                        b + i * s->nq);
+    ds_gw_var(&g, "paid_quantiles", DS_H5_F64, 2, d2, b, usd,
+              "quantiles of the money paid paid_i, estimated from a sketch");
+    ds_h5_estimator_attrs(&g, "paid_quantiles");
+    return ds_gw_close(&g);
+}
+
+/* "Nvidia+Amazon" (file order) for each coalition, in one arena. */
+static ds_status ds_h5_members(const ds_h5_sum *s, const ds_coalition *c, size_t nc,
+                               const char ***names_out, char **arena_out, ds_diag *diag)
+{
+    size_t total = 0, pos = 0;
+    const char **names = malloc((nc ? nc : 1) * sizeof *names);
+    char *arena = NULL;
+    for (size_t k = 0; k < nc; k++)
+        for (size_t i = 0; i < s->ni && i < 64; i++)
+            if (c[k].mask >> i & 1u)
+                total += strlen(s->inv_names[i]) + 1;
+    arena = malloc(total + nc + 1);
+    if (!names || !arena) {
+        free(names);
+        free(arena);
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory writing /coalitions");
+    }
+    for (size_t k = 0; k < nc; k++) {
+        names[k] = arena + pos;
+        int first = 1;
+        for (size_t i = 0; i < s->ni && i < 64; i++) {
+            if (!(c[k].mask >> i & 1u))
+                continue;
+            if (!first)
+                arena[pos++] = '+';
+            size_t len = strlen(s->inv_names[i]);
+            memcpy(arena + pos, s->inv_names[i], len);
+            pos += len;
+            first = 0;
+        }
+        arena[pos++] = '\0';
+    }
+    *names_out = names;
+    *arena_out = arena;
+    return DS_OK;
+}
+
+ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag)
+{
+    ds_gw g;
+    ds_status st = DS_OK;
+    const ds_stats *stats = s->st;
+    size_t nc = stats->n_coalitions;
+    ds_coalition *c = NULL;
+    const char **names = NULL;
+    char *arena = NULL;
+    uint64_t *u = NULL;
+    double *b = NULL;
+    const char *d1[1] = {"coalition"};
+
+    if (nc > 0 && !(c = ds_stats_sorted_coalitions(stats)))
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory sorting coalitions");
+    u = malloc((nc ? nc : 1) * sizeof *u);
+    b = malloc((nc ? nc : 1) * sizeof *b);
+    if (!u || !b) {
+        st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory writing /coalitions");
+        goto done;
+    }
+    if ((st = ds_h5_members(s, c, nc, &names, &arena, diag)) != DS_OK)
+        goto done;
+    ds_gw_open(&g, file, "/coalitions", diag);
+    ds_gw_dim_index(&g, "coalition", nc, "coalition rank, most probable first");
+    for (size_t k = 0; k < nc; k++)
+        u[k] = c[k].mask;
+    ds_gw_var(&g, "mask", DS_H5_U64, 1, d1, u, "1",
+              "join mask: bit i-1 set when investor i (file order) joined");
+    ds_gw_var(&g, "members", DS_H5_STR, 1, d1, names, "1",
+              "investors who joined, '+'-separated in file order (\"\" for none)");
+    for (size_t k = 0; k < nc; k++)
+        u[k] = c[k].count;
+    ds_gw_var(&g, "count", DS_H5_U64, 1, d1, u, "1", "trials with this join mask");
+    for (size_t k = 0; k < nc; k++)
+        b[k] = (double)c[k].count / (double)stats->trials;
+    ds_gw_var(&g, "probability", DS_H5_F64, 1, d1, b, "1",
+              "fraction of trials with this join mask");
+    for (size_t k = 0; k < nc; k++)
+        b[k] = c[k].sum_total / (double)c[k].count;
+    ds_gw_var(&g, "mean_total", DS_H5_F64, 1, d1, b, ds_output_get_info(DS_OUT_TOTAL)->units,
+              "mean total given this join mask");
+    st = ds_gw_close(&g);
+done:
+    free(c);
+    free(names);
+    free(arena);
+    free(u);
+    free(b);
+    return st;
+}
+
+ds_status ds_h5_write_price_fan(hid_t file, const ds_h5_sum *s, ds_diag *diag)
+{
+    ds_gw g;
+    ds_status st;
+    const ds_stats *stats = s->st;
+    const char *d1[1] = {"month"};
+    const char *d2[2] = {"month", "quantile"};
+    const char *units = ds_output_get_info(DS_OUT_FINAL_PRICE)->units;
+    int32_t *months = malloc((s->nh ? s->nh : 1) * sizeof *months);
+    double *b = s->buf;
+    if (!months)
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory writing /price_fan");
+    for (size_t m = 0; m < s->nh; m++)
+        months[m] = (int32_t)(m + 1);
+    ds_gw_open(&g, file, "/price_fan", diag);
+    ds_gw_dim(&g, "month", s->nh, DS_H5_I32, months, "month",
+              "month after the round (1..horizon)");
+    ds_h5_quantile_dim(&g, s);
+    for (size_t m = 0; m < s->nh; m++)
+        ds_h5_quantiles(&stats->sk_price[m], &stats->price[m], s->sc->quantiles, s->nq,
+                        b + m * s->nq);
+    ds_gw_var(&g, "price_quantiles", DS_H5_F64, 2, d2, b, units,
+              "quantiles of the compute price p_m, estimated from a sketch");
+    ds_h5_estimator_attrs(&g, "price_quantiles");
+    for (size_t m = 0; m < s->nh; m++)
+        b[m] = ds_h5_mean(&stats->price[m]);
+    ds_gw_var(&g, "price_mean", DS_H5_F64, 1, d1, b, units, "mean compute price p_m");
+    st = ds_gw_close(&g);
+    free(months);
+    return st;
+}
+
+ds_status ds_h5_write_convergence(hid_t file, const ds_h5_sum *s, ds_diag *diag)
+{
+    ds_gw g;
+    const ds_stats *st = s->st;
+    size_t nk = st->n_checkpoints;
+    const char *d2[2] = {"checkpoint", "output"};
+    double *b = s->buf;
+    uint64_t *u = s->ubuf;
+    for (size_t k = 0; k < nk; k++)
+        u[k] = st->checkpoints[k].trials;
+    ds_gw_open(&g, file, "/convergence", diag);
+    ds_gw_dim(&g, "checkpoint", nk, DS_H5_U64, u, "1",
+              "trials merged at the checkpoint (after 2^k blocks, and at the last block)");
+    ds_h5_output_dim(&g, s);
+    ds_h5_output_meta(&g, s);
+    for (size_t k = 0; k < nk; k++)
+        for (size_t o = 0; o < s->no; o++)
+            b[k * s->no + o] = st->checkpoints[k].mean[o];
+    ds_gw_var(&g, "mean", DS_H5_F64, 2, d2, b, DS_H5_UNITS_MIXED,
+              "mean of each output after the checkpoint's trials");
+    for (size_t k = 0; k < nk; k++)
+        for (size_t o = 0; o < s->no; o++)
+            b[k * s->no + o] = st->checkpoints[k].stderr_[o];
+    ds_gw_var(&g, "stderr", DS_H5_F64, 2, d2, b, DS_H5_UNITS_MIXED,
+              "standard error of the mean after the checkpoint's trials");
+    return ds_gw_close(&g);
+}
