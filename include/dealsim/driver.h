@@ -1,15 +1,17 @@
 /* include/dealsim/driver.h
- * Runs the trials of a scenario over OpenMP threads, block by block.
+ * Runs a range of blocks of a scenario over OpenMP threads.
  * Licence: see LICENSE at the top of the repository.
  *
  * driver.c is the only file with `#pragma omp`.  Blocks of DS_BLOCK_SIZE
- * trials are handed to threads dynamically; each thread runs the kernel into
- * its own workspace, computes the block's floating-point partial, then in an
- * ordered region (block order) the partial is merged into the global
- * summary and the block's per-trial data is written.  Integer state
- * (sketches) goes to per-thread accumulators merged at the end.  Hence the
- * results are bit-identical for any thread count and any scheduling, and
- * memory is bounded by threads x block size, not by the number of trials.
+ * trials [first_block, first_block + n_blocks) are handed to threads in
+ * increasing order; each thread runs the kernel into its own workspace,
+ * computes the block's floating-point partial, then, in block order, the
+ * partial is merged into the summary and the block goes to the sink.
+ * Integer state (sketches) goes to per-thread accumulators merged at the
+ * end.  Hence the results are bit-identical for any thread count and any
+ * scheduling, and memory is bounded by threads x block size, not by the
+ * number of trials.  A range lets a caller run part of a run (an MPI rank's
+ * share, the rest of an interrupted run).
  */
 #ifndef DEALSIM_DRIVER_H
 #define DEALSIM_DRIVER_H
@@ -18,33 +20,37 @@
 #include <stdint.h>
 
 #include "dealsim/error.h"
-#include "dealsim/h5out.h"
 #include "dealsim/model.h"
+#include "dealsim/sink.h"
 #include "dealsim/stats.h"
 
-/* Called from the ordered region after each committed block (so never
- * concurrently): trials done so far, trials requested, seconds elapsed. */
+/* Called in the commit turn of each committed block (so never
+ * concurrently): trials committed so far and trials in the range, seconds
+ * elapsed. */
 typedef void (*ds_progress_fn)(void *ctx, uint64_t done, uint64_t total, double elapsed);
 
 typedef struct {
-    uint64_t trials;        /* trials to run (>= 1) */
+    uint64_t trials;        /* trials of the whole run (>= 1): sizes the last block */
+    uint64_t first_block;   /* the range run: [first_block, first_block + n_blocks) */
+    uint64_t n_blocks;      /* 0: to the run's last block */
     int threads;            /* 0: OpenMP's default */
     ds_progress_fn progress; /* may be NULL */
     void *progress_ctx;
     atomic_int *stop;       /* when set (e.g. by SIGINT), stop at a block boundary; may be NULL */
-    ds_h5out *writer;       /* per-trial output; may be NULL */
+    const ds_sink *sink;    /* per-trial output (write_block only); may be NULL */
 } ds_run_options;
 
 typedef struct {
-    uint64_t trials_done;   /* a whole number of blocks unless complete */
-    int interrupted;        /* stopped early through *stop */
+    uint64_t trials_done;   /* trials committed in the range: whole blocks, a prefix of it */
+    uint64_t blocks_done;   /* blocks committed: [first_block, first_block + blocks_done) */
+    int interrupted;        /* stopped before the end of the range through *stop */
     int threads;            /* threads actually used */
     double wall_seconds;
 } ds_run_result;
 
-/* Runs opt->trials trials of m, merging into `global` (from
- * ds_stats_alloc(m)).  On DS_OK the summary holds trials_done trials, which
- * is opt->trials unless interrupted. */
+/* Runs the range of blocks of m, merging into `global` (from
+ * ds_stats_alloc(m)).  On DS_OK `global` holds trials_done more trials: the
+ * whole range unless interrupted. */
 ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *global,
                         ds_run_result *res, ds_diag *diag);
 

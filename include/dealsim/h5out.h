@@ -31,22 +31,12 @@
 
 #include "dealsim/error.h"
 #include "dealsim/model.h"
+#include "dealsim/sink.h"
 #include "dealsim/stats.h"
 
 typedef struct ds_h5out ds_h5out;
 
-/* Provenance and run facts written as root attributes. */
-typedef struct {
-    uint64_t seed;
-    uint64_t trials_requested;
-    uint64_t trials_done;      /* the trials in this file */
-    int interrupted;           /* run_status "interrupted" instead of "complete" */
-    int threads;
-    int mpi_ranks;
-    double wall_seconds;
-    char created_utc[32];      /* ISO 8601, e.g. 2026-11-26T06:22:02Z */
-    char finished_utc[32];
-} ds_run_info;
+/* The run facts written as root attributes are a ds_run_info (sink.h). */
 
 /* Opens the writer.  `effective_yaml` is ds_scenario_to_yaml's text.  With
  * force == 0 an existing `path` is an error (DS_ERR_IO, "exists; use
@@ -68,6 +58,10 @@ ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *in
 
 /* Closes and removes the partial file; frees w.  NULL is fine. */
 void ds_h5out_abort(ds_h5out *w);
+
+/* The writer as a sink (sink.h): write_block, finish and abort forward to
+ * the functions above; the sink owns w from then on. */
+void ds_h5out_as_sink(ds_h5out *w, ds_sink *out);
 
 /* The HDF5 library version as "1.10.8". */
 const char *ds_h5out_library_version(char *buf, size_t size);

@@ -168,7 +168,10 @@ static ds_status ds_h5out_create_trial_var(ds_h5out *w, hid_t group, hid_t str,
     char where[128];
     int rank = col_scale >= 0 ? 2 : 1;
     size_t elem = k == DS_H5_U8 ? 1 : 8;
-    hsize_t dims[2] = {(hsize_t)w->trials, (hsize_t)cols};
+    /* The extent starts empty and grows with each block written (so a run
+     * asked for 10^13 trials neither allocates nor later shrinks an index of
+     * that size: an interruption costs nothing). */
+    hsize_t dims[2] = {0, (hsize_t)cols};
     hsize_t maxdims[2] = {H5S_UNLIMITED, (hsize_t)cols};
     hsize_t chunk[2] = {ds_h5_chunk_rows(elem, rank == 2 ? cols : 1, w->trials), (hsize_t)cols};
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dapl = H5I_INVALID_HID;
@@ -568,10 +571,41 @@ done:
     return st;
 }
 
+/* Sets the extent of every /trials dataset to `done` trials (grown before
+ * each block is written). */
+static ds_status ds_h5out_set_rows(ds_h5out *w, uint64_t done, ds_diag *diag)
+{
+    struct {
+        hid_t id;
+        size_t cols; /* 0: 1-D */
+    } v[DS_OUT_COUNT + 6];
+    size_t n = 0;
+    v[n].id = w->trial;
+    v[n++].cols = 0;
+    for (size_t o = 0; o < DS_OUT_COUNT; o++) {
+        v[n].id = w->out[o];
+        v[n++].cols = 0;
+    }
+    hid_t per_inv[4] = {w->amount, w->paid, w->joined, w->stake};
+    for (size_t k = 0; k < 4; k++) {
+        v[n].id = per_inv[k];
+        v[n++].cols = w->n_investors;
+    }
+    v[n].id = w->price;
+    v[n++].cols = w->horizon;
+    for (size_t k = 0; k < n; k++) {
+        hsize_t dims[2] = {(hsize_t)done, (hsize_t)v[k].cols};
+        if (v[k].id >= 0 && H5Dset_extent(v[k].id, dims) < 0)
+            return ds_h5_fail(diag, "extending /trials to %llu trials", (unsigned long long)done);
+    }
+    return DS_OK;
+}
+
 static ds_status ds_h5out_write_block_inner(ds_h5out *w, const ds_block *blk, ds_diag *diag)
 {
     size_t n = blk->n;
     uint64_t first = blk->first;
+    DS_TRY(ds_h5out_set_rows(w, first + n, diag));
     for (size_t t = 0; t < n; t++)
         w->u64[t] = first + t;
     DS_TRY(ds_h5_write_rows(w->trial, "trial", first, n, 0, H5T_NATIVE_UINT64, w->u64, diag));
@@ -703,35 +737,6 @@ static ds_status ds_h5_write_root_attrs(ds_h5out *w, const ds_run_info *info, ds
     return ds_h5_attr_str(f, "/", "hdf5_version", ds_h5out_library_version(hv, sizeof hv), diag);
 }
 
-/* Shrinks every /trials dataset to `done` trials (an interrupted run). */
-static ds_status ds_h5out_shrink(ds_h5out *w, uint64_t done, ds_diag *diag)
-{
-    struct {
-        hid_t id;
-        size_t cols; /* 0: 1-D */
-    } v[DS_OUT_COUNT + 6];
-    size_t n = 0;
-    v[n].id = w->trial;
-    v[n++].cols = 0;
-    for (size_t o = 0; o < DS_OUT_COUNT; o++) {
-        v[n].id = w->out[o];
-        v[n++].cols = 0;
-    }
-    hid_t per_inv[4] = {w->amount, w->paid, w->joined, w->stake};
-    for (size_t k = 0; k < 4; k++) {
-        v[n].id = per_inv[k];
-        v[n++].cols = w->n_investors;
-    }
-    v[n].id = w->price;
-    v[n++].cols = w->horizon;
-    for (size_t k = 0; k < n; k++) {
-        hsize_t dims[2] = {(hsize_t)done, (hsize_t)v[k].cols};
-        if (v[k].id >= 0 && H5Dset_extent(v[k].id, dims) < 0)
-            return ds_h5_fail(diag, "shrinking /trials to %llu trials", (unsigned long long)done);
-    }
-    return DS_OK;
-}
-
 static ds_status ds_h5out_finish_inner(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
                                        ds_diag *diag)
 {
@@ -750,8 +755,6 @@ static ds_status ds_h5out_finish_inner(ds_h5out *w, const ds_stats *st, const ds
                            "expected",
                            (unsigned long long)info->trials_done, (unsigned long long)st->trials,
                            (unsigned long long)w->next, (unsigned long long)w->trials);
-    if (w->want && info->trials_done < w->trials)
-        DS_TRY(ds_h5out_shrink(w, info->trials_done, diag));
 
     s.w = w;
     s.st = st;
@@ -869,4 +872,28 @@ done:
     ds_h5_quiet_end(&q);
     ds_h5out_free(w);
     return s_;
+}
+
+/* ------------------------------------------------------------ as a sink */
+
+static ds_status ds_h5out_sink_write(void *ctx, const ds_block *blk, ds_diag *diag)
+{
+    return ds_h5out_write_block(ctx, blk, diag);
+}
+
+static ds_status ds_h5out_sink_finish(void *ctx, const ds_stats *st, const ds_run_info *info,
+                                      ds_diag *diag)
+{
+    return ds_h5out_finish(ctx, st, info, diag);
+}
+
+static void ds_h5out_sink_abort(void *ctx) { ds_h5out_abort(ctx); }
+
+void ds_h5out_as_sink(ds_h5out *w, ds_sink *out)
+{
+    out->ctx = w;
+    out->wants_blocks = ds_h5out_wants_trials(w);
+    out->write_block = ds_h5out_sink_write;
+    out->finish = ds_h5out_sink_finish;
+    out->abort = ds_h5out_sink_abort;
 }

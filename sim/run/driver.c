@@ -1,18 +1,22 @@
 /* sim/run/driver.c
- * Blocks over OpenMP threads, with block-ordered merging, and a writer
- * thread that overlaps per-trial output with computing.
+ * A range of blocks over OpenMP threads, committed in block order, and a
+ * writer thread that overlaps per-trial output with computing.
  * Licence: see LICENSE at the top of the repository.
  *
  * The only file with `#pragma omp`.  What must stay true:
  *  - a block's results depend only on its index (model.h), so any thread may
  *    run it;
- *  - floating-point partials are merged in block order (the `ordered`
- *    region), integer sketch counts in any order;
- *  - a block is "committed" only inside the ordered region, and only when
- *    every earlier block was committed; after an interruption or a failure
- *    no later block is committed, so the file always holds a prefix of the
- *    run, and the per-thread sketches only ever see committed blocks;
- *  - per-trial data is written by one writer thread (HDF5 is not
+ *  - threads take blocks in increasing order from one atomic counter and
+ *    commit them strictly in block order (a turn under `turn_mu`); a thread
+ *    takes no new block once the run is stopping (signal, failure), so a
+ *    stop costs at most one block per thread whatever the blocks left;
+ *  - a block is "committed" only in its turn, and only when every earlier
+ *    block of the range was committed; after an interruption or a failure no
+ *    later block is committed, so the result always holds a prefix of the
+ *    range, and the per-thread sketches only ever see committed blocks;
+ *  - floating-point partials are merged into the global summary in the
+ *    commit turn, integer sketch counts per thread in any order;
+ *  - per-trial data goes to the sink from one writer thread (HDF5 is not
  *    thread-safe), in commit order, i.e. block order.  A committed block is
  *    handed to it through a FIFO; the block buffer goes back to the pool once
  *    both the writer and the computing thread (which still adds the block's
@@ -29,6 +33,7 @@
 #include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Extra block buffers, so that computing threads rarely wait on the writer. */
 #define DS_DRIVER_SPARE 3
@@ -53,7 +58,7 @@ typedef struct {
     int *queue;         /* [n] FIFO of buffers to write */
     int q_head, q_len;
     int closing;        /* no more blocks will be queued */
-    ds_h5out *writer;
+    const ds_sink *sink;
     ds_status status;   /* the writer's first failure */
     ds_diag diag;
 } pool;
@@ -124,7 +129,7 @@ static void *pool_writer_main(void *arg)
         ds_diag d;
         ds_diag_clear(&d);
         if (failed == DS_OK)
-            st = ds_h5out_write_block(p->writer, p->blk[slot], &d);
+            st = p->sink->write_block(p->sink->ctx, p->blk[slot], &d);
         pthread_mutex_lock(&p->mu);
         if (st != DS_OK && p->status == DS_OK) {
             p->status = st;
@@ -149,7 +154,7 @@ static void pool_free(pool *p)
     pthread_mutex_destroy(&p->mu);
 }
 
-static ds_status pool_init(pool *p, const ds_model *m, int n, ds_h5out *writer)
+static ds_status pool_init(pool *p, const ds_model *m, int n, const ds_sink *sink)
 {
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
@@ -161,7 +166,7 @@ static ds_status pool_init(pool *p, const ds_model *m, int n, ds_h5out *writer)
     p->n_free = 0;
     p->q_head = p->q_len = 0;
     p->closing = 0;
-    p->writer = writer;
+    p->sink = sink;
     p->status = DS_OK;
     ds_diag_clear(&p->diag);
     if (!p->blk || !p->refs || !p->free_stack || !p->queue)
@@ -185,25 +190,143 @@ static void free_ws(thread_ws *ws, int n)
     free(ws);
 }
 
+/* What the computing threads share: the next block to take, the next block
+ * to commit (under turn_mu), the outcome so far. */
+typedef struct {
+    const ds_model *m;
+    ds_stats *global;
+    thread_ws *ws;
+    pool *bp;
+    int use_writer;
+    uint64_t trials, first, end, last_block; /* last_block: the run's final block */
+    uint64_t range_trials;   /* trials in blocks [first, end) */
+    atomic_uint_least64_t next_take;
+    atomic_int broken;       /* no further block may be committed (stop or failure) */
+    pthread_mutex_t turn_mu;
+    pthread_cond_t turn_cv;
+    uint64_t next_commit;    /* under turn_mu */
+    uint64_t done;           /* trials committed, under turn_mu */
+    uint64_t blocks_done;    /* under turn_mu */
+    ds_status status;        /* first failure, under turn_mu */
+    ds_diag fail_diag;
+    atomic_int *stop;
+    ds_progress_fn progress;
+    void *progress_ctx;
+    double t0;
+} run_ctx;
+
+static void run_fail_locked(run_ctx *c, ds_status st, const char *what)
+{
+    if (c->status == DS_OK) {
+        c->status = st;
+        ds_diag_set(&c->fail_diag, st, NULL, 0, 0, "out of memory (%s)", what);
+    }
+    atomic_store(&c->broken, 1);
+}
+
+static int run_stopping(run_ctx *c)
+{
+    return atomic_load(&c->broken) ||
+           (c->stop && atomic_load_explicit(c->stop, memory_order_relaxed)) ||
+           (c->use_writer && pool_writer_status(c->bp) != DS_OK);
+}
+
+/* One computing thread: takes blocks in increasing order until the range is
+ * exhausted or the run is stopping, so a stop costs at most one block per
+ * thread, never a visit of the blocks left. */
+static void run_thread(run_ctx *c, thread_ws *w)
+{
+    for (;;) {
+        if (run_stopping(c)) {
+            atomic_store(&c->broken, 1);
+            return;
+        }
+        const uint64_t b = atomic_fetch_add(&c->next_take, 1);
+        if (b >= c->end)
+            return;
+        if (w->slot < 0)
+            w->slot = pool_acquire(c->bp);
+        ds_block *blk = c->bp->blk[w->slot];
+        const uint64_t left = c->trials - b * DS_BLOCK_SIZE;
+        const size_t n = (size_t)(left < DS_BLOCK_SIZE ? left : DS_BLOCK_SIZE);
+        int computed = 0;
+        ds_status st = DS_OK;
+        if (!run_stopping(c)) {
+            ds_model_run_block(c->m, b, n, blk);
+            st = ds_stats_block_moments(w->partial, blk);
+            computed = st == DS_OK;
+        }
+        /* Commit in block order: wait for every earlier block's turn.  Each
+         * earlier block was taken by a thread that will pass its turn. */
+        int committed = 0;
+        pthread_mutex_lock(&c->turn_mu);
+        while (c->next_commit != b)
+            pthread_cond_wait(&c->turn_cv, &c->turn_mu);
+        if (st != DS_OK)
+            run_fail_locked(c, st, "block statistics");
+        if (computed && !atomic_load(&c->broken)) {
+            ds_status s2 = ds_stats_merge_moments(c->global, w->partial, b == c->last_block);
+            if (s2 == DS_OK) {
+                if (c->use_writer)
+                    pool_enqueue(c->bp, w->slot);
+                c->done += n;
+                c->blocks_done++;
+                committed = 1;
+                if (c->progress)
+                    c->progress(c->progress_ctx, c->done, c->range_trials,
+                                omp_get_wtime() - c->t0);
+            } else {
+                run_fail_locked(c, s2, "block statistics");
+            }
+        }
+        if (!committed)
+            atomic_store(&c->broken, 1);
+        c->next_commit++;
+        pthread_cond_broadcast(&c->turn_cv);
+        pthread_mutex_unlock(&c->turn_mu);
+        if (committed) {
+            ds_status s3 = ds_stats_add_sketches(w->local, blk);
+            if (s3 != DS_OK) {
+                pthread_mutex_lock(&c->turn_mu);
+                run_fail_locked(c, s3, "sketches");
+                pthread_mutex_unlock(&c->turn_mu);
+            }
+            if (c->use_writer) { /* the writer holds it now; take another */
+                pool_release(c->bp, w->slot);
+                w->slot = -1;
+            }
+        }
+    }
+}
+
 ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *global,
                         ds_run_result *res, ds_diag *diag)
 {
     const uint64_t trials = opt->trials;
     /* Written so that trials near 2^64 cannot overflow. */
     const uint64_t nblocks = trials / DS_BLOCK_SIZE + (trials % DS_BLOCK_SIZE != 0);
-    int nthreads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
-    if ((uint64_t)nthreads > nblocks)
-        nthreads = nblocks > 0 ? (int)nblocks : 1;
-
+    const uint64_t first = opt->first_block;
+    uint64_t end = opt->n_blocks ? first + opt->n_blocks : nblocks;
     res->trials_done = 0;
+    res->blocks_done = 0;
     res->interrupted = 0;
-    res->threads = nthreads;
+    res->threads = 1;
     res->wall_seconds = 0.0;
+    if (first > nblocks || end > nblocks || end < first)
+        return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
+                           "driver: block range [%llu, %llu) outside the run's %llu blocks",
+                           (unsigned long long)first, (unsigned long long)end,
+                           (unsigned long long)nblocks);
+    const uint64_t range = end - first;
+    int nthreads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
+    if ((uint64_t)nthreads > range)
+        nthreads = range > 0 ? (int)range : 1;
+    res->threads = nthreads;
 
-    ds_h5out *writer = opt->writer && ds_h5out_wants_trials(opt->writer) ? opt->writer : NULL;
+    const ds_sink *sink = opt->sink && opt->sink->wants_blocks ? opt->sink : NULL;
     pool bp;
     thread_ws *ws = calloc((size_t)nthreads, sizeof *ws);
-    ds_status init = ws ? pool_init(&bp, m, nthreads + (writer ? DS_DRIVER_SPARE : 0), writer)
+    ds_status init = ws ? pool_init(&bp, m, nthreads + (sink ? DS_DRIVER_SPARE : 0), sink)
                         : DS_ERR_NOMEM;
     for (int i = 0; ws && init == DS_OK && i < nthreads; ++i) {
         ws[i].partial = ds_stats_alloc(m);
@@ -219,93 +342,46 @@ ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *
         return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (thread workspaces)");
     }
     pthread_t writer_thread;
-    if (writer && pthread_create(&writer_thread, NULL, pool_writer_main, &bp) != 0) {
+    if (sink && pthread_create(&writer_thread, NULL, pool_writer_main, &bp) != 0) {
         pool_free(&bp);
         free_ws(ws, nthreads);
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "cannot start the writer thread");
     }
 
-    const double t0 = omp_get_wtime();
-    ds_status status = DS_OK; /* first failure of a computing thread */
-    ds_diag fail_diag;
-    ds_diag_clear(&fail_diag);
-    int broken = 0;           /* no further block may be committed */
-    uint64_t done = 0;
-    atomic_int *stop = opt->stop;
-    const ds_progress_fn progress = opt->progress;
-    void *progress_ctx = opt->progress_ctx;
-    pool *bpp = &bp;
-
-    /* Blocks are independent; dynamic scheduling balances uneven blocks (jumps,
-     * tranche months), `ordered` serialises only the cheap merge and hand-off. */
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 1) ordered default(none) \
-    shared(ws, m, global, status, fail_diag, broken, done, stop, writer, progress,          \
-               progress_ctx, bpp)                                                           \
-    firstprivate(trials, nblocks, t0)
-    for (uint64_t b = 0; b < nblocks; ++b) {
-        thread_ws *w = &ws[omp_get_thread_num()];
-        if (w->slot < 0)
-            w->slot = pool_acquire(bpp);
-        ds_block *blk = bpp->blk[w->slot];
-        const size_t n = (size_t)(trials - b * DS_BLOCK_SIZE < DS_BLOCK_SIZE
-                                      ? trials - b * DS_BLOCK_SIZE
-                                      : DS_BLOCK_SIZE);
-        int computed = 0;
-        int stopping = (stop && atomic_load_explicit(stop, memory_order_relaxed)) ||
-                       (writer && pool_writer_status(bpp) != DS_OK);
-        ds_status st = DS_OK;
-        if (!stopping) {
-            ds_model_run_block(m, b, n, blk);
-            st = ds_stats_block_moments(w->partial, blk);
-            computed = st == DS_OK;
-        }
-        int committed = 0;
-#pragma omp ordered
-        {
-            ds_status s2 = st;
-            if (computed && !broken) {
-                s2 = ds_stats_merge_moments(global, w->partial, b + 1 == nblocks);
-                if (s2 == DS_OK) {
-                    if (writer)
-                        pool_enqueue(bpp, w->slot);
-                    done += n;
-                    committed = 1;
-                    if (progress)
-                        progress(progress_ctx, done, trials, omp_get_wtime() - t0);
-                }
-            }
-            if (!committed)
-                broken = 1;
-            if (s2 != DS_OK) {
-#pragma omp critical(ds_driver_status)
-                {
-                    if (status == DS_OK) {
-                        status = s2;
-                        ds_diag_set(&fail_diag, s2, NULL, 0, 0,
-                                    "out of memory (block statistics)");
-                    }
-                }
-            }
-        }
-        if (committed) {
-            ds_status s3 = ds_stats_add_sketches(w->local, blk);
-            if (s3 != DS_OK) {
-#pragma omp critical(ds_driver_status)
-                {
-                    if (status == DS_OK) {
-                        status = s3;
-                        ds_diag_set(&fail_diag, s3, NULL, 0, 0, "out of memory (sketches)");
-                    }
-                }
-            }
-            if (writer) { /* the writer holds it now; take another */
-                pool_release(bpp, w->slot);
-                w->slot = -1;
-            }
-        }
+    run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.global = global;
+    c.ws = ws;
+    c.bp = &bp;
+    c.use_writer = sink != NULL;
+    c.trials = trials;
+    c.first = first;
+    c.end = end;
+    c.last_block = nblocks - 1;
+    {
+        const uint64_t hi = end * DS_BLOCK_SIZE; /* end <= nblocks: no overflow past trials + B */
+        c.range_trials = (hi < trials ? hi : trials) - first * DS_BLOCK_SIZE;
     }
+    atomic_init(&c.next_take, first);
+    atomic_init(&c.broken, 0);
+    pthread_mutex_init(&c.turn_mu, NULL);
+    pthread_cond_init(&c.turn_cv, NULL);
+    c.next_commit = first;
+    c.status = DS_OK;
+    ds_diag_clear(&c.fail_diag);
+    c.stop = opt->stop;
+    c.progress = opt->progress;
+    c.progress_ctx = opt->progress_ctx;
+    c.t0 = omp_get_wtime();
+    run_ctx *cp = &c;
 
-    if (writer) {
+#pragma omp parallel num_threads(nthreads) default(none) shared(cp)
+    run_thread(cp, &cp->ws[omp_get_thread_num()]);
+
+    ds_status status = c.status;
+    ds_diag fail_diag = c.fail_diag;
+    if (sink) {
         pthread_mutex_lock(&bp.mu);
         bp.closing = 1;
         pthread_cond_broadcast(&bp.cv);
@@ -326,10 +402,13 @@ ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *
     }
     pool_free(&bp);
     free_ws(ws, nthreads);
+    pthread_cond_destroy(&c.turn_cv);
+    pthread_mutex_destroy(&c.turn_mu);
 
-    res->trials_done = done;
-    res->interrupted = status == DS_OK && done < trials;
-    res->wall_seconds = omp_get_wtime() - t0;
+    res->trials_done = c.done;
+    res->blocks_done = c.blocks_done;
+    res->interrupted = status == DS_OK && c.blocks_done < range;
+    res->wall_seconds = omp_get_wtime() - c.t0;
     if (status != DS_OK) {
         if (diag)
             *diag = fail_diag;

@@ -1,0 +1,320 @@
+/* sim/app/cmd_run.c
+ * `dealsim run`: options, signals, progress; the run itself is a session
+ * (session.h) writing through the HDF5 writer as its sink.
+ * Licence: see LICENSE at the top of the repository.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dealsim/h5out.h"
+#include "dealsim/session.h"
+
+/* At most this many --set overrides. */
+#define MAX_SETS 256
+
+/* "KEY=\"VALUE\"" with VALUE as a YAML double-quoted string (backslash,
+ * quote and control characters escaped), so any path survives --set. */
+static char *yaml_set_string(const char *key, const char *value)
+{
+    size_t cap = strlen(key) + 4 * strlen(value) + 4;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t len = (size_t)snprintf(out, cap, "%s=\"", key);
+    for (const unsigned char *p = (const unsigned char *)value; *p; ++p) {
+        if (*p == '"' || *p == '\\') {
+            out[len++] = '\\';
+            out[len++] = (char)*p;
+        } else if (*p < 0x20) {
+            len += (size_t)snprintf(out + len, cap - len, "\\x%02x", *p);
+        } else {
+            out[len++] = (char)*p;
+        }
+    }
+    out[len++] = '"';
+    out[len] = '\0';
+    return out;
+}
+
+/* Signals.  Handlers are installed before the scenario is even read, so an
+ * early Ctrl-C is never lost.  The first SIGINT/SIGTERM asks the run to stop
+ * at the next block boundary (the driver takes no new block, so this costs
+ * at most one block a thread); a second one says so at once; a third exits
+ * at once, leaving the partial file (never the result file) behind.  While
+ * the file is being finished the signals are blocked, and delivered (to the
+ * same handler) only once the file is whole. */
+static atomic_int stop_flag;
+static volatile sig_atomic_t signals_seen;
+
+static void say(const char *msg)
+{
+    size_t len = strlen(msg);
+    while (len > 0) {
+        ssize_t w = write(STDERR_FILENO, msg, len);
+        if (w <= 0)
+            return;
+        msg += w;
+        len -= (size_t)w;
+    }
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_flag, 1);
+    signals_seen = signals_seen + 1;
+    if (signals_seen == 2)
+        say("\ndealsim: stopping now: the file keeps the trials committed so far (the blocks "
+            "in flight are dropped); interrupt again to exit at once without a result file\n");
+    else if (signals_seen >= 3) {
+        say("\ndealsim: exiting at once; no result file was written\n");
+        _exit(130);
+    }
+}
+
+typedef struct {
+    struct sigaction old_int, old_term;
+    sigset_t both;
+} signal_guard;
+
+static void signals_install(signal_guard *g)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    atomic_store(&stop_flag, 0);
+    signals_seen = 0;
+    sigemptyset(&g->both);
+    sigaddset(&g->both, SIGINT);
+    sigaddset(&g->both, SIGTERM);
+    sigaction(SIGINT, &sa, &g->old_int);
+    sigaction(SIGTERM, &sa, &g->old_term);
+}
+
+/* Blocks SIGINT and SIGTERM (while the file is finished) or unblocks them;
+ * a signal that came meanwhile is delivered to on_signal on unblocking. */
+static void signals_defer(signal_guard *g, int defer)
+{
+    pthread_sigmask(defer ? SIG_BLOCK : SIG_UNBLOCK, &g->both, NULL);
+}
+
+static void signals_restore(signal_guard *g)
+{
+    sigaction(SIGINT, &g->old_int, NULL);
+    sigaction(SIGTERM, &g->old_term, NULL);
+}
+
+/* The HDF5 writer as the run's sink (the wiring the run layer cannot do). */
+typedef struct {
+    int force;
+} h5_sink_ctx;
+
+static ds_status open_h5_sink(void *ctx, const ds_model *m, const char *yaml, uint64_t trials,
+                              ds_sink *out, ds_diag *diag)
+{
+    const h5_sink_ctx *hc = ctx;
+    ds_h5out *w = NULL;
+    ds_status st = ds_h5out_open(ds_model_scenario(m)->output_file, hc->force, m, trials, yaml,
+                                 &w, diag);
+    if (st != DS_OK)
+        return st;
+    ds_h5out_as_sink(w, out);
+    return DS_OK;
+}
+
+typedef struct {
+    int tty;
+    int quiet;
+    double last;     /* elapsed seconds at the last print */
+    int last_decile; /* plain mode: last 10% step printed */
+} progress_state;
+
+static void fmt_duration(double s, char *buf, size_t size)
+{
+    if (!(s >= 0.0) || s > 1e7) {
+        snprintf(buf, size, "--:--");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+    else
+        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total, double elapsed)
+{
+    progress_state *ps = ctx;
+    if (ps->quiet)
+        return;
+    const double frac = total ? (double)done / (double)total : 1.0;
+    const double rate = elapsed > 0.0 ? (double)done / elapsed : 0.0;
+    char eta[32];
+    fmt_duration(rate > 0.0 ? (double)(total - done) / rate : -1.0, eta, sizeof eta);
+    if (ps->tty) {
+        if (done < total && elapsed - ps->last < 0.2)
+            return;
+        ps->last = elapsed;
+        char bar[31];
+        int fill = (int)(frac * 30.0);
+        for (int i = 0; i < 30; ++i)
+            bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(stderr, "\r[%s] %5.1f%% %llu/%llu trials  %.3g trials/s  ETA %s ", bar,
+                100.0 * frac, (unsigned long long)done, (unsigned long long)total, rate, eta);
+        if (done == total)
+            fputc('\n', stderr);
+    } else {
+        int decile = (int)(frac * 10.0);
+        if (decile <= ps->last_decile && elapsed - ps->last < 10.0)
+            return;
+        ps->last_decile = decile;
+        ps->last = elapsed;
+        fprintf(stderr, "progress: %llu/%llu trials (%.0f%%), %.3g trials/s, ETA %s\n",
+                (unsigned long long)done, (unsigned long long)total, 100.0 * frac, rate, eta);
+    }
+    fflush(stderr);
+}
+
+
+int ds_cli_run(int argc, char **argv)
+{
+    const char *path = NULL, *output = NULL;
+    const char *sets[MAX_SETS + 3];
+    size_t n_sets = 0;
+    int threads = 0, force = 0, quiet = 0;
+    char set_trials[64] = "", set_seed[64] = "";
+    char *set_output = NULL;
+    for (int i = 0; i < argc; ++i) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t u;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(ds_cli_usage_run, stdout);
+            return 0;
+        } else if (!strcmp(a, "-n") || !strcmp(a, "--trials")) {
+            if (!ds_cli_parse_u64(v, &u) || u == 0)
+                return ds_cli_usage_error("run ", "-n needs a whole number >= 1 (e.g. 1000000 or 1e6), "
+                                   "found '%s'", v ? v : "");
+            snprintf(set_trials, sizeof set_trials, "trials=%llu", (unsigned long long)u);
+            ++i;
+        } else if (!strcmp(a, "--seed")) {
+            if (ds_cli_opt_u64("run ", a, v, "in 0..2^64-1", &u))
+                return 2;
+            snprintf(set_seed, sizeof set_seed, "seed=%llu", (unsigned long long)u);
+            ++i;
+        } else if (!strcmp(a, "--threads")) {
+            if (!ds_cli_parse_int(v, 1, 4096, &threads))
+                return ds_cli_usage_error("run ", "--threads needs a whole number in 1..4096, found '%s'",
+                                   v ? v : "");
+            ++i;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (!v || !*v)
+                return ds_cli_usage_error("run ", "-o needs a FILE");
+            output = v;
+            ++i;
+        } else if (!strcmp(a, "--set")) {
+            if (!v)
+                return ds_cli_usage_error("run ", "--set needs KEY=VALUE");
+            if (n_sets == MAX_SETS)
+                return ds_cli_usage_error("run ", "too many --set (at most 256)");
+            sets[n_sets++] = v;
+            ++i;
+        } else if (!strcmp(a, "--force")) {
+            force = 1;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return ds_cli_usage_error("run ", "unknown option '%s'", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return ds_cli_usage_error("run ", "unexpected argument '%s' (one scenario at a time)", a);
+        }
+    }
+    if (!path)
+        return ds_cli_usage_error("run ", "missing SCENARIO");
+    /* -n, --seed and -o become overrides after the user's own --set (so the
+     * user's --set:N positions hold, and the options win), which puts them
+     * in the effective scenario the file records. */
+    if (set_trials[0])
+        sets[n_sets++] = set_trials;
+    if (set_seed[0])
+        sets[n_sets++] = set_seed;
+    if (output) {
+        if (!(set_output = yaml_set_string("output.file", output))) {
+            fprintf(stderr, "dealsim: error: out of memory\n");
+            return 1;
+        }
+        sets[n_sets++] = set_output;
+    }
+
+    ds_diag diag;
+    ds_diag_clear(&diag);
+    signal_guard sg;
+    signals_install(&sg);
+    progress_state ps = {isatty(STDERR_FILENO), quiet, 0.0, 0};
+    h5_sink_ctx hc = {force};
+    ds_session_options so;
+    memset(&so, 0, sizeof so);
+    so.scenario_path = path;
+    so.sets = sets;
+    so.n_sets = n_sets;
+    so.threads = threads;
+    so.progress = on_progress;
+    so.progress_ctx = &ps;
+    so.stop = &stop_flag;
+    so.open_sink = open_h5_sink;
+    so.sink_ctx = &hc;
+    so.mpi_ranks = 1;
+    ds_session *s = NULL;
+    int rc = 0;
+    ds_status st = ds_session_open(&so, &s, &diag);
+    if (st == DS_OK && atomic_load(&stop_flag)) {
+        /* Interrupted before the first trial: nothing worth a file. */
+        fprintf(stderr, "dealsim: interrupted before the first trial; no file written\n");
+        ds_session_free(s);
+        signals_restore(&sg);
+        free(set_output);
+        return 130;
+    }
+    if (st == DS_OK)
+        st = ds_session_run(s, &diag);
+    if (st == DS_OK) {
+        const ds_run_result *res = ds_session_result(s);
+        if (ps.tty && !quiet && res->interrupted)
+            fputc('\n', stderr);
+        signals_defer(&sg, 1);
+        st = ds_session_finish(s, &diag);
+        signals_defer(&sg, 0);
+    }
+    signals_restore(&sg);
+    if (st != DS_OK) {
+        rc = st == DS_ERR_SCENARIO ? ds_cli_report_load(&diag) : ds_cli_report(&diag);
+    } else {
+        const ds_scenario *sc = ds_session_scenario(s);
+        const ds_run_info *info = ds_session_info(s);
+        if (!quiet)
+            ds_cli_print_summary(sc, ds_session_stats(s), info, sc->output_file);
+        if (info->interrupted) {
+            fprintf(stderr, "dealsim: interrupted after %llu of %llu trials; %s holds them "
+                            "(run_status = interrupted)\n",
+                    (unsigned long long)info->trials_done, (unsigned long long)sc->trials,
+                    sc->output_file);
+            rc = 130;
+        }
+    }
+    ds_session_free(s);
+    free(set_output);
+    return rc;
+}
