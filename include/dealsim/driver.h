@@ -33,25 +33,35 @@ typedef struct {
     uint64_t trials;        /* trials of the whole run (>= 1): sizes the last block */
     uint64_t first_block;   /* the range run: [first_block, first_block + n_blocks) */
     uint64_t n_blocks;      /* 0: to the run's last block */
-    int threads;            /* 0: OpenMP's default */
     ds_progress_fn progress; /* may be NULL */
     void *progress_ctx;
     atomic_int *stop;       /* when set (e.g. by SIGINT), stop at a block boundary; may be NULL */
-    const ds_sink *sink;    /* per-trial output (write_block only); may be NULL */
 } ds_run_options;
 
 typedef struct {
     uint64_t trials_done;   /* trials committed in the range: whole blocks, a prefix of it */
     uint64_t blocks_done;   /* blocks committed: [first_block, first_block + blocks_done) */
     int interrupted;        /* stopped before the end of the range through *stop */
-    int threads;            /* threads actually used */
+    int threads;            /* threads used for this range */
     double wall_seconds;
 } ds_run_result;
 
-/* Runs the range of blocks of m, merging into `global` (from
- * ds_stats_alloc(m)).  On DS_OK `global` holds trials_done more trials: the
- * whole range unless interrupted. */
-ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *global,
+/* A driver keeps its threads' workspaces and block buffers across ranges
+ * (a run is often many ranges: rounds between checkpoints or MPI stops).
+ * `threads` 0 is OpenMP's default; `sink` (may be NULL) receives every
+ * committed block's per-trial data from one writer thread (write_block
+ * only: finishing is the session's business).  The sink must outlive the
+ * driver. */
+typedef struct ds_driver ds_driver;
+ds_status ds_driver_create(const ds_model *m, int threads, const ds_sink *sink, ds_driver **out,
+                           ds_diag *diag);
+void ds_driver_free(ds_driver *d); /* NULL is fine */
+int ds_driver_threads(const ds_driver *d);
+
+/* Runs a range of blocks, merging into `global` (from ds_stats_alloc(m)).
+ * On DS_OK `global` holds trials_done more trials: the whole range unless
+ * interrupted. */
+ds_status ds_driver_run(ds_driver *d, const ds_run_options *opt, ds_stats *global,
                         ds_run_result *res, ds_diag *diag);
 
 /* OpenMP's default thread count (omp_get_max_threads). */

@@ -299,9 +299,78 @@ static void run_thread(run_ctx *c, thread_ws *w)
     }
 }
 
-ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *global,
+struct ds_driver {
+    const ds_model *m;
+    const ds_sink *sink; /* NULL when no per-trial output is wanted */
+    int nthreads;
+    pool bp;
+    int have_pool;
+    thread_ws *ws;       /* [nthreads] */
+};
+
+void ds_driver_free(ds_driver *d)
+{
+    if (!d)
+        return;
+    if (d->have_pool)
+        pool_free(&d->bp);
+    free_ws(d->ws, d->nthreads);
+    free(d);
+}
+
+ds_status ds_driver_create(const ds_model *m, int threads, const ds_sink *sink, ds_driver **out,
+                           ds_diag *diag)
+{
+    *out = NULL;
+    ds_driver *d = calloc(1, sizeof *d);
+    if (!d)
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (driver)");
+    d->m = m;
+    d->sink = sink && sink->wants_blocks ? sink : NULL;
+    d->nthreads = threads > 0 ? threads : omp_get_max_threads();
+    if (d->nthreads < 1)
+        d->nthreads = 1;
+    d->ws = calloc((size_t)d->nthreads, sizeof *d->ws);
+    ds_status init = DS_ERR_NOMEM;
+    if (d->ws) {
+        d->have_pool = 1;
+        init = pool_init(&d->bp, m, d->nthreads + (d->sink ? DS_DRIVER_SPARE : 0), d->sink);
+    }
+    for (int i = 0; d->ws && init == DS_OK && i < d->nthreads; ++i) {
+        d->ws[i].partial = ds_stats_alloc(m);
+        d->ws[i].slot = -1;
+        if (!d->ws[i].partial)
+            init = DS_ERR_NOMEM;
+    }
+    if (init != DS_OK) {
+        ds_driver_free(d);
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (thread workspaces)");
+    }
+    *out = d;
+    return DS_OK;
+}
+
+int ds_driver_threads(const ds_driver *d) { return d->nthreads; }
+
+/* Makes the pool whole again after a range: every buffer free, the queue
+ * empty, no writer failure. */
+static void pool_reset(pool *p, thread_ws *ws, int nthreads)
+{
+    for (int i = 0; i < nthreads; ++i)
+        if (ws[i].slot >= 0) {
+            pool_release(p, ws[i].slot);
+            ws[i].slot = -1;
+        }
+    p->q_head = p->q_len = 0;
+    p->closing = 0;
+    p->status = DS_OK;
+    ds_diag_clear(&p->diag);
+}
+
+ds_status ds_driver_run(ds_driver *d, const ds_run_options *opt, ds_stats *global,
                         ds_run_result *res, ds_diag *diag)
 {
+    const ds_model *m = d->m;
     const uint64_t trials = opt->trials;
     /* Written so that trials near 2^64 cannot overflow. */
     const uint64_t nblocks = trials / DS_BLOCK_SIZE + (trials % DS_BLOCK_SIZE != 0);
@@ -310,7 +379,7 @@ ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *
     res->trials_done = 0;
     res->blocks_done = 0;
     res->interrupted = 0;
-    res->threads = 1;
+    res->threads = d->nthreads;
     res->wall_seconds = 0.0;
     if (first > nblocks || end > nblocks || end < first)
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
@@ -318,42 +387,32 @@ ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *
                            (unsigned long long)first, (unsigned long long)end,
                            (unsigned long long)nblocks);
     const uint64_t range = end - first;
-    int nthreads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
+    int nthreads = d->nthreads;
     if ((uint64_t)nthreads > range)
         nthreads = range > 0 ? (int)range : 1;
-    res->threads = nthreads;
+    thread_ws *ws = d->ws;
+    pool *bpp = &d->bp;
+    const ds_sink *sink = d->sink;
 
-    const ds_sink *sink = opt->sink && opt->sink->wants_blocks ? opt->sink : NULL;
-    pool bp;
-    thread_ws *ws = calloc((size_t)nthreads, sizeof *ws);
-    ds_status init = ws ? pool_init(&bp, m, nthreads + (sink ? DS_DRIVER_SPARE : 0), sink)
-                        : DS_ERR_NOMEM;
-    for (int i = 0; ws && init == DS_OK && i < nthreads; ++i) {
-        ws[i].partial = ds_stats_alloc(m);
-        ws[i].local = ds_stats_alloc(m);
-        ws[i].slot = -1;
-        if (!ws[i].partial || !ws[i].local)
+    /* Fresh per-thread integer accumulators: merged into `global` at the end. */
+    ds_status init = DS_OK;
+    for (int i = 0; i < nthreads; ++i) {
+        ds_stats_free(ws[i].local);
+        if (!(ws[i].local = ds_stats_alloc(m)))
             init = DS_ERR_NOMEM;
     }
-    if (init != DS_OK) {
-        if (ws)
-            pool_free(&bp);
-        free_ws(ws, nthreads);
+    if (init != DS_OK)
         return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (thread workspaces)");
-    }
     pthread_t writer_thread;
-    if (sink && pthread_create(&writer_thread, NULL, pool_writer_main, &bp) != 0) {
-        pool_free(&bp);
-        free_ws(ws, nthreads);
+    if (sink && pthread_create(&writer_thread, NULL, pool_writer_main, bpp) != 0)
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "cannot start the writer thread");
-    }
 
     run_ctx c;
     memset(&c, 0, sizeof c);
     c.m = m;
     c.global = global;
     c.ws = ws;
-    c.bp = &bp;
+    c.bp = bpp;
     c.use_writer = sink != NULL;
     c.trials = trials;
     c.first = first;
@@ -382,16 +441,17 @@ ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *
     ds_status status = c.status;
     ds_diag fail_diag = c.fail_diag;
     if (sink) {
-        pthread_mutex_lock(&bp.mu);
-        bp.closing = 1;
-        pthread_cond_broadcast(&bp.cv);
-        pthread_mutex_unlock(&bp.mu);
+        pthread_mutex_lock(&bpp->mu);
+        bpp->closing = 1;
+        pthread_cond_broadcast(&bpp->cv);
+        pthread_mutex_unlock(&bpp->mu);
         pthread_join(writer_thread, NULL);
-        if (status == DS_OK && bp.status != DS_OK) {
-            status = bp.status;
-            fail_diag = bp.diag;
+        if (status == DS_OK && bpp->status != DS_OK) {
+            status = bpp->status;
+            fail_diag = bpp->diag;
         }
     }
+    pool_reset(bpp, ws, d->nthreads);
     /* Integer state: any merge order gives the same counts. */
     for (int i = 0; i < nthreads && status == DS_OK; ++i) {
         ds_status s4 = ds_stats_merge_sketches(global, ws[i].local);
@@ -400,11 +460,10 @@ ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *
             ds_diag_set(&fail_diag, s4, NULL, 0, 0, "out of memory (merging sketches)");
         }
     }
-    pool_free(&bp);
-    free_ws(ws, nthreads);
     pthread_cond_destroy(&c.turn_cv);
     pthread_mutex_destroy(&c.turn_mu);
 
+    res->threads = nthreads;
     res->trials_done = c.done;
     res->blocks_done = c.blocks_done;
     res->interrupted = status == DS_OK && c.blocks_done < range;

@@ -72,19 +72,67 @@ fail:
     return st;
 }
 
+/* Progress over the whole run, from the driver's progress over a range. */
+typedef struct {
+    ds_session *s;
+    uint64_t base;  /* trials committed before this range */
+    uint64_t total; /* trials of the run */
+    double t_base;  /* seconds run before this range */
+} session_progress;
+
+static void session_on_progress(void *ctx, uint64_t done, uint64_t total, double elapsed)
+{
+    (void)total;
+    session_progress *sp = ctx;
+    sp->s->opt.progress(sp->s->opt.progress_ctx, sp->base + done, sp->total,
+                        sp->t_base + elapsed);
+}
+
+/* Blocks per round: large enough that a range's set-up (a writer thread,
+ * fresh per-thread sketches) is noise, small enough for a prompt check
+ * between rounds (checkpoints, MPI stops). */
+#define DS_SESSION_ROUND_BLOCKS_PER_THREAD 32u
+
 ds_status ds_session_run(ds_session *s, ds_diag *diag)
 {
-    ds_run_options ro;
-    memset(&ro, 0, sizeof ro);
-    ro.trials = s->sc->trials;
-    ro.first_block = 0;
-    ro.n_blocks = 0;
-    ro.threads = s->opt.threads;
-    ro.progress = s->opt.progress;
-    ro.progress_ctx = s->opt.progress_ctx;
-    ro.stop = s->opt.stop;
-    ro.sink = s->have_sink ? &s->sink : NULL;
-    return ds_driver_run(s->m, &ro, s->st, &s->res, diag);
+    ds_driver *d = NULL;
+    ds_status st = ds_driver_create(s->m, s->opt.threads, s->have_sink ? &s->sink : NULL, &d,
+                                    diag);
+    if (st != DS_OK)
+        return st;
+    const uint64_t trials = s->sc->trials;
+    const uint64_t nblocks = trials / DS_BLOCK_SIZE + (trials % DS_BLOCK_SIZE != 0);
+    const uint64_t round = (uint64_t)ds_driver_threads(d) * DS_SESSION_ROUND_BLOCKS_PER_THREAD;
+    session_progress sp = {s, 0, trials, 0.0};
+    memset(&s->res, 0, sizeof s->res);
+    s->res.threads = ds_driver_threads(d);
+    uint64_t next = 0;
+    while (next < nblocks) {
+        ds_run_options ro;
+        memset(&ro, 0, sizeof ro);
+        ro.trials = trials;
+        ro.first_block = next;
+        ro.n_blocks = nblocks - next < round ? nblocks - next : round;
+        ro.progress = s->opt.progress ? session_on_progress : NULL;
+        ro.progress_ctx = &sp;
+        ro.stop = s->opt.stop;
+        ds_run_result r;
+        st = ds_driver_run(d, &ro, s->st, &r, diag);
+        s->res.trials_done += r.trials_done;
+        s->res.blocks_done += r.blocks_done;
+        s->res.wall_seconds += r.wall_seconds;
+        sp.base = s->res.trials_done;
+        sp.t_base = s->res.wall_seconds;
+        if (st != DS_OK)
+            break;
+        if (r.interrupted) {
+            s->res.interrupted = 1;
+            break;
+        }
+        next += ro.n_blocks;
+    }
+    ds_driver_free(d);
+    return st;
 }
 
 ds_status ds_session_finish(ds_session *s, ds_diag *diag)
