@@ -264,7 +264,7 @@ ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *
         {
             ds_status s2 = st;
             if (computed && !broken) {
-                s2 = ds_stats_merge_moments(global, w->partial, b + 1 == nblocks);
+                s2 = ds_stats_commit_block(global, w->partial, b);
                 if (s2 == DS_OK) {
                     if (writer)
                         pool_enqueue(bpp, w->slot);
@@ -318,12 +318,14 @@ ds_status ds_driver_run(const ds_model *m, const ds_run_options *opt, ds_stats *
     }
     /* Integer state: any merge order gives the same counts. */
     for (int i = 0; i < nthreads && status == DS_OK; ++i) {
-        ds_status s4 = ds_stats_merge_sketches(global, ws[i].local);
+        ds_status s4 = ds_stats_merge(global, ws[i].local);
         if (s4 != DS_OK) {
             status = s4;
             ds_diag_set(&fail_diag, s4, NULL, 0, 0, "out of memory (merging sketches)");
         }
     }
+    if (status == DS_OK)
+        status = ds_stats_finalize(global, &fail_diag); /* the result views */
     pool_free(&bp);
     free_ws(ws, nthreads);
 
