@@ -104,9 +104,10 @@ static ds_status ds_h5r_dataset(hid_t g, const char *name, ds_state *st, ds_diag
         }
         elems *= u[r];
     }
-    if (elems > DS_STATE_MAX_ELEMS || strlen(name) >= DS_STATE_NAME_MAX) {
+    if (elems > DS_STATE_MAX_ELEMS) {
         rc = ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
-                         "/state/%s: too large or the name too long", name);
+                         "/state/%s: more than %llu elements", name,
+                         (unsigned long long)DS_STATE_MAX_ELEMS);
         goto done;
     }
     char *units = ds_h5r_attr_str(d, "units"), *ln = ds_h5r_attr_str(d, "long_name");

@@ -7,6 +7,9 @@
  * Licence: see LICENSE at the top of the repository.
  *
  * usage: test_stats_state SCENARIO.yaml SCRATCH_DIR
+ *        test_stats_state --import FILE.h5   (for test_state_hostile.py: reads
+ *        /state, imports and finalizes it; exit 0 ok, 3 format error, 4 any
+ *        other error, the message on stderr)
  */
 #include "dealsim/config.h"
 #include "dealsim/h5in.h"
@@ -192,8 +195,32 @@ static void test_rejects(const ds_stats *ref)
     ds_state_free(good);
 }
 
+/* --import: the whole read path on a file that may be damaged. */
+static int import_file(const char *path)
+{
+    ds_diag d;
+    ds_diag_clear(&d);
+    ds_state *st = NULL;
+    ds_stats *s = NULL;
+    ds_status rc = ds_h5_read_state(path, &st, &d);
+    if (rc == DS_OK)
+        rc = ds_stats_import(NULL, st, &s, &d);
+    if (rc == DS_OK)
+        rc = ds_stats_finalize(s, &d);
+    ds_stats_free(s);
+    ds_state_free(st);
+    if (rc != DS_OK) {
+        fprintf(stderr, "%s: %s\n", ds_status_name(rc), d.msg);
+        return rc == DS_ERR_FORMAT ? 3 : 4;
+    }
+    printf("ok\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--import") == 0)
+        return import_file(argv[2]);
     if (argc != 3) {
         fprintf(stderr, "usage: test_stats_state SCENARIO.yaml SCRATCH_DIR\n");
         return 2;
