@@ -9,8 +9,9 @@
  * state_version attribute as the version.  It knows nothing of the arrays'
  * meaning: ds_stats_import validates them.  Only 1-, 2- and 0-dimensional
  * 4- or 8-byte integer and 8-byte float datasets are accepted; anything else
- * (another type, rank > 2, more than DS_STATE_MAX_ELEMS elements, a name
- * too long) is DS_ERR_FORMAT.  A file that cannot be opened is DS_ERR_IO;
+ * (another type, rank > 2, more than DS_STATE_MAX_ELEMS elements, fewer
+ * bytes stored than declared (unwritten chunks, compression: memory never
+ * exceeds what the file holds), a name too long) is DS_ERR_FORMAT.  A file that cannot be opened is DS_ERR_IO;
  * other HDF5 failures are DS_ERR_HDF5 with the library's message.
  */
 #ifndef DEALSIM_H5IN_H

@@ -110,6 +110,17 @@ static ds_status ds_h5r_dataset(hid_t g, const char *name, ds_state *st, ds_diag
                          (unsigned long long)DS_STATE_MAX_ELEMS);
         goto done;
     }
+    /* Memory follows the file: a dataset must store every byte it declares
+     * (dealsim writes /state uncompressed), so a tiny hostile file cannot
+     * make the reader allocate gigabytes of fill values. */
+    if (elems > 0 && (uint64_t)H5Dget_storage_size(d) < elems * (uint64_t)size) {
+        rc = ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+                         "/state/%s: declares %llu elements but stores only %llu bytes "
+                         "(unwritten or compressed)",
+                         name, (unsigned long long)elems,
+                         (unsigned long long)H5Dget_storage_size(d));
+        goto done;
+    }
     char *units = ds_h5r_attr_str(d, "units"), *ln = ds_h5r_attr_str(d, "long_name");
     void *data = NULL;
     rc = ds_state_add(st, name, kind, (size_t)rank, u, NULL, units, ln, &data);

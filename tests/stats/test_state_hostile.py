@@ -68,6 +68,14 @@ def main():
             del g["node_level"]
             g.create_dataset("node_level", shape=(1 << 40,), dtype=np.uint64, chunks=(1024,))
 
+        def unwritten(g):
+            # A modest extent, never written: fill values are not state.
+            del g["bucket_counts"]
+            g.create_dataset("bucket_counts", shape=(1 << 20,), dtype=np.uint64, chunks=(4096,))
+
+        def compressed(g):
+            replace(g, "node_mean", g["node_mean"][()], compression="gzip", chunks=True)
+
         def subgroup(g):
             g.create_group("extra")
 
@@ -103,7 +111,7 @@ def main():
             g.create_dataset("x" * 300, data=np.zeros(1, np.uint64))
 
         cases = [drop_version, future_version, float_version, float32_mean, rank3_buckets,
-                 huge_extent, subgroup, overlapping_nodes, level_too_big, truncated_buckets,
+                 huge_extent, unwritten, compressed, subgroup, overlapping_nodes, level_too_big, truncated_buckets,
                  string_array, bad_offsets, no_state, long_name]
         for fn in cases:
             path = os.path.join(tmp, fn.__name__ + ".h5")
