@@ -141,7 +141,7 @@ void ds_sketch_histogram(const ds_sketch *s, const double *edges, size_t bins,
 typedef struct {
     uint64_t mask;
     uint64_t count;
-    double sum_total; /* sum of total over the trials with this mask, in block order */
+    double sum_total; /* sum of total over the trials with this mask (along the merge tree) */
 } ds_coalition;
 
 /* One convergence checkpoint: after `blocks` blocks (2^k: node (k, 0); or

@@ -1,6 +1,6 @@
 /* tests/stats/test_stats_model.c
  * The stats accumulators on real blocks of a scenario (default
- * configs/smoke.yaml): block-ordered moment merges give the same bits
+ * configs/smoke.yaml): block commits along the merge tree give the same bits
  * whether partials are merged as computed or recomputed later, and sketches
  * accumulated by 1, 2 or 3 "threads" give identical counts.
  * Licence: see LICENSE at the top of the repository.
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     CHECK(ga->n_checkpoints == 4 && ga->checkpoints[3].trials == total);
 
     /* B: the kernel rerun for every block, last block first (as a late
-     * thread might), each into its own partial; merged in block order. */
+     * thread might), each into its own partial; committed in a shuffled order. */
     ds_stats *parts[NBLK], *gb = ds_stats_alloc(m);
     CHECK(gb);
     for (size_t b = NBLK; b-- > 0;) {
