@@ -24,6 +24,17 @@
 
 static size_t block_n(size_t b) { return b + 1 < NBLK ? DS_BLOCK_SIZE : LAST_N; }
 
+/* The rule of stats.h written out independently: node (l, k) of output o. */
+static ds_moments tree_node(ds_stats *const *part, size_t o, unsigned l, uint64_t k)
+{
+    if (l == 0)
+        return part[k]->out[o];
+    ds_moments left = tree_node(part, o, l - 1, 2 * k);
+    ds_moments right = tree_node(part, o, l - 1, 2 * k + 1);
+    ds_moments_merge(&left, &right);
+    return left;
+}
+
 /* Two states, array by array, bit for bit. */
 static void check_same_state(const ds_state *a, const ds_state *b)
 {
@@ -266,6 +277,20 @@ int main(int argc, char **argv)
           ref->checkpoints[6].blocks == NBLK && ref->checkpoints[6].trials == total);
     CHECK(tu_same_bits(ref->checkpoints[0].mean[DS_OUT_TOTAL], part[0]->out[DS_OUT_TOTAL].mean));
     CHECK(tu_same_bits(ref->checkpoints[6].mean[DS_OUT_TOTAL], ref->out[DS_OUT_TOTAL].mean));
+    /* The documented rule, by hand: 37 = 32 + 4 + 1, folded from the right;
+     * checkpoint k is node (k, 0). */
+    for (size_t o = 0; o < ref->n_outputs; ++o) {
+        ds_moments acc = tree_node(part, o, 0, 36), n4 = tree_node(part, o, 2, 8);
+        ds_moments_merge(&n4, &acc);
+        acc = tree_node(part, o, 5, 0);
+        ds_moments_merge(&acc, &n4);
+        CHECK(memcmp(&acc, &ref->out[o], sizeof acc) == 0);
+        for (unsigned k = 0; k <= 5; ++k) {
+            ds_moments nk = tree_node(part, o, k, 0);
+            CHECK(tu_same_bits(ref->checkpoints[k].mean[o], nk.mean));
+            CHECK(tu_same_bits(ref->checkpoints[k].stderr_[o], ds_moments_stderr(&nk)));
+        }
+    }
     /* The tree's fold is the right answer too: against one pass. */
     {
         ds_moments one;
