@@ -22,7 +22,8 @@ typedef enum {
     DS_ERR_IO,          /* a file could not be read or written */
     DS_ERR_HDF5,        /* the HDF5 library reported an error */
     DS_ERR_INTERRUPTED, /* SIGINT/SIGTERM: stopped at a block boundary */
-    DS_ERR_INTERNAL     /* a broken invariant: a bug */
+    DS_ERR_INTERNAL,    /* a broken invariant: a bug */
+    DS_ERR_FORMAT       /* saved state or a result file is damaged or inconsistent */
 } ds_status;
 
 #define DS_DIAG_MSG_MAX 1024

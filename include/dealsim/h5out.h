@@ -1,5 +1,5 @@
 /* include/dealsim/h5out.h
- * The result file (FORMAT.md, file_format_version 1.0): summaries, per-trial
+ * The result file (FORMAT.md, file_format_version 2.0): summaries, per-trial
  * datasets written block by block, provenance, the mergeable state.
  * Licence: see LICENSE at the top of the repository.
  *

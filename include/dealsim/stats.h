@@ -3,22 +3,50 @@
  * sketches, histograms, coalitions, the price fan and convergence.
  * Licence: see LICENSE at the top of the repository.
  *
- * Reproducibility (STYLE.md rule 1): results must not depend on the number of
- * threads or ranks.  Two kinds of state, merged two ways:
+ * Reproducibility (STYLE.md rule 1): results depend on (scenario, seed,
+ * trials) only, never on how the blocks were shared among threads, MPI
+ * ranks, sessions (a resumed or extended run) or files.  Every accumulator
+ * therefore merges EXACTLY, whatever the partition:
  *
- *  - floating-point state (moments, coalition sums, price means,
- *    convergence) is computed per block by the thread that ran the block
- *    (ds_stats_block_moments: two passes in trial order over the values
- *    shifted by the first finite one, K: the sum S and count of x - K, then
- *    the squared deviations from S/n; mean = K + S/n) and
- *    merged into the global
- *    accumulator strictly in block order (ds_stats_merge_moments; the driver
- *    calls it inside an ordered region).  Block partials and the merge order
- *    are fixed, so the floating-point result is fixed.
- *  - integer state (sketch bucket counts, join counts) is accumulated per
- *    thread (ds_stats_add_sketches) and merged at the end
- *    (ds_stats_merge_sketches): integer addition is exactly associative, so
- *    any grouping gives the same counts.
+ *  - integer state (sketch bucket counts, join counts, coalition counts, NaN
+ *    counts) merges by integer addition, exactly associative.
+ *  - floating-point state (moments of each output, per-investor amount /
+ *    paid / stake moments, per-month price moments, coalition sum_total,
+ *    convergence checkpoints) is combined along a merge tree FIXED BY BLOCK
+ *    INDEX, so the sequence of roundings never depends on the partition:
+ *
+ *      * a block's partial is computed from its values in trial order
+ *        (ds_stats_block_moments: two passes over the values shifted by the
+ *        first finite one, K: the sum S and count of x - K, then the squared
+ *        deviations from S/n; mean = K + S/n);
+ *      * node (l, k) covers blocks [k 2^l, (k+1) 2^l).  Leaf (0, b) is block
+ *        b's partial; node (l+1, k) is ALWAYS merge(node(l, 2k),
+ *        node(l, 2k+1)), the lower-index child the left operand (Chan et al.
+ *        1979 for moments, ds_moments_merge; min/max/counts trivially;
+ *        coalition sums by addition, left + right);
+ *      * an accumulator holds a forest: a set of complete nodes.  Inserting a
+ *        node carries: while its sibling is present, both are removed and
+ *        their parent inserted.  The forest is canonical (it does not depend
+ *        on insertion order); blocks committed in order from 0 leave exactly
+ *        the binary representation of the block count (<= 64 nodes);
+ *      * the result for blocks [0, N) (ds_stats_finalize): the forest is then
+ *        the binary decomposition of N, nodes at strictly decreasing levels
+ *        left to right; fold from the right: acc = rightmost node, then for
+ *        each node to its left acc = merge(node, acc).  Fixed for a given N;
+ *      * convergence checkpoint k (MODEL.md 5, "after the first 2^k blocks")
+ *        is the value of node (k, 0), recorded when that node is formed by a
+ *        carry (or committed as leaf 0 for k = 0), plus a final checkpoint at
+ *        N blocks (the fold) when N is not a power of two.  Checkpoints are
+ *        part of the mergeable state (a union when forests merge).
+ *
+ * The driver computes a block partial per thread, commits it as a leaf
+ * (ds_stats_commit_block, any order, each block once), accumulates sketches
+ * per thread (ds_stats_add_sketches) and merges those at the end
+ * (ds_stats_merge); other ranks' or a saved run's accumulators merge the same
+ * way (ds_stats_merge, after ds_stats_import).  ds_stats_finalize then fills
+ * the result views the writers read.  Saved state (ds_stats_export /
+ * ds_stats_import) is a versioned, self-describing list of named arrays
+ * (ds_state), so sim/io stores and reads it without knowing these structs.
  *
  * Quantiles come from a log-bucket sketch after DDSketch (C. Masson, J. E.
  * Rim, H. K. Lee, "DDSketch: a fast and fully-mergeable quantile sketch with
@@ -113,26 +141,40 @@ void ds_sketch_histogram(const ds_sketch *s, const double *edges, size_t bins,
 typedef struct {
     uint64_t mask;
     uint64_t count;
-    double sum_total; /* sum of total over the trials with this mask, in block order */
+    double sum_total; /* sum of total over the trials with this mask (along the merge tree) */
 } ds_coalition;
 
-/* One convergence checkpoint: after 2^k blocks. */
+/* One convergence checkpoint: after `blocks` blocks (2^k: node (k, 0); or
+ * the final one at the end of the run). */
 typedef struct {
+    uint64_t blocks;
     uint64_t trials;
     double mean[DS_OUT_COUNT];
     double stderr_[DS_OUT_COUNT];
 } ds_checkpoint;
 
-/* All accumulators of a run.  The same type serves as the global summary, a
- * per-block partial and a per-thread sketch accumulator. */
+/* One complete node (level, index) of the merge tree: blocks
+ * [index 2^level, (index+1) 2^level), with all their floating state. */
+typedef struct {
+    uint32_t level;
+    uint64_t index;
+    uint64_t trials;
+    ds_moments *mo;     /* [ds_stats_n_accumulators]: outputs, amount, paid, stake, price */
+    size_t n_coal;
+    ds_coalition *coal; /* sorted by mask, count >= 1 each */
+} ds_stats_node;
+
+/* All accumulators of a run.  The same type serves as the global summary
+ * (a forest), a per-block partial and a per-thread sketch accumulator. */
 typedef struct {
     size_t n_outputs;   /* ds_model_n_outputs */
     size_t n_investors;
     size_t horizon;
-    uint64_t trials;    /* trials merged (moments) */
-    uint64_t blocks;    /* blocks merged (moments) */
+    uint64_t trials;    /* trials merged (committed blocks) */
+    uint64_t blocks;    /* blocks merged */
 
-    /* Floating state: block-ordered. */
+    /* Result views: in a block partial, that block's floating state; in a
+     * global accumulator, filled by ds_stats_finalize (the fold). */
     ds_moments out[DS_OUT_COUNT];
     ds_moments *inv_amount; /* [n_investors] */
     ds_moments *inv_paid;   /* [n_investors] */
@@ -141,7 +183,14 @@ typedef struct {
     size_t n_coalitions, cap_coalitions;
     ds_coalition *coalitions; /* unsorted; a small open table */
     size_t n_checkpoints, cap_checkpoints;
-    ds_checkpoint *checkpoints;
+    ds_checkpoint *checkpoints; /* by blocks, the final one last */
+
+    /* The mergeable floating state: the forest (sorted by first block) and
+     * the checkpoints of nodes (k, 0) formed so far (sorted by blocks). */
+    size_t n_nodes, cap_nodes;
+    ds_stats_node *nodes;
+    size_t n_node_cps, cap_node_cps;
+    ds_checkpoint *node_cps;
 
     /* Integer state: any order. */
     uint64_t *inv_joined;   /* [n_investors] join counts */
@@ -160,22 +209,99 @@ ds_stats *ds_stats_alloc(const ds_model *m);
  * no memory or a shape beyond the DS_MAX_* limits. */
 ds_stats *ds_stats_alloc_shape(size_t n_outputs, size_t n_investors, size_t horizon);
 void ds_stats_free(ds_stats *s);
+/* Moment accumulators of a node: n_outputs + n_investors (2, or 3 with
+ * stake) + horizon, in that order (outputs, amount, paid, stake, price). */
+size_t ds_stats_n_accumulators(const ds_stats *s);
 
 /* Resets s's floating state and computes it from one block (in trial
  * order).  Used on a per-thread partial. */
 ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk);
-/* Merges a block partial into the global accumulator; must be called in
- * block order.  Adds a convergence checkpoint when the merged block count
- * reaches a power of two, and also when `final` is set (the last block). */
-ds_status ds_stats_merge_moments(ds_stats *global, const ds_stats *partial, int final);
+/* Inserts a block partial (from ds_stats_block_moments) as leaf (0, block)
+ * of acc's forest, carrying.  Blocks may come in any order, each once: a
+ * block already covered is DS_ERR_INTERNAL.  Memory is reserved first, so
+ * DS_ERR_NOMEM leaves acc unchanged. */
+ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t block);
 /* Adds the integer state (sketches, join counts) of a committed block. */
 ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk);
-/* Merges integer state (any order). */
-ds_status ds_stats_merge_sketches(ds_stats *into, const ds_stats *from);
+/* into := into (+) from, everything: forest nodes (inserted with carries),
+ * node checkpoints (a union), sketches and join counts (added), trials and
+ * blocks.  For per-thread accumulators, MPI ranks, a saved state plus new
+ * blocks.  Shapes must match; overlapping blocks are DS_ERR_INTERNAL (then
+ * `into` is unchanged).  On DS_ERR_NOMEM `into` may be incomplete and the
+ * run must fail. */
+ds_status ds_stats_merge(ds_stats *into, const ds_stats *from);
+/* Requires the forest to cover exactly [0, s->blocks) with s->trials trials
+ * (DS_ERR_INTERNAL and a message otherwise), folds it and fills the result
+ * views: out[], inv_amount, inv_paid, inv_stake, price, the coalitions and
+ * the checkpoints (the final one included).  May be called again after more
+ * merges.  On DS_ERR_NOMEM the views are unchanged. */
+ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag);
 /* Notes (stats.c): the block and merge functions return DS_ERR_INTERNAL when
- * shapes differ.  ds_stats_merge_moments reserves its memory first, so on
- * DS_ERR_NOMEM `global` is unchanged; the other three may leave an
- * incomplete accumulator on DS_ERR_NOMEM, after which the run must fail. */
+ * shapes differ; ds_stats_block_moments and ds_stats_add_sketches may leave
+ * an incomplete accumulator on DS_ERR_NOMEM, after which the run must fail. */
+
+/* ------------------------------------------------------------------------ */
+/* Saved state: a generic, self-describing list of named arrays. */
+
+#define DS_STATS_STATE_VERSION 1 /* of the array set ds_stats_export writes */
+#define DS_STATE_NAME_MAX 40
+#define DS_STATE_MAX_RANK 2
+/* Arrays bigger than this (elements) are refused on import and read. */
+#define DS_STATE_MAX_ELEMS ((uint64_t)1 << 31)
+
+typedef enum { DS_STATE_U64 = 0, DS_STATE_I64, DS_STATE_F64, DS_STATE_I32 } ds_state_kind;
+
+typedef struct {
+    char name[DS_STATE_NAME_MAX];
+    ds_state_kind kind;
+    size_t rank;                      /* 0 (a scalar), 1 or 2 */
+    uint64_t dims[DS_STATE_MAX_RANK]; /* unused entries 0 */
+    char dim_names[DS_STATE_MAX_RANK][DS_STATE_NAME_MAX]; /* "" when unknown */
+    char *units;                      /* NULL when unknown */
+    char *long_name;                  /* NULL when unknown */
+    void *data;                       /* row-major, prod(dims) elements (1 for a scalar) */
+} ds_state_array;
+
+typedef struct {
+    uint32_t version;
+    size_t n, cap;
+    ds_state_array *a;
+} ds_state;
+
+/* An empty state of the given version; NULL on no memory. */
+ds_state *ds_state_alloc(uint32_t version);
+void ds_state_free(ds_state *st); /* NULL is fine */
+/* Appends an array with zeroed data (returned in *data); names must be
+ * unique.  dim_names, units and long_name may be NULL.  DS_ERR_NOMEM, or
+ * DS_ERR_INTERNAL for a bad rank, kind, duplicate name or more than
+ * DS_STATE_MAX_ELEMS elements. */
+ds_status ds_state_add(ds_state *st, const char *name, ds_state_kind kind, size_t rank,
+                       const uint64_t *dims, const char *const *dim_names, const char *units,
+                       const char *long_name, void **data);
+/* The array named `name`, or NULL. */
+const ds_state_array *ds_state_find(const ds_state *st, const char *name);
+/* Bytes of one element of a kind (8 or 4). */
+size_t ds_state_kind_size(ds_state_kind kind);
+
+/* The shape of accumulators (what an import must match). */
+typedef struct {
+    size_t n_outputs, n_investors, horizon;
+} ds_stats_shape;
+ds_stats_shape ds_stats_shape_of(const ds_stats *s);
+
+/* Exports everything mergeable (shape, trials, blocks, the forest, node
+ * checkpoints, sketches as their non-zero bucket spans, join counts) into a
+ * new state of version DS_STATS_STATE_VERSION.  Independent of allocation
+ * history: equal accumulators export equal arrays. */
+ds_status ds_stats_export(const ds_stats *s, ds_state **out);
+/* Rebuilds accumulators from a state, validating everything (version,
+ * presence, kind and dims of every array, shape (must equal *shape unless
+ * NULL), levels and indices of nodes, overlaps, canonical form, counts,
+ * coalition lists, checkpoints, bucket spans and totals).  Any
+ * inconsistency is DS_ERR_FORMAT with a message; a damaged or hostile state
+ * never crashes it.  ds_stats_finalize then gives the results. */
+ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_stats **out,
+                          ds_diag *diag);
 
 /* Coalitions sorted most probable first (ties by mask), into a new array
  * the caller frees.  NULL on no memory. */

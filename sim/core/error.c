@@ -63,6 +63,7 @@ const char *ds_status_name(ds_status status)
     case DS_ERR_HDF5: return "HDF5 error";
     case DS_ERR_INTERRUPTED: return "interrupted";
     case DS_ERR_INTERNAL: return "internal error";
+    case DS_ERR_FORMAT: return "format error";
     }
     return "unknown error";
 }
@@ -77,7 +78,8 @@ int ds_status_exit_code(ds_status status)
     case DS_ERR_NOMEM:
     case DS_ERR_IO:
     case DS_ERR_HDF5:
-    case DS_ERR_INTERNAL: return 1;
+    case DS_ERR_INTERNAL:
+    case DS_ERR_FORMAT: return 1;
     }
     return 1;
 }

@@ -39,7 +39,7 @@
 #endif
 
 /* file_format_version: major (incompatible layout change), minor (additions). */
-#define DS_H5_FORMAT_MAJOR 1
+#define DS_H5_FORMAT_MAJOR 2
 #define DS_H5_FORMAT_MINOR 0
 
 /* H5Pset_file_locking: HDF5 1.10.7+, 1.12.1+. */
@@ -68,7 +68,7 @@ typedef struct {
     char text[256];
 } ds_h5_detail;
 
-typedef enum { DS_H5_F64 = 0, DS_H5_U64, DS_H5_I32, DS_H5_U8, DS_H5_STR } ds_h5_kind;
+typedef enum { DS_H5_F64 = 0, DS_H5_U64, DS_H5_I32, DS_H5_U8, DS_H5_STR, DS_H5_I64 } ds_h5_kind;
 
 
 /* Builds one summary group: dimension scales first (kept open for

@@ -91,6 +91,7 @@ static hid_t ds_h5_mem_type(ds_h5_kind k, hid_t str)
     switch (k) {
     case DS_H5_F64: return H5T_NATIVE_DOUBLE;
     case DS_H5_U64: return H5T_NATIVE_UINT64;
+    case DS_H5_I64: return H5T_NATIVE_INT64;
     case DS_H5_I32: return H5T_NATIVE_INT32;
     case DS_H5_U8: return H5T_NATIVE_UINT8;
     case DS_H5_STR: return str;
@@ -104,6 +105,7 @@ hid_t ds_h5_file_type(ds_h5_kind k, hid_t str)
     switch (k) {
     case DS_H5_F64: return H5T_IEEE_F64LE;
     case DS_H5_U64: return H5T_STD_U64LE;
+    case DS_H5_I64: return H5T_STD_I64LE;
     case DS_H5_I32: return H5T_STD_I32LE;
     case DS_H5_U8: return H5T_STD_U8LE;
     case DS_H5_STR: return str;

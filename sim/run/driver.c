@@ -198,7 +198,7 @@ typedef struct {
     thread_ws *ws;
     pool *bp;
     int use_writer;
-    uint64_t trials, first, end, last_block; /* last_block: the run's final block */
+    uint64_t trials, first, end;
     uint64_t range_trials;   /* trials in blocks [first, end) */
     atomic_uint_least64_t next_take;
     atomic_int broken;       /* no further block may be committed (stop or failure) */
@@ -265,7 +265,7 @@ static void run_thread(run_ctx *c, thread_ws *w)
         if (st != DS_OK)
             run_fail_locked(c, st, "block statistics");
         if (computed && !atomic_load(&c->broken)) {
-            ds_status s2 = ds_stats_merge_moments(c->global, w->partial, b == c->last_block);
+            ds_status s2 = ds_stats_commit_block(c->global, w->partial, b);
             if (s2 == DS_OK) {
                 if (c->use_writer)
                     pool_enqueue(c->bp, w->slot);
@@ -417,7 +417,6 @@ ds_status ds_driver_run(ds_driver *d, const ds_run_options *opt, ds_stats *globa
     c.trials = trials;
     c.first = first;
     c.end = end;
-    c.last_block = nblocks - 1;
     {
         const uint64_t hi = end * DS_BLOCK_SIZE; /* end <= nblocks: no overflow past trials + B */
         c.range_trials = (hi < trials ? hi : trials) - first * DS_BLOCK_SIZE;
@@ -454,7 +453,7 @@ ds_status ds_driver_run(ds_driver *d, const ds_run_options *opt, ds_stats *globa
     pool_reset(bpp, ws, d->nthreads);
     /* Integer state: any merge order gives the same counts. */
     for (int i = 0; i < nthreads && status == DS_OK; ++i) {
-        ds_status s4 = ds_stats_merge_sketches(global, ws[i].local);
+        ds_status s4 = ds_stats_merge(global, ws[i].local);
         if (s4 != DS_OK) {
             status = s4;
             ds_diag_set(&fail_diag, s4, NULL, 0, 0, "out of memory (merging sketches)");

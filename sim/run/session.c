@@ -146,6 +146,10 @@ ds_status ds_session_finish(ds_session *s, ds_diag *diag)
     info->mpi_ranks = s->opt.mpi_ranks > 0 ? s->opt.mpi_ranks : 1;
     info->wall_seconds = s->res.wall_seconds;
     utc_now(info->finished_utc, sizeof info->finished_utc);
+    /* The result views: the fold of the merge tree over blocks [0, n). */
+    ds_status st = ds_stats_finalize(s->st, diag);
+    if (st != DS_OK)
+        return st;
     if (!s->have_sink)
         return DS_OK;
     s->have_sink = 0; /* finish frees the sink, also on failure */

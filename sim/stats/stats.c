@@ -4,11 +4,15 @@
  * Licence: see LICENSE at the top of the repository.
  *
  * Invariants that must stay true (stats.h, STYLE.md rule 1):
- *  - floating-point state is only ever changed in a fixed order: a block's
- *    values in trial order (ds_stats_block_moments), block partials in block
- *    order (ds_stats_merge_moments).  Nothing here depends on how many
- *    threads there are; the functions are pure apart from their arguments
- *    (no static mutable state, no OpenMP, no I/O).
+ *  - floating-point state is only ever combined in a fixed order: a block's
+ *    values in trial order (ds_stats_block_moments), block partials along
+ *    the merge tree fixed by block index (stats.h): a node's value is a
+ *    function of its blocks alone, whichever accumulator formed it, and the
+ *    final fold depends only on the block count.  Nothing here depends on
+ *    how many threads there are; the functions are pure apart from their
+ *    arguments (no static mutable state, no OpenMP, no I/O).
+ *  - a forest is sorted by first block, holds no two overlapping nodes and
+ *    no sibling pair (they are always carried into their parent).
  *  - sketch state is integer counts indexed by a bucket key that depends only
  *    on the value, so any grouping of adds and merges gives the same counts.
  *  - a sketch's dense bucket array covers keys [lo, lo + len); every slot in
@@ -16,11 +20,11 @@
  *    and a failed allocation leaves the counts unchanged.
  *  - functions that may fail part-way through reserve their memory first
  *    where the result must stay consistent (ds_sketch_merge,
- *    ds_stats_merge_moments); ds_stats_block_moments and
+ *    ds_stats_commit_block, ds_stats_finalize); ds_stats_block_moments and
  *    ds_stats_add_sketches leave an incomplete accumulator on DS_ERR_NOMEM
  *    and the run is expected to fail.
  */
-#include "dealsim/stats.h"
+#include "stats_internal.h"
 
 #include <float.h>
 #include <math.h>
@@ -122,11 +126,9 @@ double ds_moments_stderr(const ds_moments *mo)
  * ds_sketch_add(s, exp(l)) would (up to rounding at the two thresholds). */
 #define SKETCH_LN_MIN_ABS (-27.631021115928547)
 #define SKETCH_LN_MAX 709.782712893384
-/* Every key a finite value can get lies in [KEY_MIN, KEY_MAX]:
- * ceil(ln(1e-12) / ln gamma) = -13815, ceil(ln(DBL_MAX) / ln gamma) = 354892.
- * The margins absorb rounding; growth is clamped to this range. */
-#define SKETCH_KEY_MIN (-13830)
-#define SKETCH_KEY_MAX 354900
+/* The key range (stats_internal.h). */
+#define SKETCH_KEY_MIN DS_SKETCH_KEY_MIN
+#define SKETCH_KEY_MAX DS_SKETCH_KEY_MAX
 /* First allocation: keys around the first value (a decade is ~1151 keys). */
 #define SKETCH_INIT_HALF 64
 
@@ -211,6 +213,14 @@ static ds_status sketch_cover(uint64_t **buf, int32_t *lo, uint32_t *len, uint32
 }
 
 /* The slow path of an add: the key is outside the store. */
+ds_status ds_stats_sketch_cover(ds_sketch *sk, int negative, int32_t kmin, int32_t kmax)
+{
+    if (kmin > kmax || kmin < SKETCH_KEY_MIN || kmax > SKETCH_KEY_MAX)
+        return DS_ERR_INTERNAL;
+    return negative ? sketch_cover(&sk->neg, &sk->neg_lo, &sk->neg_len, &sk->neg_cap, kmin, kmax)
+                    : sketch_cover(&sk->pos, &sk->pos_lo, &sk->pos_len, &sk->pos_cap, kmin, kmax);
+}
+
 static ds_status sketch_add_grow(ds_sketch *s, int negative, int32_t key)
 {
     if (negative) {
@@ -596,6 +606,10 @@ void ds_stats_free(ds_stats *s)
     free(s->price);
     free(s->coalitions);
     free(s->checkpoints);
+    for (size_t j = 0; j < s->n_nodes; ++j)
+        ds_stats_node_free(&s->nodes[j]);
+    free(s->nodes);
+    free(s->node_cps);
     free(s->inv_joined);
     free(s->sk_amount);
     free(s->sk_paid);
@@ -772,65 +786,397 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     return DS_OK;
 }
 
-static void stats_add_checkpoint(ds_stats *g)
+/* ------------------------------------------------------------------------ */
+/* The merge tree (stats.h): nodes, the forest, carries, the final fold. */
+
+size_t ds_stats_n_accumulators(const ds_stats *s)
 {
-    ds_checkpoint *cp = &g->checkpoints[g->n_checkpoints++];
-    cp->trials = g->trials;
+    return s->n_outputs + s->n_investors * (stats_has_stake(s) ? 3u : 2u) + s->horizon;
+}
+
+ds_status ds_stats_node_alloc(const ds_stats *s, size_t n_coal, ds_stats_node *nd)
+{
+    memset(nd, 0, sizeof *nd);
+    /* +1: never a zero-size request, whose NULL would read as failure. */
+    nd->mo = malloc((ds_stats_n_accumulators(s) + 1) * sizeof *nd->mo);
+    nd->coal = malloc((n_coal + 1) * sizeof *nd->coal);
+    if (!nd->mo || !nd->coal) {
+        ds_stats_node_free(nd);
+        return DS_ERR_NOMEM;
+    }
+    return DS_OK;
+}
+
+void ds_stats_node_free(ds_stats_node *nd)
+{
+    free(nd->mo);
+    free(nd->coal);
+    nd->mo = NULL;
+    nd->coal = NULL;
+    nd->n_coal = 0;
+}
+
+uint64_t ds_stats_node_first(const ds_stats_node *nd) { return nd->index << nd->level; }
+
+uint64_t ds_stats_node_last(const ds_stats_node *nd)
+{
+    return (nd->index << nd->level) + ((UINT64_C(1) << nd->level) - 1);
+}
+
+static int node_overlap(const ds_stats_node *a, const ds_stats_node *b)
+{
+    return ds_stats_node_first(a) <= ds_stats_node_last(b) &&
+           ds_stats_node_first(b) <= ds_stats_node_last(a);
+}
+
+ds_status ds_stats_reserve_nodes(ds_stats *s, size_t need)
+{
+    if (need <= s->cap_nodes)
+        return DS_OK;
+    size_t cap = s->cap_nodes ? s->cap_nodes : 16;
+    while (cap < need)
+        cap *= 2;
+    ds_stats_node *v = realloc(s->nodes, cap * sizeof *v);
+    if (!v)
+        return DS_ERR_NOMEM;
+    s->nodes = v;
+    s->cap_nodes = cap;
+    return DS_OK;
+}
+
+ds_status ds_stats_reserve_cps(ds_stats *s, size_t need)
+{
+    if (need <= s->cap_node_cps)
+        return DS_OK;
+    size_t cap = s->cap_node_cps ? s->cap_node_cps : 8;
+    while (cap < need)
+        cap *= 2;
+    ds_checkpoint *v = realloc(s->node_cps, cap * sizeof *v);
+    if (!v)
+        return DS_ERR_NOMEM;
+    s->node_cps = v;
+    s->cap_node_cps = cap;
+    return DS_OK;
+}
+
+/* The accumulators of a view in node order (outputs, amount, paid, stake,
+ * price): X(view member) for each, k counting. */
+#define DS_VIEW_EACH(view, X)                                                                \
+    do {                                                                                     \
+        size_t k = 0;                                                                        \
+        for (size_t o = 0; o < (view)->n_outputs; ++o, ++k)                                  \
+            X((view)->out[o]);                                                               \
+        for (size_t i = 0; i < (view)->n_investors; ++i, ++k)                                \
+            X((view)->inv_amount[i]);                                                        \
+        for (size_t i = 0; i < (view)->n_investors; ++i, ++k)                                \
+            X((view)->inv_paid[i]);                                                          \
+        if (stats_has_stake(view))                                                           \
+            for (size_t i = 0; i < (view)->n_investors; ++i, ++k)                            \
+                X((view)->inv_stake[i]);                                                     \
+        for (size_t m = 0; m < (view)->horizon; ++m, ++k)                                    \
+            X((view)->price[m]);                                                             \
+    } while (0)
+
+static void view_get(const ds_stats *view, ds_moments *mo)
+{
+#define DS_GET(x) mo[k] = (x)
+    DS_VIEW_EACH(view, DS_GET);
+#undef DS_GET
+}
+
+static void view_put(ds_stats *view, const ds_moments *mo)
+{
+#define DS_PUT(x) (x) = mo[k]
+    DS_VIEW_EACH(view, DS_PUT);
+#undef DS_PUT
+}
+
+static int coal_mask_compare(const void *pa, const void *pb)
+{
+    const ds_coalition *a = pa, *b = pb;
+    return a->mask < b->mask ? -1 : (a->mask > b->mask);
+}
+
+/* out := merge(l, r), l the lower-index (left) operand: moments by Chan's
+ * update from a copy of l, coalitions by a merge-join on the mask (sums
+ * l + r).  Allocates out; on failure nothing is allocated. */
+static ds_status node_merge(const ds_stats *s, const ds_stats_node *l, const ds_stats_node *r,
+                            ds_stats_node *out)
+{
+    DS_TRY(ds_stats_node_alloc(s, l->n_coal + r->n_coal, out));
+    const size_t na = ds_stats_n_accumulators(s);
+    for (size_t k = 0; k < na; ++k) {
+        out->mo[k] = l->mo[k];
+        ds_moments_merge(&out->mo[k], &r->mo[k]);
+    }
+    size_t i = 0, j = 0, n = 0;
+    while (i < l->n_coal || j < r->n_coal) {
+        if (j == r->n_coal || (i < l->n_coal && l->coal[i].mask < r->coal[j].mask)) {
+            out->coal[n++] = l->coal[i++];
+        } else if (i == l->n_coal || r->coal[j].mask < l->coal[i].mask) {
+            out->coal[n++] = r->coal[j++];
+        } else {
+            out->coal[n] = l->coal[i];
+            out->coal[n].count += r->coal[j].count;
+            out->coal[n].sum_total = l->coal[i].sum_total + r->coal[j].sum_total;
+            n++, i++, j++;
+        }
+    }
+    out->n_coal = n;
+    out->level = l->level + 1;
+    out->index = l->index >> 1;
+    out->trials = l->trials + r->trials;
+    return DS_OK;
+}
+
+static ds_status node_copy(const ds_stats *s, const ds_stats_node *src, ds_stats_node *dst)
+{
+    DS_TRY(ds_stats_node_alloc(s, src->n_coal, dst));
+    memcpy(dst->mo, src->mo, ds_stats_n_accumulators(s) * sizeof *dst->mo);
+    if (src->n_coal)
+        memcpy(dst->coal, src->coal, src->n_coal * sizeof *dst->coal);
+    dst->n_coal = src->n_coal;
+    dst->level = src->level;
+    dst->index = src->index;
+    dst->trials = src->trials;
+    return DS_OK;
+}
+
+/* The checkpoint of a node's (or the fold's) value after `blocks` blocks. */
+static void node_checkpoint(const ds_stats *s, const ds_stats_node *nd, uint64_t blocks,
+                            ds_checkpoint *cp)
+{
+    cp->blocks = blocks;
+    cp->trials = nd->trials;
     for (size_t o = 0; o < DS_OUT_COUNT; ++o) {
-        int have = o < g->n_outputs;
-        cp->mean[o] = have ? g->out[o].mean : (double)NAN;
-        cp->stderr_[o] = have ? ds_moments_stderr(&g->out[o]) : (double)NAN;
+        int have = o < s->n_outputs;
+        cp->mean[o] = have ? nd->mo[o].mean : (double)NAN;
+        cp->stderr_[o] = have ? ds_moments_stderr(&nd->mo[o]) : (double)NAN;
     }
 }
 
-ds_status ds_stats_merge_moments(ds_stats *global, const ds_stats *partial, int final)
+/* Adds a node checkpoint keeping node_cps sorted by blocks (room reserved). */
+static void cps_insert(ds_stats *s, const ds_checkpoint *cp)
 {
-    if (!stats_same_shape(global, partial) || global == partial)
-        return DS_ERR_INTERNAL;
-    /* Reserve first, so that a failure leaves `global` exactly as it was. */
-    DS_TRY(coal_reserve(global, global->n_coalitions + partial->n_coalitions));
-    if (global->n_checkpoints == global->cap_checkpoints) {
-        size_t cap = global->cap_checkpoints ? 2 * global->cap_checkpoints : 8;
-        ds_checkpoint *cp = realloc(global->checkpoints, cap * sizeof *cp);
-        if (!cp)
-            return DS_ERR_NOMEM;
-        global->checkpoints = cp;
-        global->cap_checkpoints = cap;
+    size_t k = s->n_node_cps;
+    while (k > 0 && s->node_cps[k - 1].blocks > cp->blocks) {
+        s->node_cps[k] = s->node_cps[k - 1];
+        k--;
     }
+    s->node_cps[k] = *cp;
+    s->n_node_cps++;
+}
 
-    for (size_t o = 0; o < global->n_outputs; ++o)
-        ds_moments_merge(&global->out[o], &partial->out[o]);
-    for (size_t i = 0; i < global->n_investors; ++i) {
-        ds_moments_merge(&global->inv_amount[i], &partial->inv_amount[i]);
-        ds_moments_merge(&global->inv_paid[i], &partial->inv_paid[i]);
-        if (global->inv_stake)
-            ds_moments_merge(&global->inv_stake[i], &partial->inv_stake[i]);
+/* Inserts *nd (not overlapping the forest) with carries.  On success the
+ * forest owns nd's arrays (or they were freed into a parent); on failure s
+ * is unchanged and the caller still owns *nd.  `self_cp`: record nd's own
+ * checkpoint too (a committed leaf 0). */
+static ds_status forest_insert(ds_stats *s, ds_stats_node *nd, int self_cp)
+{
+    /* A chain carries at most 64 levels; each forms at most one node (k, 0). */
+    DS_TRY(ds_stats_reserve_nodes(s, s->n_nodes + 1));
+    DS_TRY(ds_stats_reserve_cps(s, s->n_node_cps + 66));
+    size_t gone[64];
+    size_t n_gone = 0;
+    ds_checkpoint cps[65];
+    size_t n_cps = 0;
+    ds_stats_node cur = *nd;
+    int own = 0; /* cur is a parent this call allocated */
+    if (self_cp && cur.index == 0)
+        node_checkpoint(s, &cur, UINT64_C(1) << cur.level, &cps[n_cps++]);
+    while (cur.level < 63) {
+        size_t j = 0;
+        while (j < s->n_nodes &&
+               !(s->nodes[j].level == cur.level && s->nodes[j].index == (cur.index ^ 1u)))
+            ++j;
+        if (j == s->n_nodes)
+            break;
+        const ds_stats_node *sib = &s->nodes[j];
+        ds_stats_node parent;
+        ds_status st = sib->index < cur.index ? node_merge(s, sib, &cur, &parent)
+                                              : node_merge(s, &cur, sib, &parent);
+        if (st != DS_OK) {
+            if (own)
+                ds_stats_node_free(&cur);
+            return st;
+        }
+        if (own)
+            ds_stats_node_free(&cur);
+        cur = parent;
+        own = 1;
+        gone[n_gone++] = j;
+        if (cur.index == 0)
+            node_checkpoint(s, &cur, UINT64_C(1) << cur.level, &cps[n_cps++]);
     }
-    for (size_t m = 0; m < global->horizon; ++m)
-        ds_moments_merge(&global->price[m], &partial->price[m]);
-    for (size_t k = 0; k < partial->cap_coalitions; ++k) {
-        const ds_coalition *src = &partial->coalitions[k];
-        if (src->count == 0)
-            continue;
-        ds_coalition *dst = coal_slot(global->coalitions, global->cap_coalitions, src->mask);
-        if (dst->count == 0) {
-            *dst = *src;
-            global->n_coalitions++;
-        } else {
-            dst->count += src->count;
-            dst->sum_total += src->sum_total;
+    /* Nothing can fail from here on. */
+    if (own)
+        ds_stats_node_free(nd);
+    size_t w = 0;
+    for (size_t j = 0; j < s->n_nodes; ++j) {
+        int drop = 0;
+        for (size_t g = 0; g < n_gone; ++g)
+            drop |= gone[g] == j;
+        if (drop)
+            ds_stats_node_free(&s->nodes[j]);
+        else
+            s->nodes[w++] = s->nodes[j];
+    }
+    s->n_nodes = w;
+    size_t at = 0;
+    while (at < s->n_nodes && ds_stats_node_first(&s->nodes[at]) < ds_stats_node_first(&cur))
+        ++at;
+    memmove(s->nodes + at + 1, s->nodes + at, (s->n_nodes - at) * sizeof *s->nodes);
+    s->nodes[at] = cur;
+    s->n_nodes++;
+    for (size_t k = 0; k < n_cps; ++k)
+        cps_insert(s, &cps[k]);
+    return DS_OK;
+}
+
+ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t block)
+{
+    if (!stats_same_shape(acc, partial) || acc == partial || partial->blocks != 1 ||
+        partial->n_nodes != 0 || block > (UINT64_MAX >> 1))
+        return DS_ERR_INTERNAL;
+    ds_stats_node leaf;
+    leaf.level = 0;
+    leaf.index = block;
+    for (size_t j = 0; j < acc->n_nodes; ++j)
+        if (node_overlap(&acc->nodes[j], &leaf))
+            return DS_ERR_INTERNAL; /* committed twice */
+    DS_TRY(ds_stats_node_alloc(acc, partial->n_coalitions, &leaf));
+    leaf.level = 0;
+    leaf.index = block;
+    leaf.trials = partial->trials;
+    view_get(partial, leaf.mo);
+    size_t n = 0;
+    for (size_t k = 0; k < partial->cap_coalitions; ++k)
+        if (partial->coalitions[k].count != 0)
+            leaf.coal[n++] = partial->coalitions[k];
+    qsort(leaf.coal, n, sizeof *leaf.coal, coal_mask_compare);
+    leaf.n_coal = n;
+    ds_status st = forest_insert(acc, &leaf, 1);
+    if (st != DS_OK) {
+        ds_stats_node_free(&leaf);
+        return st;
+    }
+    acc->trials += partial->trials;
+    acc->blocks += 1;
+    return DS_OK;
+}
+
+ds_status ds_stats_merge(ds_stats *into, const ds_stats *from)
+{
+    if (!stats_same_shape(into, from) || into == from)
+        return DS_ERR_INTERNAL;
+    /* Refuse overlaps before changing anything. */
+    for (size_t i = 0; i < from->n_nodes; ++i)
+        for (size_t j = 0; j < into->n_nodes; ++j)
+            if (node_overlap(&from->nodes[i], &into->nodes[j]))
+                return DS_ERR_INTERNAL;
+    for (size_t i = 0; i < from->n_node_cps; ++i)
+        for (size_t j = 0; j < into->n_node_cps; ++j)
+            if (from->node_cps[i].blocks == into->node_cps[j].blocks)
+                return DS_ERR_INTERNAL;
+    DS_TRY(ds_stats_reserve_cps(into, into->n_node_cps + from->n_node_cps));
+    for (size_t i = 0; i < from->n_node_cps; ++i)
+        cps_insert(into, &from->node_cps[i]);
+    for (size_t i = 0; i < from->n_nodes; ++i) {
+        ds_stats_node nd;
+        DS_TRY(node_copy(into, &from->nodes[i], &nd));
+        ds_status st = forest_insert(into, &nd, 0);
+        if (st != DS_OK) {
+            ds_stats_node_free(&nd);
+            return st;
         }
     }
-    global->trials += partial->trials;
-    global->blocks += partial->blocks;
-
-    /* Convergence after 2^k blocks (MODEL.md 5), plus the end of the run. */
-    int pow2 = global->blocks != 0 && (global->blocks & (global->blocks - 1)) == 0;
-    int fresh = global->n_checkpoints == 0 ||
-                global->checkpoints[global->n_checkpoints - 1].trials != global->trials;
-    if ((pow2 || final) && fresh)
-        stats_add_checkpoint(global); /* room reserved above */
+    for (size_t o = 0; o < into->n_outputs; ++o)
+        DS_TRY(ds_sketch_merge(&into->sk_out[o], &from->sk_out[o]));
+    for (size_t i = 0; i < into->n_investors; ++i) {
+        DS_TRY(ds_sketch_merge(&into->sk_amount[i], &from->sk_amount[i]));
+        DS_TRY(ds_sketch_merge(&into->sk_paid[i], &from->sk_paid[i]));
+        into->inv_joined[i] += from->inv_joined[i];
+    }
+    for (size_t m = 0; m < into->horizon; ++m)
+        DS_TRY(ds_sketch_merge(&into->sk_price[m], &from->sk_price[m]));
+    into->trials += from->trials;
+    into->blocks += from->blocks;
     return DS_OK;
+}
+
+ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
+{
+    /* The forest must be the binary decomposition of s->blocks. */
+    uint64_t next = 0, trials = 0;
+    for (size_t j = 0; j < s->n_nodes; ++j) {
+        const ds_stats_node *nd = &s->nodes[j];
+        if (ds_stats_node_first(nd) != next || (j > 0 && nd->level >= s->nodes[j - 1].level))
+            return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
+                               "stats: blocks merged are not exactly [0, %llu): a gap or "
+                               "misplaced node before block %llu",
+                               (unsigned long long)s->blocks,
+                               (unsigned long long)ds_stats_node_first(nd));
+        next = ds_stats_node_last(nd) + 1;
+        trials += nd->trials;
+    }
+    if (next != s->blocks || trials != s->trials)
+        return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
+                           "stats: the forest covers %llu blocks and %llu trials, but %llu "
+                           "blocks and %llu trials were merged",
+                           (unsigned long long)next, (unsigned long long)trials,
+                           (unsigned long long)s->blocks, (unsigned long long)s->trials);
+    const size_t na = ds_stats_n_accumulators(s);
+    ds_stats_node acc;
+    memset(&acc, 0, sizeof acc);
+    if (s->n_nodes > 0) {
+        if (node_copy(s, &s->nodes[s->n_nodes - 1], &acc) != DS_OK)
+            goto nomem;
+        for (size_t j = s->n_nodes - 1; j-- > 0;) {
+            ds_stats_node nx;
+            if (node_merge(s, &s->nodes[j], &acc, &nx) != DS_OK) {
+                ds_stats_node_free(&acc);
+                goto nomem;
+            }
+            ds_stats_node_free(&acc);
+            acc = nx;
+        }
+    } else if (ds_stats_node_alloc(s, 0, &acc) != DS_OK) {
+        goto nomem;
+    } else {
+        for (size_t k = 0; k < na; ++k)
+            ds_moments_init(&acc.mo[k]);
+    }
+    /* Reserve the views' memory before touching them. */
+    size_t ncp = s->n_node_cps + 1;
+    if (ncp > s->cap_checkpoints) {
+        ds_checkpoint *cp = realloc(s->checkpoints, ncp * sizeof *cp);
+        if (!cp) {
+            ds_stats_node_free(&acc);
+            goto nomem;
+        }
+        s->checkpoints = cp;
+        s->cap_checkpoints = ncp;
+    }
+    if (coal_reserve(s, acc.n_coal) != DS_OK) {
+        ds_stats_node_free(&acc);
+        goto nomem;
+    }
+    view_put(s, acc.mo);
+    if (s->coalitions)
+        memset(s->coalitions, 0, s->cap_coalitions * sizeof *s->coalitions);
+    for (size_t k = 0; k < acc.n_coal; ++k)
+        *coal_slot(s->coalitions, s->cap_coalitions, acc.coal[k].mask) = acc.coal[k];
+    s->n_coalitions = acc.n_coal;
+    if (s->n_node_cps)
+        memcpy(s->checkpoints, s->node_cps, s->n_node_cps * sizeof *s->checkpoints);
+    s->n_checkpoints = s->n_node_cps;
+    /* The final checkpoint, unless node (k, 0) already is the whole run. */
+    if (s->blocks > 0 && (s->blocks & (s->blocks - 1)) != 0)
+        node_checkpoint(s, &acc, s->blocks, &s->checkpoints[s->n_checkpoints++]);
+    ds_stats_node_free(&acc);
+    return DS_OK;
+nomem:
+    return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (final summaries)");
 }
 
 ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
@@ -856,21 +1202,5 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
         for (size_t m = 0; m < h; ++m)
             DS_TRY(sketch_add_pos_log(&local->sk_price[m], lp[m]));
     }
-    return DS_OK;
-}
-
-ds_status ds_stats_merge_sketches(ds_stats *into, const ds_stats *from)
-{
-    if (!stats_same_shape(into, from) || into == from)
-        return DS_ERR_INTERNAL;
-    for (size_t o = 0; o < into->n_outputs; ++o)
-        DS_TRY(ds_sketch_merge(&into->sk_out[o], &from->sk_out[o]));
-    for (size_t i = 0; i < into->n_investors; ++i) {
-        DS_TRY(ds_sketch_merge(&into->sk_amount[i], &from->sk_amount[i]));
-        DS_TRY(ds_sketch_merge(&into->sk_paid[i], &from->sk_paid[i]));
-        into->inv_joined[i] += from->inv_joined[i];
-    }
-    for (size_t m = 0; m < into->horizon; ++m)
-        DS_TRY(ds_sketch_merge(&into->sk_price[m], &from->sk_price[m]));
     return DS_OK;
 }

@@ -101,7 +101,7 @@ static ds_stats *run(const fixture *fx, uint64_t trials, uint64_t stop_blocks, d
         size_t n = (size_t)(trials - first < DS_BLOCK_SIZE ? trials - first : DS_BLOCK_SIZE);
         ds_model_run_block(fx->m, b, n, blk);
         if ((st = ds_stats_block_moments(partial, blk)) != DS_OK ||
-            (st = ds_stats_merge_moments(global, partial, b + 1 == nblocks)) != DS_OK ||
+            (st = ds_stats_commit_block(global, partial, b)) != DS_OK ||
             (st = ds_stats_add_sketches(local, blk)) != DS_OK)
             break;
         if (w && ds_h5out_wants_trials(w) && (st = ds_h5out_write_block(w, blk, d)) != DS_OK)
@@ -109,7 +109,9 @@ static ds_stats *run(const fixture *fx, uint64_t trials, uint64_t stop_blocks, d
         *done = first + n;
     }
     if (st == DS_OK)
-        st = ds_stats_merge_sketches(global, local);
+        st = ds_stats_merge(global, local);
+    if (st == DS_OK)
+        st = ds_stats_finalize(global, d);
 out:
     if (st != DS_OK) {
         if (d->status == DS_OK)

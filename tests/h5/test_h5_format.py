@@ -86,24 +86,30 @@ LAYOUT = {
         "mean": (("checkpoint", "output"), F8), "stderr": (("checkpoint", "output"), F8),
     },
     "state": {
-        "accumulator": (("accumulator",), S), "sketch": (("sketch",), S),
+        "node": (("node",), U8), "accumulator": (("accumulator",), S),
+        "node_coalition": (("node_coalition",), U8), "checkpoint": (("checkpoint",), U8),
+        "output": (("output",), S), "sketch": (("sketch",), S),
         "bucket": (("bucket",), U8), "investor": (("investor",), S),
-        "coalition": (("coalition",), U8), "checkpoint": (("checkpoint",), U8),
-        "output": (("output",), S),
+        "n_outputs": ((), U8), "n_investors": ((), U8), "horizon": ((), U8),
         "trials": ((), U8), "blocks": ((), U8),
-        "moments_n": (("accumulator",), U8), "moments_nan": (("accumulator",), U8),
-        "moments_mean": (("accumulator",), F8), "moments_m2": (("accumulator",), F8),
-        "moments_min": (("accumulator",), F8), "moments_max": (("accumulator",), F8),
+        "node_level": (("node",), U8), "node_index": (("node",), U8),
+        "node_trials": (("node",), U8), "node_coalition_offset": (("node",), U8),
+        "node_coalition_count": (("node",), U8),
+        "node_n": (("node", "accumulator"), U8), "node_nan": (("node", "accumulator"), U8),
+        "node_mean": (("node", "accumulator"), F8), "node_m2": (("node", "accumulator"), F8),
+        "node_min": (("node", "accumulator"), F8), "node_max": (("node", "accumulator"), F8),
+        "node_coalition_mask": (("node_coalition",), U8),
+        "node_coalition_trials": (("node_coalition",), U8),
+        "node_coalition_sum_total": (("node_coalition",), F8),
+        "checkpoint_blocks": (("checkpoint",), U8), "checkpoint_trials": (("checkpoint",), U8),
+        "checkpoint_mean": (("checkpoint", "output"), F8),
+        "checkpoint_stderr": (("checkpoint", "output"), F8),
         "bucket_counts": (("bucket",), U8),
         "sketch_count": (("sketch",), U8), "sketch_zero": (("sketch",), U8),
         "sketch_pos_lo": (("sketch",), I4), "sketch_pos_len": (("sketch",), U8),
         "sketch_pos_offset": (("sketch",), U8), "sketch_neg_lo": (("sketch",), I4),
         "sketch_neg_len": (("sketch",), U8), "sketch_neg_offset": (("sketch",), U8),
         "join_count": (("investor",), U8),
-        "coalition_mask": (("coalition",), U8), "coalition_count": (("coalition",), U8),
-        "coalition_sum_total": (("coalition",), F8),
-        "checkpoint_mean": (("checkpoint", "output"), F8),
-        "checkpoint_stderr": (("checkpoint", "output"), F8),
     },
 }
 
@@ -212,7 +218,7 @@ def check_root(f, trials, requested, status):
         if typ == S:
             check(isinstance(v, str), "root %s is %r, not a str" % (key, type(v)))
         elif key == "file_format_version":
-            check(isinstance(v, np.ndarray) and v.dtype == np.int32 and list(v) == [1, 0],
+            check(isinstance(v, np.ndarray) and v.dtype == np.int32 and list(v) == [2, 0],
                   "file_format_version %r" % (v,))
         else:
             check(isinstance(v, typ), "root %s is %r, expected %s" % (key, type(v), typ))
@@ -397,9 +403,19 @@ def check_convergence_state(f, n):
     labels = list(st["accumulator"].asstr()[:])
     no = len(s["output"])
     check(labels[:no] == ["output/" + x for x in s["output"].asstr()[:]], "state accumulator labels")
-    check(np.array_equal(st["moments_n"][:no], cnt), "state moments_n")
-    check(np.array_equal(st["moments_nan"][:no], s["nan_count"][:]), "state moments_nan")
-    check(np.array_equal(st["moments_mean"][:no][cnt > 0], s["mean"][:][cnt > 0]), "state moments_mean")
+    # The forest: the binary decomposition of the block count, levels
+    # decreasing; per accumulator the nodes' counts add up to the summary's.
+    lv, ix = st["node_level"][:].tolist(), st["node_index"][:].tolist()
+    check(sum(1 << l for l in lv) == nb and lv == sorted(lv, reverse=True), "state forest %s" % lv)
+    check(all((i << l) == sum(1 << x for x in lv[:j]) for j, (l, i) in enumerate(zip(lv, ix))),
+          "state nodes not contiguous from block 0")
+    check(np.array_equal(st["node_n"][:, :no].sum(axis=0), cnt), "state node_n")
+    check(np.array_equal(st["node_nan"][:, :no].sum(axis=0), s["nan_count"][:]), "state node_nan")
+    if len(lv) == 1:
+        check(np.array_equal(st["node_mean"][0, :no][cnt > 0], s["mean"][:][cnt > 0]), "state node_mean")
+    pow2 = [x for x in expect if x != n or (nb & (nb - 1)) == 0]
+    check(st["checkpoint_trials"][:].tolist() == pow2, "state checkpoints %s" % st["checkpoint_trials"][:].tolist())
+    check(st["checkpoint_blocks"][:].tolist() == [1 << k for k in range(len(pow2))], "state checkpoint_blocks")
     bc = st["bucket_counts"][:]
     for j in range(st["sketch"].shape[0]):
         po, pl = int(st["sketch_pos_offset"][j]), int(st["sketch_pos_len"][j])
@@ -409,7 +425,11 @@ def check_convergence_state(f, n):
     check(np.array_equal(st["sketch_count"][:no], cnt), "state sketch_count of outputs")
     inv = f["investors"]
     check(np.array_equal(st["join_count"][:] / np.float64(n), inv["join_probability"][:]), "state join_count")
-    check(np.array_equal(st["coalition_count"][:], f["coalitions/count"][:]), "state coalitions")
+    agg = {}
+    for m_, c_ in zip(st["node_coalition_mask"][:].tolist(), st["node_coalition_trials"][:].tolist()):
+        agg[m_] = agg.get(m_, 0) + c_
+    co = f["coalitions"]
+    check(agg == dict(zip(co["mask"][:].tolist(), co["count"][:].tolist())), "state coalitions")
     check(st.attrs["description"].startswith("Mergeable state"), "state description")
 
 

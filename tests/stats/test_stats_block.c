@@ -205,18 +205,25 @@ static void test_merge_moments(size_t n_outputs)
     CHECK(ga && p);
     for (size_t b = 0; b < NB; ++b) {
         CHECK(ds_stats_block_moments(p, &blk[b]) == DS_OK);
-        CHECK(ds_stats_merge_moments(ga, p, b + 1 == NB) == DS_OK);
+        CHECK(ds_stats_commit_block(ga, p, b) == DS_OK);
     }
+    CHECK(ds_stats_finalize(ga, NULL) == DS_OK);
     /* B: every partial computed first (in reverse, as threads might), then
-     * merged in block order. */
+     * committed in reverse block order: the tree fixes the result. */
     ds_stats *gb = ds_stats_alloc_shape(n_outputs, NI, H), *parts[NB];
     CHECK(gb);
     for (size_t b = NB; b-- > 0;) {
         CHECK((parts[b] = ds_stats_alloc_shape(n_outputs, NI, H)) != NULL);
         CHECK(ds_stats_block_moments(parts[b], &blk[b]) == DS_OK);
     }
-    for (size_t b = 0; b < NB; ++b)
-        CHECK(ds_stats_merge_moments(gb, parts[b], b + 1 == NB) == DS_OK);
+    for (size_t b = NB; b-- > 0;) {
+        /* Not finalizable with a gap (until block 0 is in). */
+        CHECK(b == 0 || b + 1 == NB || ds_stats_finalize(gb, NULL) == DS_ERR_INTERNAL);
+        CHECK(ds_stats_commit_block(gb, parts[b], b) == DS_OK);
+        /* Each block once. */
+        CHECK(ds_stats_commit_block(gb, parts[b], b) == DS_ERR_INTERNAL);
+    }
+    CHECK(ds_stats_finalize(gb, NULL) == DS_OK);
     tu_check_same_floating(ga, gb);
 
     /* Against one pass over all trials. */
@@ -252,8 +259,11 @@ static void test_merge_moments(size_t n_outputs)
     ds_stats *gc = ds_stats_alloc_shape(n_outputs, NI, H);
     CHECK(gc);
     for (size_t b = 0; b < 4; ++b)
-        CHECK(ds_stats_merge_moments(gc, parts[b], b == 3) == DS_OK);
-    CHECK(gc->n_checkpoints == 3 && gc->checkpoints[2].trials == 4 * BT);
+        CHECK(ds_stats_commit_block(gc, parts[b], b) == DS_OK);
+    CHECK(ds_stats_finalize(gc, NULL) == DS_OK);
+    CHECK(gc->n_checkpoints == 3 && gc->checkpoints[2].trials == 4 * BT &&
+          gc->checkpoints[2].blocks == 4);
+    CHECK(ds_stats_finalize(gc, NULL) == DS_OK && gc->n_checkpoints == 3); /* again: the same */
 
     /* Coalitions of the whole run. */
     uint64_t seen = 0;
@@ -290,8 +300,9 @@ static void test_sketches(size_t n_outputs)
     CHECK(g && p);
     for (size_t b = 0; b < NB; ++b) {
         CHECK(ds_stats_block_moments(p, &blk[b]) == DS_OK);
-        CHECK(ds_stats_merge_moments(g, p, b + 1 == NB) == DS_OK);
+        CHECK(ds_stats_commit_block(g, p, b) == DS_OK);
     }
+    CHECK(ds_stats_finalize(g, NULL) == DS_OK);
     for (size_t o = 0; o < n_outputs; ++o)
         CHECK(one->sk_out[o].count == g->out[o].n);
     for (size_t m = 0; m < H; ++m)
@@ -318,7 +329,7 @@ static void test_sketches(size_t n_outputs)
                 ds_stats *all = ds_stats_alloc_shape(n_outputs, NI, H);
                 CHECK(all);
                 for (size_t k = 0; k < nt; ++k)
-                    CHECK(ds_stats_merge_sketches(all, th[rev ? nt - 1 - k : k]) == DS_OK);
+                    CHECK(ds_stats_merge(all, th[rev ? nt - 1 - k : k]) == DS_OK);
                 tu_check_same_sketches(all, one);
                 for (size_t o = 0; o < n_outputs; ++o)
                     CHECK(tu_same_bits(ds_sketch_quantile(&all->sk_out[o], 0.37, (double)NAN, (double)NAN),
@@ -367,10 +378,17 @@ static void test_shapes(void)
     CHECK(ds_stats_add_sketches(b, &blk) == DS_ERR_INTERNAL);
     /* A valuation accumulator needs the valuation outputs. */
     CHECK(ds_stats_block_moments(c, &blk) == DS_ERR_INTERNAL);
-    CHECK(ds_stats_merge_moments(a, b, 0) == DS_ERR_INTERNAL);
-    CHECK(ds_stats_merge_moments(a, c, 0) == DS_ERR_INTERNAL);
-    CHECK(ds_stats_merge_moments(a, a, 0) == DS_ERR_INTERNAL);
-    CHECK(ds_stats_merge_sketches(a, b) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_commit_block(a, b, 0) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_commit_block(a, c, 0) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_commit_block(a, a, 0) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_commit_block(a, a, 0) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_merge(a, b) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_merge(a, c) == DS_ERR_INTERNAL);
+    CHECK(ds_stats_merge(a, a) == DS_ERR_INTERNAL);
+    /* Something that is not a block partial (no block computed). */
+    ds_stats *a2 = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+    CHECK(a2 && ds_stats_commit_block(a, a2, 0) == DS_ERR_INTERNAL);
+    ds_stats_free(a2);
     CHECK(a->trials == 0 && a->blocks == 0 && a->n_checkpoints == 0);
     ds_block_clear(&blk);
 
@@ -424,8 +442,9 @@ static void test_many_coalitions(void)
             blk.out[DS_OUT_TOTAL][t] = (double)(blk.joined_mask[t] % 7u);
         }
         CHECK(ds_stats_block_moments(p, &blk) == DS_OK);
-        CHECK(ds_stats_merge_moments(g, p, b + 1 == K) == DS_OK);
+        CHECK(ds_stats_commit_block(g, p, (uint64_t)b) == DS_OK);
     }
+    CHECK(ds_stats_finalize(g, NULL) == DS_OK);
     ds_coalition *c = ds_stats_sorted_coalitions(g);
     CHECK(c);
     uint64_t seen = 0;

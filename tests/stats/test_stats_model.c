@@ -1,6 +1,6 @@
 /* tests/stats/test_stats_model.c
  * The stats accumulators on real blocks of a scenario (default
- * configs/smoke.yaml): block-ordered moment merges give the same bits
+ * configs/smoke.yaml): block commits along the merge tree give the same bits
  * whether partials are merged as computed or recomputed later, and sketches
  * accumulated by 1, 2 or 3 "threads" give identical counts.
  * Licence: see LICENSE at the top of the repository.
@@ -50,16 +50,17 @@ int main(int argc, char **argv)
         ds_model_run_block(m, b, block_n(b), blk);
         total += block_n(b);
         CHECK(ds_stats_block_moments(p, blk) == DS_OK);
-        CHECK(ds_stats_merge_moments(ga, p, b + 1 == NBLK) == DS_OK);
+        CHECK(ds_stats_commit_block(ga, p, b) == DS_OK);
         CHECK(ds_stats_add_sketches(th[0], blk) == DS_OK);
         CHECK(ds_stats_add_sketches(th[1 + b % 2], blk) == DS_OK);
         CHECK(ds_stats_add_sketches(th[3 + b % 3], blk) == DS_OK);
     }
+    CHECK(ds_stats_finalize(ga, NULL) == DS_OK);
     CHECK(ga->trials == total && ga->blocks == NBLK);
     CHECK(ga->n_checkpoints == 4 && ga->checkpoints[3].trials == total);
 
     /* B: the kernel rerun for every block, last block first (as a late
-     * thread might), each into its own partial; merged in block order. */
+     * thread might), each into its own partial; committed in a shuffled order. */
     ds_stats *parts[NBLK], *gb = ds_stats_alloc(m);
     CHECK(gb);
     for (size_t b = NBLK; b-- > 0;) {
@@ -68,16 +69,17 @@ int main(int argc, char **argv)
         CHECK(ds_stats_block_moments(parts[b], blk) == DS_OK);
     }
     for (size_t b = 0; b < NBLK; ++b)
-        CHECK(ds_stats_merge_moments(gb, parts[b], b + 1 == NBLK) == DS_OK);
+        CHECK(ds_stats_commit_block(gb, parts[(b * 5) % NBLK], (b * 5) % NBLK) == DS_OK);
+    CHECK(ds_stats_finalize(gb, NULL) == DS_OK);
     tu_check_same_floating(ga, gb);
 
     /* Sketches: 2 and 3 threads merged (3 in reverse order) = 1 thread. */
     ds_stats *two = ds_stats_alloc(m), *three = ds_stats_alloc(m);
     CHECK(two && three);
-    CHECK(ds_stats_merge_sketches(two, th[1]) == DS_OK);
-    CHECK(ds_stats_merge_sketches(two, th[2]) == DS_OK);
+    CHECK(ds_stats_merge(two, th[1]) == DS_OK);
+    CHECK(ds_stats_merge(two, th[2]) == DS_OK);
     for (size_t k = 6; k-- > 3;)
-        CHECK(ds_stats_merge_sketches(three, th[k]) == DS_OK);
+        CHECK(ds_stats_merge(three, th[k]) == DS_OK);
     tu_check_same_sketches(two, th[0]);
     tu_check_same_sketches(three, th[0]);
     /* Sketch counts agree with the moments' finite counts. */

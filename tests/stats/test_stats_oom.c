@@ -154,52 +154,114 @@ static void test_stats(void)
     allocs_left = -1;
     CHECK(ds_stats_block_moments(p, &blk) == DS_OK);
 
-    /* Merging into the global accumulator: every failing allocation leaves
-     * it as it was. */
-    CHECK(ds_stats_merge_moments(g, p, 0) == DS_OK);
-    for (long k = 0; k < 2; ++k) {
-        /* A new global (empty tables) must allocate both the coalition table
-         * (allocation 0) and the checkpoints (allocation 1). */
-        allocs_left = 0;
+    /* Committing: every failing allocation (the leaf, the forest and
+     * checkpoint arrays, each carry's parent) leaves the accumulator as it
+     * was; block 3 carries twice (with 2, then with [0, 2)). */
+    long k = 0;
+    for (;; ++k) {
         ds_stats *fresh = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
-        CHECK(fresh == NULL);
-        allocs_left = -1;
-        fresh = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
         CHECK(fresh);
+        for (uint64_t b = 0; b < 3; ++b)
+            CHECK(ds_stats_commit_block(fresh, p, b) == DS_OK);
+        CHECK(fresh->n_nodes == 2 && fresh->n_node_cps == 2);
         allocs_left = k;
-        CHECK(ds_stats_merge_moments(fresh, p, 1) == DS_ERR_NOMEM);
+        ds_status st = ds_stats_commit_block(fresh, p, 3);
         allocs_left = -1;
-        CHECK(fresh->trials == 0 && fresh->blocks == 0 && fresh->n_coalitions == 0 &&
-              fresh->n_checkpoints == 0 && fresh->out[0].n == 0);
-        CHECK(ds_stats_merge_moments(fresh, p, 1) == DS_OK);
-        CHECK(fresh->trials == N && fresh->n_checkpoints == 1);
+        if (st == DS_OK) {
+            CHECK(fresh->n_nodes == 1 && fresh->n_node_cps == 3 && fresh->blocks == 4);
+            ds_stats_free(fresh);
+            break;
+        }
+        CHECK(st == DS_ERR_NOMEM);
+        CHECK(fresh->trials == 3 * N && fresh->blocks == 3 && fresh->n_nodes == 2 &&
+              fresh->n_node_cps == 2);
+        CHECK(ds_stats_commit_block(fresh, p, 3) == DS_OK); /* and it still works */
+        CHECK(ds_stats_finalize(fresh, NULL) == DS_OK && fresh->n_checkpoints == 3);
         ds_stats_free(fresh);
     }
-    /* Growing a full checkpoint array: 8 fit in the first allocation. */
-    for (int b = 1; b < 8; ++b)
-        CHECK(ds_stats_merge_moments(g, p, 1) == DS_OK);
-    CHECK(g->n_checkpoints == 8 && g->cap_checkpoints == 8);
-    uint64_t trials = g->trials;
-    allocs_left = 0;
-    CHECK(ds_stats_merge_moments(g, p, 1) == DS_ERR_NOMEM);
-    allocs_left = -1;
-    CHECK(g->trials == trials && g->n_checkpoints == 8);
-    CHECK(ds_stats_merge_moments(g, p, 1) == DS_OK);
-    CHECK(g->n_checkpoints == 9);
+    CHECK(k >= 6); /* leaf (2), two carries (2 each) */
+    /* The first commit reserves the forest and the checkpoints. */
+    for (k = 0;; ++k) {
+        ds_stats *fresh = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+        CHECK(fresh);
+        allocs_left = k;
+        ds_status st = ds_stats_commit_block(fresh, p, 0);
+        allocs_left = -1;
+        CHECK(st == DS_OK || (st == DS_ERR_NOMEM && fresh->n_nodes == 0 && fresh->blocks == 0));
+        ds_stats_free(fresh);
+        if (st == DS_OK)
+            break;
+    }
+    CHECK(k >= 4);
+
+    /* g: blocks 0..8; finalize fails cleanly at every allocation. */
+    for (uint64_t b = 0; b < 9; ++b)
+        CHECK(ds_stats_commit_block(g, p, b) == DS_OK);
+    for (k = 0;; ++k) {
+        allocs_left = k;
+        ds_status st = ds_stats_finalize(g, NULL);
+        allocs_left = -1;
+        if (st == DS_OK)
+            break;
+        CHECK(st == DS_ERR_NOMEM && g->n_checkpoints == 0);
+    }
+    CHECK(k >= 4 && g->n_checkpoints == 5 && g->checkpoints[4].blocks == 9);
+
+    /* Merging forests and sketches: fails cleanly (no crash, no leak). */
+    ds_stats *l2 = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+    CHECK(l2);
+    CHECK(ds_stats_add_sketches(l2, &blk) == DS_OK);
+    for (uint64_t b = 9; b < 12; ++b)
+        CHECK(ds_stats_commit_block(l2, p, b) == DS_OK);
+    for (k = 0;; ++k) {
+        ds_stats *m = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
+        CHECK(m);
+        CHECK(ds_stats_commit_block(m, p, 12) == DS_OK);
+        allocs_left = k;
+        ds_status st = ds_stats_merge(m, l2);
+        allocs_left = -1;
+        ds_stats_free(m);
+        if (st == DS_OK)
+            break;
+        CHECK(st == DS_ERR_NOMEM);
+    }
+    CHECK(k >= 3);
+
+    /* Export and import: every allocation. */
+    ds_state *ref = NULL;
+    CHECK(ds_stats_merge(g, l2) == DS_OK && ds_stats_export(g, &ref) == DS_OK);
+    for (k = 0;; ++k) {
+        ds_state *x = NULL;
+        allocs_left = k;
+        ds_status st = ds_stats_export(g, &x);
+        allocs_left = -1;
+        CHECK((st == DS_OK) == (x != NULL));
+        ds_state_free(x);
+        if (st == DS_OK)
+            break;
+        CHECK(st == DS_ERR_NOMEM);
+    }
+    CHECK(k >= 20);
+    for (k = 0;; ++k) {
+        ds_stats *x = NULL;
+        ds_diag d;
+        allocs_left = k;
+        ds_status st = ds_stats_import(NULL, ref, &x, &d);
+        allocs_left = -1;
+        CHECK((st == DS_OK) == (x != NULL));
+        ds_stats_free(x);
+        if (st == DS_OK)
+            break;
+        CHECK(st == DS_ERR_NOMEM && d.status == DS_ERR_NOMEM);
+    }
+    CHECK(k >= 10);
+    ds_state_free(ref);
 
     /* Sketches: the first add of each sketch allocates. */
     ds_stats *l = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
     CHECK(l);
     allocs_left = 0;
     CHECK(ds_stats_add_sketches(l, &blk) == DS_ERR_NOMEM);
-    allocs_left = -1;
-    ds_stats *l2 = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
-    CHECK(l2);
-    CHECK(ds_stats_add_sketches(l2, &blk) == DS_OK);
-    ds_stats *m = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NI, H);
-    CHECK(m);
-    allocs_left = 0;
-    CHECK(ds_stats_merge_sketches(m, l2) == DS_ERR_NOMEM);
     allocs_left = -1;
 
     /* Sorting the coalitions. */
@@ -210,7 +272,6 @@ static void test_stats(void)
     CHECK(c && c[0].count > 0);
     free(c);
 
-    ds_stats_free(m);
     ds_stats_free(l);
     ds_stats_free(l2);
     ds_stats_free(p);

@@ -1,0 +1,699 @@
+/* sim/stats/state.c
+ * Saved state of the accumulators: a generic list of named arrays (ds_state),
+ * export and a fully validating import (stats.h).
+ * Licence: see LICENSE at the top of the repository.
+ *
+ * What must stay true:
+ *  - export depends only on the mergeable content, never on allocation
+ *    history (sketch stores are written as their non-zero spans), so equal
+ *    accumulators export equal arrays and a result file stays bit-identical
+ *    for any thread count;
+ *  - import trusts nothing but the ds_state invariant itself (data holds
+ *    prod(dims) elements of the array's kind, which ds_state_add and the
+ *    HDF5 reader guarantee): every length, index, level, count and span is
+ *    checked before it is used, with 64-bit overflow checks, so a damaged or
+ *    hostile file gives DS_ERR_FORMAT and a message, never a crash;
+ *  - import of export is the identity on everything mergeable (the round
+ *    trip tests compare bits).
+ * State version 1 arrays (dims in brackets):
+ *   n_outputs, n_investors, horizon, trials, blocks          scalars (u64)
+ *   node_level, node_index, node_trials,
+ *   node_coalition_offset, node_coalition_count              [node] (u64)
+ *   node_n, node_nan (u64); node_mean, node_m2, node_min,
+ *   node_max (f64)                                           [node, accumulator]
+ *   node_coalition_mask, node_coalition_trials (u64),
+ *   node_coalition_sum_total (f64)                           [node_coalition]
+ *   checkpoint_blocks, checkpoint_trials (u64)               [checkpoint]
+ *   checkpoint_mean, checkpoint_stderr (f64)                 [checkpoint, output]
+ *   sketch_count, sketch_zero, sketch_pos_len,
+ *   sketch_pos_offset, sketch_neg_len, sketch_neg_offset (u64),
+ *   sketch_pos_lo, sketch_neg_lo (i32)                       [sketch]
+ *   bucket_counts (u64)                                      [bucket]
+ *   join_count (u64)                                         [investor]
+ * Sketch rows: outputs, amount per investor, paid per investor, price per
+ * month.  Accumulator columns: as ds_stats_n_accumulators.
+ */
+#include "stats_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- ds_state */
+
+size_t ds_state_kind_size(ds_state_kind kind)
+{
+    return kind == DS_STATE_I32 ? 4u : 8u;
+}
+
+ds_state *ds_state_alloc(uint32_t version)
+{
+    ds_state *st = calloc(1, sizeof *st);
+    if (st)
+        st->version = version;
+    return st;
+}
+
+void ds_state_free(ds_state *st)
+{
+    if (!st)
+        return;
+    for (size_t k = 0; k < st->n; ++k) {
+        free(st->a[k].units);
+        free(st->a[k].long_name);
+        free(st->a[k].data);
+    }
+    free(st->a);
+    free(st);
+}
+
+const ds_state_array *ds_state_find(const ds_state *st, const char *name)
+{
+    for (size_t k = 0; k < st->n; ++k)
+        if (strcmp(st->a[k].name, name) == 0)
+            return &st->a[k];
+    return NULL;
+}
+
+static char *state_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+ds_status ds_state_add(ds_state *st, const char *name, ds_state_kind kind, size_t rank,
+                       const uint64_t *dims, const char *const *dim_names, const char *units,
+                       const char *long_name, void **data)
+{
+    if (rank > DS_STATE_MAX_RANK || (unsigned)kind > (unsigned)DS_STATE_I32 ||
+        strlen(name) >= DS_STATE_NAME_MAX || ds_state_find(st, name))
+        return DS_ERR_INTERNAL;
+    uint64_t elems = 1;
+    for (size_t r = 0; r < rank; ++r) {
+        if (dims[r] != 0 && elems > DS_STATE_MAX_ELEMS / dims[r])
+            return DS_ERR_INTERNAL;
+        elems *= dims[r];
+    }
+    if (elems > DS_STATE_MAX_ELEMS)
+        return DS_ERR_INTERNAL;
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? 2 * st->cap : 32;
+        ds_state_array *v = realloc(st->a, cap * sizeof *v);
+        if (!v)
+            return DS_ERR_NOMEM;
+        st->a = v;
+        st->cap = cap;
+    }
+    ds_state_array *a = &st->a[st->n];
+    memset(a, 0, sizeof *a);
+    memcpy(a->name, name, strlen(name) + 1);
+    a->kind = kind;
+    a->rank = rank;
+    for (size_t r = 0; r < rank; ++r) {
+        a->dims[r] = dims[r];
+        if (dim_names && dim_names[r] && strlen(dim_names[r]) < DS_STATE_NAME_MAX)
+            memcpy(a->dim_names[r], dim_names[r], strlen(dim_names[r]) + 1);
+    }
+    /* +1 element: never a zero-size request. */
+    a->data = calloc((size_t)elems + 1, ds_state_kind_size(kind));
+    a->units = units ? state_strdup(units) : NULL;
+    a->long_name = long_name ? state_strdup(long_name) : NULL;
+    if (!a->data || (units && !a->units) || (long_name && !a->long_name)) {
+        free(a->data);
+        free(a->units);
+        free(a->long_name);
+        return DS_ERR_NOMEM;
+    }
+    st->n++;
+    if (data)
+        *data = a->data;
+    return DS_OK;
+}
+
+ds_stats_shape ds_stats_shape_of(const ds_stats *s)
+{
+    ds_stats_shape sh = {s->n_outputs, s->n_investors, s->horizon};
+    return sh;
+}
+
+/* ---------------------------------------------------------------- export */
+
+static ds_status add_u64(ds_state *st, const char *name, size_t rank, const uint64_t *dims,
+                         const char *const *dn, const char *units, const char *ln,
+                         uint64_t **data)
+{
+    void *p = NULL;
+    DS_TRY(ds_state_add(st, name, DS_STATE_U64, rank, dims, dn, units, ln, &p));
+    *data = p;
+    return DS_OK;
+}
+
+static ds_status add_f64(ds_state *st, const char *name, size_t rank, const uint64_t *dims,
+                         const char *const *dn, const char *units, const char *ln,
+                         double **data)
+{
+    void *p = NULL;
+    DS_TRY(ds_state_add(st, name, DS_STATE_F64, rank, dims, dn, units, ln, &p));
+    *data = p;
+    return DS_OK;
+}
+
+static ds_status add_i32(ds_state *st, const char *name, size_t rank, const uint64_t *dims,
+                         const char *const *dn, const char *units, const char *ln,
+                         int32_t **data)
+{
+    void *p = NULL;
+    DS_TRY(ds_state_add(st, name, DS_STATE_I32, rank, dims, dn, units, ln, &p));
+    *data = p;
+    return DS_OK;
+}
+
+static ds_status add_scalar(ds_state *st, const char *name, uint64_t v, const char *ln)
+{
+    uint64_t *d = NULL;
+    DS_TRY(add_u64(st, name, 0, NULL, NULL, "1", ln, &d));
+    *d = v;
+    return DS_OK;
+}
+
+/* The sketches in row order (outputs, amount, paid, price). */
+static size_t n_sketches(const ds_stats *s)
+{
+    return s->n_outputs + 2 * s->n_investors + s->horizon;
+}
+
+static const ds_sketch *sketch_row_c(const ds_stats *s, size_t j)
+{
+    if (j < s->n_outputs)
+        return &s->sk_out[j];
+    j -= s->n_outputs;
+    if (j < s->n_investors)
+        return &s->sk_amount[j];
+    j -= s->n_investors;
+    if (j < s->n_investors)
+        return &s->sk_paid[j];
+    return &s->sk_price[j - s->n_investors];
+}
+
+static ds_sketch *sketch_row(ds_stats *s, size_t j)
+{
+    if (j < s->n_outputs)
+        return &s->sk_out[j];
+    j -= s->n_outputs;
+    if (j < s->n_investors)
+        return &s->sk_amount[j];
+    j -= s->n_investors;
+    if (j < s->n_investors)
+        return &s->sk_paid[j];
+    return &s->sk_price[j - s->n_investors];
+}
+
+/* The non-zero span [first, first + len) of one side of a sketch. */
+static void sketch_span(const ds_sketch *sk, int negative, int32_t *lo, uint32_t *len,
+                        const uint64_t **counts)
+{
+    const uint64_t *c = negative ? sk->neg : sk->pos;
+    uint32_t n = negative ? sk->neg_len : sk->pos_len;
+    int32_t base = negative ? sk->neg_lo : sk->pos_lo;
+    uint32_t a = 0;
+    while (a < n && c[a] == 0)
+        ++a;
+    while (n > a && c[n - 1] == 0)
+        --n;
+    *lo = a < n ? base + (int32_t)a : 0;
+    *len = n - a;
+    *counts = a < n ? c + a : NULL;
+}
+
+static ds_status export_inner(const ds_stats *s, ds_state *st)
+{
+    const size_t nn = s->n_nodes, na = ds_stats_n_accumulators(s), nk = s->n_node_cps;
+    const size_t ns = n_sketches(s), no = s->n_outputs;
+    size_t nc = 0, nb = 0;
+    for (size_t j = 0; j < nn; ++j)
+        nc += s->nodes[j].n_coal;
+    for (size_t j = 0; j < ns; ++j) {
+        int32_t lo;
+        uint32_t lp, ln;
+        const uint64_t *c;
+        sketch_span(sketch_row_c(s, j), 0, &lo, &lp, &c);
+        sketch_span(sketch_row_c(s, j), 1, &lo, &ln, &c);
+        nb += (size_t)lp + ln;
+    }
+    DS_TRY(add_scalar(st, "n_outputs", s->n_outputs, "scalar outputs"));
+    DS_TRY(add_scalar(st, "n_investors", s->n_investors, "investors"));
+    DS_TRY(add_scalar(st, "horizon", s->horizon, "months of the price path"));
+    DS_TRY(add_scalar(st, "trials", s->trials, "trials merged"));
+    DS_TRY(add_scalar(st, "blocks", s->blocks, "blocks merged"));
+
+    const char *dn[1] = {"node"}, *dna[2] = {"node", "accumulator"};
+    const char *dnc[1] = {"node_coalition"}, *dk[1] = {"checkpoint"};
+    const char *dko[2] = {"checkpoint", "output"}, *ds[1] = {"sketch"};
+    const char *db[1] = {"bucket"}, *di[1] = {"investor"};
+    uint64_t d_n[1] = {nn}, d_na[2] = {nn, na}, d_nc[1] = {nc}, d_k[1] = {nk};
+    uint64_t d_ko[2] = {nk, no}, d_s[1] = {ns}, d_b[1] = {nb}, d_i[1] = {s->n_investors};
+
+    uint64_t *lv, *ix, *tr, *co, *cc;
+    DS_TRY(add_u64(st, "node_level", 1, d_n, dn, "1", "merge-tree level l of the node", &lv));
+    DS_TRY(add_u64(st, "node_index", 1, d_n, dn, "1",
+                   "merge-tree index k: the node covers blocks [k 2^l, (k+1) 2^l)", &ix));
+    DS_TRY(add_u64(st, "node_trials", 1, d_n, dn, "1", "trials in the node's blocks", &tr));
+    DS_TRY(add_u64(st, "node_coalition_offset", 1, d_n, dn, "1",
+                   "first row of the node's coalitions in node_coalition", &co));
+    DS_TRY(add_u64(st, "node_coalition_count", 1, d_n, dn, "1",
+                   "number of the node's coalitions (sorted by mask)", &cc));
+    uint64_t *mn, *mnan;
+    double *mmean, *mm2, *mmin, *mmax;
+    DS_TRY(add_u64(st, "node_n", 2, d_na, dna, "1", "number of finite values", &mn));
+    DS_TRY(add_u64(st, "node_nan", 2, d_na, dna, "1", "number of NaN (or infinite) values",
+                   &mnan));
+    DS_TRY(add_f64(st, "node_mean", 2, d_na, dna, "various: the accumulator's",
+                   "mean (Chan et al. merge along the tree)", &mmean));
+    DS_TRY(add_f64(st, "node_m2", 2, d_na, dna, "various: the accumulator's, squared",
+                   "sum of squared deviations from the mean", &mm2));
+    DS_TRY(add_f64(st, "node_min", 2, d_na, dna, "various: the accumulator's",
+                   "smallest finite value", &mmin));
+    DS_TRY(add_f64(st, "node_max", 2, d_na, dna, "various: the accumulator's",
+                   "largest finite value", &mmax));
+    uint64_t *cm, *ct;
+    double *cs;
+    DS_TRY(add_u64(st, "node_coalition_mask", 1, d_nc, dnc, "1", "join mask", &cm));
+    DS_TRY(add_u64(st, "node_coalition_trials", 1, d_nc, dnc, "1",
+                   "trials with the join mask in the node", &ct));
+    DS_TRY(add_f64(st, "node_coalition_sum_total", 1, d_nc, dnc, "USD billion",
+                   "sum of total over those trials (merged along the tree)", &cs));
+    size_t r = 0;
+    for (size_t j = 0; j < nn; ++j) {
+        const ds_stats_node *nd = &s->nodes[j];
+        lv[j] = nd->level;
+        ix[j] = nd->index;
+        tr[j] = nd->trials;
+        co[j] = r;
+        cc[j] = nd->n_coal;
+        for (size_t k = 0; k < na; ++k) {
+            mn[j * na + k] = nd->mo[k].n;
+            mnan[j * na + k] = nd->mo[k].nan;
+            mmean[j * na + k] = nd->mo[k].mean;
+            mm2[j * na + k] = nd->mo[k].m2;
+            mmin[j * na + k] = nd->mo[k].min;
+            mmax[j * na + k] = nd->mo[k].max;
+        }
+        for (size_t c = 0; c < nd->n_coal; ++c, ++r) {
+            cm[r] = nd->coal[c].mask;
+            ct[r] = nd->coal[c].count;
+            cs[r] = nd->coal[c].sum_total;
+        }
+    }
+
+    uint64_t *kb, *kt;
+    double *kmean, *kse;
+    DS_TRY(add_u64(st, "checkpoint_blocks", 1, d_k, dk, "1",
+                   "blocks of the checkpoint: 2^k, node (k, 0)", &kb));
+    DS_TRY(add_u64(st, "checkpoint_trials", 1, d_k, dk, "1", "trials of the checkpoint", &kt));
+    DS_TRY(add_f64(st, "checkpoint_mean", 2, d_ko, dko, "various: per output, see output_units",
+                   "mean at the checkpoint", &kmean));
+    DS_TRY(add_f64(st, "checkpoint_stderr", 2, d_ko, dko,
+                   "various: per output, see output_units", "standard error at the checkpoint",
+                   &kse));
+    for (size_t k = 0; k < nk; ++k) {
+        kb[k] = s->node_cps[k].blocks;
+        kt[k] = s->node_cps[k].trials;
+        for (size_t o = 0; o < no; ++o) {
+            kmean[k * no + o] = s->node_cps[k].mean[o];
+            kse[k * no + o] = s->node_cps[k].stderr_[o];
+        }
+    }
+
+    uint64_t *sc, *sz, *spl, *spo, *snl, *sno, *bc;
+    int32_t *splo, *snlo;
+    DS_TRY(add_u64(st, "sketch_count", 1, d_s, ds, "1", "values added (NaN excluded)", &sc));
+    DS_TRY(add_u64(st, "sketch_zero", 1, d_s, ds, "1", "values with |x| below sketch_min_abs",
+                   &sz));
+    DS_TRY(add_i32(st, "sketch_pos_lo", 1, d_s, ds, "1",
+                   "log-bucket key of the first positive bucket", &splo));
+    DS_TRY(add_u64(st, "sketch_pos_len", 1, d_s, ds, "1", "number of positive buckets", &spl));
+    DS_TRY(add_u64(st, "sketch_pos_offset", 1, d_s, ds, "1",
+                   "offset of the positive buckets in bucket_counts", &spo));
+    DS_TRY(add_i32(st, "sketch_neg_lo", 1, d_s, ds, "1",
+                   "log-bucket key (of |x|) of the first negative bucket", &snlo));
+    DS_TRY(add_u64(st, "sketch_neg_len", 1, d_s, ds, "1", "number of negative buckets", &snl));
+    DS_TRY(add_u64(st, "sketch_neg_offset", 1, d_s, ds, "1",
+                   "offset of the negative buckets in bucket_counts", &sno));
+    DS_TRY(add_u64(st, "bucket_counts", 1, d_b, db, "1",
+                   "sketch bucket counts, concatenated (see sketch_pos_offset, sketch_neg_offset)",
+                   &bc));
+    size_t p = 0;
+    for (size_t j = 0; j < ns; ++j) {
+        const ds_sketch *sk = sketch_row_c(s, j);
+        sc[j] = sk->count;
+        sz[j] = sk->zero;
+        for (int neg = 0; neg < 2; ++neg) {
+            int32_t lo;
+            uint32_t len;
+            const uint64_t *c;
+            sketch_span(sk, neg, &lo, &len, &c);
+            (neg ? snlo : splo)[j] = lo;
+            (neg ? snl : spl)[j] = len;
+            (neg ? sno : spo)[j] = p;
+            if (len)
+                memcpy(bc + p, c, len * sizeof *bc);
+            p += len;
+        }
+    }
+    uint64_t *jc;
+    DS_TRY(add_u64(st, "join_count", 1, d_i, di, "1", "trials in which the investor joined",
+                   &jc));
+    if (s->n_investors)
+        memcpy(jc, s->inv_joined, s->n_investors * sizeof *jc);
+    return DS_OK;
+}
+
+ds_status ds_stats_export(const ds_stats *s, ds_state **out)
+{
+    *out = NULL;
+    ds_state *st = ds_state_alloc(DS_STATS_STATE_VERSION);
+    if (!st)
+        return DS_ERR_NOMEM;
+    ds_status r = export_inner(s, st);
+    if (r != DS_OK) {
+        ds_state_free(st);
+        return r;
+    }
+    *out = st;
+    return DS_OK;
+}
+
+/* ---------------------------------------------------------------- import */
+
+#define ANY UINT64_MAX
+
+/* The array `name` of kind k and rank r with dims d0, d1 (ANY: any length,
+ * returned in *len0 / *len1). */
+static ds_status need(const ds_state *in, const char *name, ds_state_kind k, size_t r,
+                      uint64_t d0, uint64_t d1, const void **data, uint64_t *len0,
+                      ds_diag *diag)
+{
+    const ds_state_array *a = ds_state_find(in, name);
+    static const char *const kinds[] = {"uint64", "int64", "float64", "int32"};
+    if (!a)
+        return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0, "state: array %s is missing", name);
+    if (a->kind != k || a->rank != r)
+        return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+                           "state: %s must be a rank-%zu %s array (found rank %zu)", name, r,
+                           kinds[k], a->rank);
+    uint64_t want[2] = {d0, d1};
+    for (size_t i = 0; i < r; ++i)
+        if (want[i] != ANY && a->dims[i] != want[i])
+            return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+                               "state: %s has length %llu along dimension %zu, expected %llu",
+                               name, (unsigned long long)a->dims[i], i,
+                               (unsigned long long)want[i]);
+    *data = a->data;
+    if (len0)
+        *len0 = r > 0 ? a->dims[0] : 1;
+    return DS_OK;
+}
+
+static ds_status need_scalar(const ds_state *in, const char *name, uint64_t *v, ds_diag *diag)
+{
+    const void *p = NULL;
+    DS_TRY(need(in, name, DS_STATE_U64, 0, 0, 0, &p, NULL, diag));
+    *v = *(const uint64_t *)p;
+    return DS_OK;
+}
+
+#define BAD(...) return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0, "state: " __VA_ARGS__)
+
+/* a + b into *sum; 0 on overflow. */
+static int add_ok(uint64_t a, uint64_t b, uint64_t *sum)
+{
+    if (a > UINT64_MAX - b)
+        return 0;
+    *sum = a + b;
+    return 1;
+}
+
+static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
+{
+    const uint64_t na = ds_stats_n_accumulators(s);
+    const uint64_t *lv, *ix, *tr, *co, *cc, *mn, *mnan, *cm, *ct;
+    const double *mmean, *mm2, *mmin, *mmax, *cs;
+    uint64_t nn, nc;
+    const void *p = NULL;
+    DS_TRY(need(in, "node_level", DS_STATE_U64, 1, ANY, 0, &p, &nn, diag));
+    lv = p;
+#define NEED(name, kind, rank, d0, d1, var, T)                                              \
+    do {                                                                                    \
+        DS_TRY(need(in, name, kind, rank, d0, d1, &p, NULL, diag));                         \
+        var = (const T *)p;                                                                 \
+    } while (0)
+    NEED("node_index", DS_STATE_U64, 1, nn, 0, ix, uint64_t);
+    NEED("node_trials", DS_STATE_U64, 1, nn, 0, tr, uint64_t);
+    NEED("node_coalition_offset", DS_STATE_U64, 1, nn, 0, co, uint64_t);
+    NEED("node_coalition_count", DS_STATE_U64, 1, nn, 0, cc, uint64_t);
+    NEED("node_n", DS_STATE_U64, 2, nn, na, mn, uint64_t);
+    NEED("node_nan", DS_STATE_U64, 2, nn, na, mnan, uint64_t);
+    NEED("node_mean", DS_STATE_F64, 2, nn, na, mmean, double);
+    NEED("node_m2", DS_STATE_F64, 2, nn, na, mm2, double);
+    NEED("node_min", DS_STATE_F64, 2, nn, na, mmin, double);
+    NEED("node_max", DS_STATE_F64, 2, nn, na, mmax, double);
+    DS_TRY(need(in, "node_coalition_mask", DS_STATE_U64, 1, ANY, 0, &p, &nc, diag));
+    cm = p;
+    NEED("node_coalition_trials", DS_STATE_U64, 1, nc, 0, ct, uint64_t);
+    NEED("node_coalition_sum_total", DS_STATE_F64, 1, nc, 0, cs, double);
+#undef NEED
+    if (nn > 128)
+        BAD("%llu forest nodes; a canonical forest has at most 128",
+            (unsigned long long)nn);
+    /* Structure first: levels, indices, order, overlaps, canonical form,
+     * coverage of `blocks` and `trials`. */
+    uint64_t blocks = 0, trials = 0, rows = 0;
+    for (uint64_t j = 0; j < nn; ++j) {
+        if (lv[j] > 62)
+            BAD("node %llu: level %llu is beyond 62", (unsigned long long)j,
+                (unsigned long long)lv[j]);
+        if (ix[j] >= (UINT64_MAX >> 1) >> lv[j])
+            BAD("node %llu: index %llu at level %llu is beyond the block range",
+                (unsigned long long)j, (unsigned long long)ix[j], (unsigned long long)lv[j]);
+        ds_stats_node a = {(uint32_t)lv[j], ix[j], 0, NULL, 0, NULL};
+        if (j > 0) {
+            ds_stats_node b = {(uint32_t)lv[j - 1], ix[j - 1], 0, NULL, 0, NULL};
+            if (ds_stats_node_first(&a) <= ds_stats_node_last(&b))
+                BAD("node %llu overlaps or precedes node %llu (nodes must be sorted and "
+                    "disjoint)",
+                    (unsigned long long)j, (unsigned long long)(j - 1));
+            if (lv[j] == lv[j - 1] && (ix[j] ^ 1u) == ix[j - 1])
+                BAD("nodes %llu and %llu are siblings (not carried)",
+                    (unsigned long long)(j - 1), (unsigned long long)j);
+        }
+        if (!add_ok(blocks, UINT64_C(1) << lv[j], &blocks) || !add_ok(trials, tr[j], &trials))
+            BAD("node %llu: block or trial count overflows", (unsigned long long)j);
+        if (co[j] != rows || cc[j] > nc - rows)
+            BAD("node %llu: coalitions [%llu, +%llu) are not the next rows of %llu",
+                (unsigned long long)j, (unsigned long long)co[j], (unsigned long long)cc[j],
+                (unsigned long long)nc);
+        rows += cc[j];
+        uint64_t seen = 0;
+        for (uint64_t c = co[j]; c < co[j] + cc[j]; ++c) {
+            if (ct[c] == 0 || (c > co[j] && cm[c] <= cm[c - 1]) ||
+                (s->n_investors < 64 && cm[c] >> s->n_investors) || !add_ok(seen, ct[c], &seen))
+                BAD("node %llu: coalition row %llu is empty, out of order or not a join mask",
+                    (unsigned long long)j, (unsigned long long)c);
+        }
+        if (seen != tr[j])
+            BAD("node %llu: coalitions count %llu trials, the node %llu", (unsigned long long)j,
+                (unsigned long long)seen, (unsigned long long)tr[j]);
+        for (uint64_t k = 0; k < na; ++k) {
+            uint64_t sum;
+            if (!add_ok(mn[j * na + k], mnan[j * na + k], &sum) || sum != tr[j])
+                BAD("node %llu, accumulator %llu: %llu finite + %llu NaN values, not the node's "
+                    "%llu trials",
+                    (unsigned long long)j, (unsigned long long)k,
+                    (unsigned long long)mn[j * na + k], (unsigned long long)mnan[j * na + k],
+                    (unsigned long long)tr[j]);
+            if (mn[j * na + k] > 0 && !(mmin[j * na + k] <= mmax[j * na + k]))
+                BAD("node %llu, accumulator %llu: min > max", (unsigned long long)j,
+                    (unsigned long long)k);
+        }
+    }
+    if (rows != nc)
+        BAD("%llu coalition rows, the nodes use %llu", (unsigned long long)nc,
+            (unsigned long long)rows);
+    if (blocks != s->blocks || trials != s->trials)
+        BAD("the nodes hold %llu blocks and %llu trials, the state says %llu and %llu",
+            (unsigned long long)blocks, (unsigned long long)trials,
+            (unsigned long long)s->blocks, (unsigned long long)s->trials);
+    /* Build. */
+    DS_TRY(ds_stats_reserve_nodes(s, (size_t)nn));
+    for (uint64_t j = 0; j < nn; ++j) {
+        ds_stats_node *nd = &s->nodes[j];
+        DS_TRY(ds_stats_node_alloc(s, (size_t)cc[j], nd));
+        s->n_nodes = (size_t)j + 1;
+        nd->level = (uint32_t)lv[j];
+        nd->index = ix[j];
+        nd->trials = tr[j];
+        for (uint64_t k = 0; k < na; ++k) {
+            ds_moments *m = &nd->mo[k];
+            m->n = mn[j * na + k];
+            m->nan = mnan[j * na + k];
+            m->mean = mmean[j * na + k];
+            m->m2 = mm2[j * na + k];
+            m->min = mmin[j * na + k];
+            m->max = mmax[j * na + k];
+        }
+        for (uint64_t c = 0; c < cc[j]; ++c) {
+            nd->coal[c].mask = cm[co[j] + c];
+            nd->coal[c].count = ct[co[j] + c];
+            nd->coal[c].sum_total = cs[co[j] + c];
+        }
+        nd->n_coal = (size_t)cc[j];
+    }
+    return DS_OK;
+}
+
+static ds_status import_checkpoints(const ds_state *in, ds_stats *s, ds_diag *diag)
+{
+    const void *p = NULL;
+    uint64_t nk;
+    const uint64_t no = s->n_outputs;
+    DS_TRY(need(in, "checkpoint_blocks", DS_STATE_U64, 1, ANY, 0, &p, &nk, diag));
+    const uint64_t *kb = p;
+    DS_TRY(need(in, "checkpoint_trials", DS_STATE_U64, 1, nk, 0, &p, NULL, diag));
+    const uint64_t *kt = p;
+    DS_TRY(need(in, "checkpoint_mean", DS_STATE_F64, 2, nk, no, &p, NULL, diag));
+    const double *km = p;
+    DS_TRY(need(in, "checkpoint_stderr", DS_STATE_F64, 2, nk, no, &p, NULL, diag));
+    const double *ks = p;
+    /* Exactly the checkpoints of the node (L, 0) holding block 0 and of its
+     * left spine: blocks 1, 2, ..., 2^L. */
+    const ds_stats_node *first = s->n_nodes > 0 && s->nodes[0].index == 0 ? &s->nodes[0] : NULL;
+    uint64_t want = first ? (uint64_t)first->level + 1 : 0;
+    if (nk != want)
+        BAD("%llu checkpoints; the forest implies %llu", (unsigned long long)nk,
+            (unsigned long long)want);
+    DS_TRY(ds_stats_reserve_cps(s, (size_t)nk));
+    for (uint64_t k = 0; k < nk; ++k) {
+        if (kb[k] != UINT64_C(1) << k || kt[k] > s->trials || (k > 0 && kt[k] <= kt[k - 1]))
+            BAD("checkpoint %llu: %llu blocks, %llu trials (expected 2^%llu blocks, trials "
+                "increasing)",
+                (unsigned long long)k, (unsigned long long)kb[k], (unsigned long long)kt[k],
+                (unsigned long long)k);
+        ds_checkpoint *cp = &s->node_cps[k];
+        cp->blocks = kb[k];
+        cp->trials = kt[k];
+        for (size_t o = 0; o < DS_OUT_COUNT; ++o) {
+            cp->mean[o] = o < no ? km[k * no + o] : (double)NAN;
+            cp->stderr_[o] = o < no ? ks[k * no + o] : (double)NAN;
+        }
+    }
+    if (first && (kt[nk - 1] != first->trials ||
+                  (no > 0 && memcmp(&km[(nk - 1) * no], &first->mo[0].mean, sizeof(double)))))
+        BAD("the last checkpoint is not the value of node (%u, 0)", first->level);
+    s->n_node_cps = (size_t)nk;
+    return DS_OK;
+}
+
+static ds_status import_sketches(const ds_state *in, ds_stats *s, ds_diag *diag)
+{
+    const uint64_t ns = n_sketches(s);
+    const void *p = NULL;
+    uint64_t nb;
+    const uint64_t *sc, *sz, *spl, *spo, *snl, *sno, *bc, *jc;
+    const int32_t *splo, *snlo;
+#define NEED(name, kind, var, T)                                                            \
+    do {                                                                                    \
+        DS_TRY(need(in, name, kind, 1, ns, 0, &p, NULL, diag));                             \
+        var = (const T *)p;                                                                 \
+    } while (0)
+    NEED("sketch_count", DS_STATE_U64, sc, uint64_t);
+    NEED("sketch_zero", DS_STATE_U64, sz, uint64_t);
+    NEED("sketch_pos_lo", DS_STATE_I32, splo, int32_t);
+    NEED("sketch_pos_len", DS_STATE_U64, spl, uint64_t);
+    NEED("sketch_pos_offset", DS_STATE_U64, spo, uint64_t);
+    NEED("sketch_neg_lo", DS_STATE_I32, snlo, int32_t);
+    NEED("sketch_neg_len", DS_STATE_U64, snl, uint64_t);
+    NEED("sketch_neg_offset", DS_STATE_U64, sno, uint64_t);
+#undef NEED
+    DS_TRY(need(in, "bucket_counts", DS_STATE_U64, 1, ANY, 0, &p, &nb, diag));
+    bc = p;
+    DS_TRY(need(in, "join_count", DS_STATE_U64, 1, s->n_investors, 0, &p, NULL, diag));
+    jc = p;
+    for (size_t i = 0; i < s->n_investors; ++i) {
+        if (jc[i] > s->trials)
+            BAD("join_count of investor %zu exceeds the trials", i);
+        s->inv_joined[i] = jc[i];
+    }
+    for (uint64_t j = 0; j < ns; ++j) {
+        ds_sketch *sk = sketch_row(s, (size_t)j);
+        uint64_t total = sz[j];
+        for (int neg = 0; neg < 2; ++neg) {
+            const int32_t lo = (neg ? snlo : splo)[j];
+            const uint64_t len = (neg ? snl : spl)[j], off = (neg ? sno : spo)[j];
+            if (len == 0)
+                continue;
+            if (off > nb || len > nb - off || lo < DS_SKETCH_KEY_MIN ||
+                lo > DS_SKETCH_KEY_MAX || len > (uint64_t)(DS_SKETCH_KEY_MAX - lo) + 1)
+                BAD("sketch %llu: bucket span (key %d, %llu buckets at %llu) is outside the "
+                    "keys or bucket_counts",
+                    (unsigned long long)j, (int)lo, (unsigned long long)len,
+                    (unsigned long long)off);
+            for (uint64_t b = 0; b < len; ++b)
+                if (!add_ok(total, bc[off + b], &total))
+                    BAD("sketch %llu: bucket counts overflow", (unsigned long long)j);
+            DS_TRY(ds_stats_sketch_cover(sk, neg, lo, lo + (int32_t)(len - 1)));
+            uint64_t *dst = neg ? sk->neg : sk->pos;
+            const int32_t base = neg ? sk->neg_lo : sk->pos_lo;
+            memcpy(dst + (lo - base), bc + off, (size_t)len * sizeof *dst);
+        }
+        if (total != sc[j])
+            BAD("sketch %llu: buckets hold %llu values, sketch_count says %llu",
+                (unsigned long long)j, (unsigned long long)total, (unsigned long long)sc[j]);
+        sk->count = sc[j];
+        sk->zero = sz[j];
+    }
+    return DS_OK;
+}
+
+ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_stats **out,
+                          ds_diag *diag)
+{
+    *out = NULL;
+    if (in->version != DS_STATS_STATE_VERSION)
+        BAD("version %u, this build reads version %d", (unsigned)in->version,
+            DS_STATS_STATE_VERSION);
+    uint64_t no, ni, h, trials, blocks;
+    DS_TRY(need_scalar(in, "n_outputs", &no, diag));
+    DS_TRY(need_scalar(in, "n_investors", &ni, diag));
+    DS_TRY(need_scalar(in, "horizon", &h, diag));
+    DS_TRY(need_scalar(in, "trials", &trials, diag));
+    DS_TRY(need_scalar(in, "blocks", &blocks, diag));
+    if (no > DS_OUT_COUNT || ni > DS_MAX_INVESTORS || h > DS_MAX_HORIZON)
+        BAD("shape (%llu outputs, %llu investors, %llu months) is beyond the limits",
+            (unsigned long long)no, (unsigned long long)ni, (unsigned long long)h);
+    if (shape && (shape->n_outputs != no || shape->n_investors != ni || shape->horizon != h))
+        BAD("shape (%llu outputs, %llu investors, %llu months) differs from the model's "
+            "(%zu, %zu, %zu)",
+            (unsigned long long)no, (unsigned long long)ni, (unsigned long long)h,
+            shape->n_outputs, shape->n_investors, shape->horizon);
+    ds_stats *s = ds_stats_alloc_shape((size_t)no, (size_t)ni, (size_t)h);
+    if (!s)
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (importing state)");
+    s->trials = trials;
+    s->blocks = blocks;
+    ds_status st = import_nodes(in, s, diag);
+    if (st == DS_OK)
+        st = import_checkpoints(in, s, diag);
+    if (st == DS_OK)
+        st = import_sketches(in, s, diag);
+    if (st != DS_OK) {
+        if (st == DS_ERR_NOMEM)
+            ds_diag_set(diag, st, NULL, 0, 0, "out of memory (importing state)");
+        ds_stats_free(s);
+        return st;
+    }
+    *out = s;
+    return DS_OK;
+}
