@@ -1,0 +1,163 @@
+# tests/notebook/test_notebook.py
+# Executes notebooks/explore.ipynb headless (jupyter nbconvert) on small real runs and checks every figure.
+# Licence: see LICENSE at the top of the repository.
+#
+# Three files from configs/openai-2026.yaml, 40000 trials (about 0.1 s each):
+#   default   the scenario's own output.per_trial (must include total, closed, target_met,
+#             joined_mask, ...), no /sensitivity: the fallback figures from /coalitions and /trials
+#   bare      output.per_trial false: distributions from /histograms, fallbacks from /coalitions
+#   sens      bare plus a stand-in /sensitivity group (the layout described for it: dims input,
+#             output, bin; first_order, first_order_stderr, rank_correlation, bool_probability),
+#             executed to HTML: the real tornado and bin chart
+# A run fails on a failed cell (nbconvert exits non-zero), on fewer image/png outputs than
+# EXPECTED_FIGURES, or on fewer "FIGURE OK:" markers (printed by the notebook's show() after it
+# has checked that every panel has a title and labelled axes).
+import base64
+import html as html_lib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+EXPECTED_FIGURES = 10
+DEALSIM = os.environ["DEALSIM"]
+SRC = os.environ["DS_SOURCE_DIR"]
+NOTEBOOK = os.path.join(SRC, "notebooks", "explore.ipynb")
+SCENARIO = os.path.join(SRC, "configs", "openai-2026.yaml")
+TRIALS = 40000
+
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg, flush=True)
+
+
+def run_dealsim(out, *sets):
+    cmd = [DEALSIM, "run", SCENARIO, "-n", str(TRIALS), "--threads", "2", "--quiet", "-o", out]
+    for s in sets:
+        cmd += ["--set", s]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def add_stand_in_sensitivity(path):
+    """Append a /sensitivity group shaped as described for it, with plausible values."""
+    import xarray as xr
+    inputs = ["join.Nvidia", "join.Microsoft", "join.Amazon", "amount.Nvidia", "amount.Amazon",
+              "price.initial", "price.drift"]
+    outputs = ["total", "paid", "gpu_hours"]
+    bools = ["closed", "target_met"]
+    rng = np.random.default_rng(1)
+    fo = rng.uniform(0, 0.4, (len(inputs), len(outputs)))
+    bins = np.arange(10)
+    bp = np.clip(np.linspace(0.02, 0.3, 10)[None, None, :] * rng.uniform(0.5, 1.5, (len(inputs), 2, 1)), 0, 1)
+    ds = xr.Dataset(
+        {"first_order": (("input", "output"), fo),
+         "first_order_stderr": (("input", "output"), fo * 0.05 + 0.002),
+         "rank_correlation": (("input", "output"), rng.uniform(-0.6, 0.8, fo.shape)),
+         "bool_probability": (("input", "bool_output", "bin"), bp)},
+        coords={"input": inputs, "output": outputs, "bool_output": bools, "bin": bins})
+    ds.to_netcdf(path, mode="a", group="sensitivity", engine="h5netcdf")
+
+
+def execute(result, to, name, tmp):
+    env = dict(os.environ, DEALSIM_RESULT=result, MPLBACKEND="Agg",
+               JUPYTER_RUNTIME_DIR=os.path.join(tmp, "jupyter-runtime"),
+               IPYTHONDIR=os.path.join(tmp, "ipython"), MPLCONFIGDIR=os.path.join(tmp, "mpl"))
+    cmd = ["/usr/bin/python3", "-m", "jupyter", "nbconvert", "--to", to, "--execute",
+           "--ExecutePreprocessor.timeout=300", "--ExecutePreprocessor.kernel_name=python3",
+           "--output-dir", tmp, "--output", name, NOTEBOOK]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    check(p.returncode == 0, f"{name}: nbconvert --to {to} failed (a cell failed?):\n"
+          + re.sub(r"\x1b\[[0-9;]*m", "", p.stderr)[-4000:])
+    return p.returncode == 0
+
+
+def check_notebook(path, name, expect_text):
+    nb = json.load(open(path))
+    pngs, text, errors = 0, [], []
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            if o["output_type"] == "error":
+                errors.append(o["ename"])
+            if o["output_type"] == "stream":
+                text.append("".join(o["text"]))
+            if "image/png" in o.get("data", {}):
+                png = base64.b64decode(o["data"]["image/png"])
+                check(png.startswith(b"\x89PNG") and len(png) > 5000, f"{name}: an empty or broken PNG")
+                pngs += 1
+    text = "".join(text)
+    ok = re.findall(r"^FIGURE OK: (.+)$", text, re.M)
+    check(not errors, f"{name}: error outputs {errors}")
+    check(pngs >= EXPECTED_FIGURES, f"{name}: {pngs} image/png outputs, {EXPECTED_FIGURES} expected")
+    check(len(ok) == EXPECTED_FIGURES and all(t.strip() for t in ok),
+          f"{name}: {len(ok)} titled figures checked, {EXPECTED_FIGURES} expected: {ok}")
+    check(f"ALL FIGURES OK: {EXPECTED_FIGURES}" in text, f"{name}: the final figure count is missing")
+    for t in expect_text:
+        check(t in text, f"{name}: expected {t!r} in the printed output")
+    print(f"{name}: {pngs} figures, {len(ok)} checked", flush=True)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="ds_notebook_")
+    try:
+        default = os.path.join(tmp, "default.h5")
+        run_dealsim(default)
+        with h5py.File(default, "r") as f:
+            have = set(f["trials"].keys()) if "trials" in f else set()
+        want = {"total", "paid", "gpu_hours", "round_trip_share", "closed", "target_met", "joined_mask"}
+        check(want <= have, f"the scenario's default per_trial lacks {sorted(want - have)}")
+        if execute(default, "notebook", "default.ipynb", tmp):
+            check_notebook(os.path.join(tmp, "default.ipynb"), "default",
+                           ["/trials/total", "No /sensitivity group", "from /trials instead"])
+
+        bare = os.path.join(tmp, "bare.h5")
+        run_dealsim(bare, "output.per_trial=false")
+        if execute(bare, "notebook", "bare.ipynb", tmp):
+            check_notebook(os.path.join(tmp, "bare.ipynb"), "bare",
+                           ["/histograms", "per-trial data: none", "mean total of each coalition"])
+
+        sens = os.path.join(tmp, "sens.h5")
+        shutil.copy(bare, sens)
+        add_stand_in_sensitivity(sens)
+        html = os.path.join(tmp, "sens.html")
+        if execute(sens, "html", "sens.html", tmp):
+            check(os.path.isfile(html), "the HTML report was not written")
+            page = open(html, encoding="utf-8").read()
+            n_img = page.count("data:image/png;base64,")
+            check(n_img >= EXPECTED_FIGURES, f"HTML report: {n_img} images, {EXPECTED_FIGURES} expected")
+            # What the cells printed (the page also holds their source, which names every marker).
+            printed = html_lib.unescape("".join(re.findall(
+                r'data-mime-type="text/plain">\s*<pre>(.*?)</pre>', page, re.S)))
+            ok = re.findall(r"^FIGURE OK: (.+)$", printed, re.M)
+            check(len(ok) == EXPECTED_FIGURES, f"HTML report: {len(ok)} figure markers: {ok}")
+            check(f"ALL FIGURES OK: {EXPECTED_FIGURES}" in printed, "HTML report: final count missing")
+            check("No /sensitivity" not in printed,
+                  "HTML report: /sensitivity present but a fallback was drawn")
+            check(any(t.startswith("Sensitivity of total to the inputs") for t in ok),
+                  "HTML report: no tornado from /sensitivity")
+            check(any("across bins of the top driver" in t for t in ok),
+                  "HTML report: no bin chart from /sensitivity")
+            print(f"sens: HTML report with {n_img} images", flush=True)
+    finally:
+        if os.environ.get("DS_KEEP_TMP") == "1":
+            print("kept", tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        return 1
+    print("notebook: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
