@@ -34,6 +34,12 @@
 #include "dealsim/sink.h"
 #include "dealsim/stats.h"
 
+/* file_format_version of the files this build writes (and continues):
+ * major changes when the layout or the results' bits change, minor for
+ * additions a reader may ignore. */
+#define DS_FILE_FORMAT_MAJOR 2
+#define DS_FILE_FORMAT_MINOR 0
+
 typedef struct ds_h5out ds_h5out;
 
 /* The run facts written as root attributes are a ds_run_info (sink.h). */

@@ -62,13 +62,20 @@ static const char *const usage_main =
 
 const char *const ds_cli_usage_run =
     "Usage: dealsim run SCENARIO [options]\n"
+    "       dealsim run --resume FILE [--threads T] [-o OUT] [--checkpoint-every S]\n"
     "\n"
     "Runs the scenario's trials on all cores, prints a summary table on stdout and\n"
     "writes the distributions to an HDF5 file (default: output.file of the\n"
-    "scenario, else results/<name>.h5).  The file is written as <file>.partial\n"
-    "and renamed when complete.  Ctrl-C (SIGINT) or SIGTERM stops at the next\n"
-    "block boundary and still writes a valid file marked run_status=interrupted\n"
-    "(exit code 130).\n"
+    "scenario, else results/<name>.h5).  The file is written under a private\n"
+    "partial name and renamed when whole.\n"
+    "\n"
+    "Stopping and continuing: Ctrl-C (SIGINT), SIGTERM or SIGUSR1 stop at the next\n"
+    "block boundary and still write a valid file marked run_status=interrupted\n"
+    "(exit code 130; 75 after SIGUSR1, Slurm's warning before the wall-time limit).\n"
+    "'dealsim run --resume FILE' continues such a file, with any thread or rank\n"
+    "count, to a file bit-identical to an uninterrupted run.  With\n"
+    "--checkpoint-every S the file is also rewritten every S seconds as a\n"
+    "resumable checkpoint, so even a killed run loses at most S seconds.\n"
     "\n"
     "Options:\n"
     "  -n, --trials N     number of trials (overrides the scenario; 1e7 is accepted)\n"
@@ -77,12 +84,31 @@ const char *const ds_cli_usage_run =
     "  -o, --output FILE  output file (overrides output.file)\n"
     "  --set KEY=VALUE    override a scenario key, as YAML; repeatable, e.g.\n"
     "                     --set round.cap=80 --set output.per_trial=true\n"
+    "  --resume FILE      continue the interrupted run in FILE (with SCENARIO too,\n"
+    "                     the two must be the same scenario and seed)\n"
+    "  --checkpoint-every SECONDS\n"
+    "                     write a resumable checkpoint to the output this often\n"
     "  --force            overwrite an existing output file\n"
     "  --quiet            no progress and no summary table (errors still shown)\n"
     "  -h, --help         this help\n"
     "\n"
     "Results are bit-identical for the same scenario, seed and trials whatever\n"
-    "the thread count; a run of N trials is a prefix of a run of M > N trials.\n";
+    "the thread count, rank count and interruptions; a run of N trials is a\n"
+    "prefix of a run of M > N trials.\n";
+const char *const ds_cli_usage_extend =
+    "Usage: dealsim extend FILE -n MORE [--threads T] [-o OUT] [--quiet]\n"
+    "\n"
+    "Adds MORE trials to the complete run in FILE: the result (FILE itself, or OUT)\n"
+    "is bit-identical to one run of the total number of trials with the same\n"
+    "scenario and seed.\n"
+    "\n"
+    "Options:\n"
+    "  -n, --trials MORE  trials to add\n"
+    "  --threads T        OpenMP threads (default: all cores / OMP_NUM_THREADS)\n"
+    "  -o, --output OUT   write the extended run to OUT instead of replacing FILE\n"
+    "  --checkpoint-every SECONDS   as for run\n"
+    "  --force            overwrite an existing OUT\n"
+    "  --quiet            no progress and no summary table\n";
 
 static const char *const usage_check =
     "Usage: dealsim check SCENARIO [--set KEY=VALUE]...\n"
@@ -349,6 +375,7 @@ int ds_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "help")) {
         const char *what = argc > 2 ? argv[2] : "";
         fputs(!strcmp(what, "run")      ? ds_cli_usage_run
+              : !strcmp(what, "extend") ? ds_cli_usage_extend
               : !strcmp(what, "check")  ? usage_check
               : !strcmp(what, "sample") ? usage_sample
               : !strcmp(what, "stream") ? usage_stream
@@ -358,11 +385,13 @@ int ds_cli_main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return ds_cli_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "extend"))
+        return ds_cli_extend(argc - 2, argv + 2);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 2, argv + 2);
     if (!strcmp(cmd, "sample"))
         return cmd_sample(argc - 2, argv + 2);
     if (!strcmp(cmd, "stream"))
         return cmd_stream(argc - 2, argv + 2);
-    return ds_cli_usage_error("", "unknown command '%s' (run, check, sample, stream)", cmd);
+    return ds_cli_usage_error("", "unknown command '%s' (run, extend, check, sample, stream)", cmd);
 }

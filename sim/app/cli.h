@@ -17,9 +17,15 @@
  * 2 usage or scenario error, 130 interrupted). */
 int ds_cli_main(int argc, char **argv);
 
-/* `dealsim run` (cmd_run.c). */
+/* `dealsim run` and `dealsim extend` (cmd_run.c). */
 int ds_cli_run(int argc, char **argv);
+int ds_cli_extend(int argc, char **argv);
 extern const char *const ds_cli_usage_run;
+extern const char *const ds_cli_usage_extend;
+
+/* Exit code of a run stopped by SIGUSR1 (Slurm's warning before the wall-time
+ * limit): its file is a checkpoint to resume (EX_TEMPFAIL of sysexits.h). */
+#define DS_EXIT_CHECKPOINTED 75
 
 /* The summary table `run` prints (print.c): what ran, then the summaries. */
 void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_run_info *info,

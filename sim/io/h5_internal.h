@@ -39,8 +39,8 @@
 #endif
 
 /* file_format_version: major (incompatible layout change), minor (additions). */
-#define DS_H5_FORMAT_MAJOR 2
-#define DS_H5_FORMAT_MINOR 0
+#define DS_H5_FORMAT_MAJOR DS_FILE_FORMAT_MAJOR
+#define DS_H5_FORMAT_MINOR DS_FILE_FORMAT_MINOR
 
 /* H5Pset_file_locking: HDF5 1.10.7+, 1.12.1+. */
 #if H5_VERS_MAJOR > 1 || H5_VERS_MINOR >= 13 || (H5_VERS_MINOR == 12 && H5_VERS_RELEASE >= 1) || \
