@@ -84,9 +84,9 @@ c.ok(os.path.exists(out) and not os.path.exists(out + ".partial"), "file written
 with h5py.File(out, "r") as f:
     c.ok(int(f.attrs["trials"]) == 50000, "trials attribute")
 
-# No overwrite without --force: exit 1, file untouched, no .partial left.
+# No overwrite without --force: a usage error (exit 2), file untouched, no partial left.
 before = open(out, "rb").read()
-cp = run(["run", scenario("smoke.yaml"), "-o", out, "-n", "1000"], expect=1)
+cp = run(["run", scenario("smoke.yaml"), "-o", out, "-n", "1000"], expect=2)
 c.ok("--force" in cp.stderr, f"refusal says --force: {cp.stderr.strip()}")
 c.ok(open(out, "rb").read() == before, "existing file untouched")
 c.ok(not os.path.exists(out + ".partial"), "no .partial after refusal")
