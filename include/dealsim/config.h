@@ -36,6 +36,28 @@
 /* Files larger than this are rejected before parsing. */
 #define DS_MAX_SCENARIO_BYTES (4u * 1024u * 1024u)
 
+/* Limits that keep every draw and sum finite and a trial's work bounded
+ * (README "Limits"; each rejection names the key and the limit):
+ *  - the reach of a distribution (its support where that end is finite, else
+ *    its DS_TAIL_PROBABILITY / 1 - DS_TAIL_PROBABILITY quantile) lies within
+ *    +-DS_MAX_MAGNITUDE, which keeps max - min finite too;
+ *  - the investors' amounts reach a sum of at most DS_MAX_MAGNITUDE;
+ *  - the jump rate's upper reach allows at most DS_MAX_JUMPS_PER_MONTH
+ *    expected jumps a month (rate / 12);
+ *  - the log price stays within +-DS_MAX_LOG_PRICE:
+ *      |ln initial| + |drift| H/12 + DS_PRICE_SDS volatility sqrt(H/12)
+ *      + max|jump size| (N + DS_TAIL_SDS sqrt(N) + 2 DS_TAIL_SDS),
+ *    N = rate H/12 the expected jumps of the horizon (the count's term is
+ *    about its 1 - DS_TAIL_PROBABILITY quantile), every term at its reach;
+ *    and ln(sum of amounts) + that bound too, so money / price stays
+ *    finite. */
+#define DS_MAX_MAGNITUDE 1e300
+#define DS_TAIL_PROBABILITY 1e-15
+#define DS_MAX_JUMPS_PER_MONTH 1000.0
+#define DS_MAX_LOG_PRICE 700.0
+#define DS_PRICE_SDS 40.0
+#define DS_TAIL_SDS 8.0
+
 typedef struct {
     double share;       /* phi_k, >= 0, shares of an investor sum to 1 */
     ds_dist month;      /* uncertain; sample floored and clamped to [0, H] */

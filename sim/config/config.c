@@ -882,6 +882,7 @@ static ds_status config_read_top(const ds_cfg_ctx *ctx, const ds_cfg_node *root,
     DS_TRY(config_read_investors(ctx, root, sc));
     DS_TRY(config_read_compute(ctx, root, sc));
     DS_TRY(config_read_output(ctx, root, sc));
+    DS_TRY(ds_config_check_limits(ctx, root, sc));
     DS_TRY(config_build_inputs(ctx, sc));
     v = ds_config_map_get(root, "correlations", &key);
     return ds_config_read_correlations(ctx, key, v, sc);
