@@ -169,6 +169,12 @@ typedef struct {
 ds_status ds_scenario_load(const char *path, const char *const *sets, size_t n_sets,
                            ds_scenario **out, ds_diag *diag);
 
+/* A whole number in [lo, hi] written as a scenario file writes one (YAML
+ * 1.2 core decimal: "1000000", "1e6", "+5"; never "0x10", "0x1p4", " 5" or
+ * "5 "), so command-line options and scenario keys share one grammar.
+ * Returns 1 and sets *out when text is one. */
+int ds_config_parse_uint(const char *text, uint64_t lo, uint64_t hi, uint64_t *out);
+
 /* Same, from text in memory; `label` names it in diagnostics. */
 ds_status ds_scenario_load_string(const char *text, size_t len, const char *label,
                                   const char *const *sets, size_t n_sets, ds_scenario **out,
