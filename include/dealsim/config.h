@@ -172,6 +172,7 @@ ds_status ds_scenario_load(const char *path, const char *const *sets, size_t n_s
 /* A whole number in [lo, hi] written as a scenario file writes one (YAML
  * 1.2 core decimal: "1000000", "1e6", "+5"; never "0x10", "0x1p4", " 5" or
  * "5 "), so command-line options and scenario keys share one grammar.
+ * Texts of 128 characters or more are refused.  Allocates nothing.
  * Returns 1 and sets *out when text is one. */
 int ds_config_parse_uint(const char *text, uint64_t lo, uint64_t hi, uint64_t *out);
 

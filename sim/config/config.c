@@ -217,23 +217,26 @@ ds_status ds_config_get_uint(const ds_cfg_ctx *ctx, const ds_cfg_node *node, con
 
 int ds_config_parse_uint(const char *text, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    if (!text || !out)
+    /* The text as a plain YAML scalar, read by the same reader as a key.  A
+     * local copy (no allocation, so a refusal never means "out of memory");
+     * no whole number needs more characters than this. */
+    char buf[128];
+    size_t len = text ? strlen(text) : 0;
+    if (!text || !out || len >= sizeof buf)
         return 0;
-    /* The text as a plain YAML scalar, read by the same reader as a key. */
+    memcpy(buf, text, len + 1);
     ds_cfg_node n;
     memset(&n, 0, sizeof n);
     n.type = DS_CFG_SCALAR;
     n.plain = 1;
-    n.len = strlen(text);
-    if (!(n.text = ds_config_strdup(text)))
-        return 0;
+    n.text = buf;
+    n.len = len;
     ds_cfg_ctx ctx = {"", NULL};
     uint64_t v = 0;
-    int ok = ds_config_get_uint(&ctx, &n, "", lo, hi, &v) == DS_OK;
-    free(n.text);
-    if (ok)
-        *out = v;
-    return ok;
+    if (ds_config_get_uint(&ctx, &n, "", lo, hi, &v) != DS_OK)
+        return 0;
+    *out = v;
+    return 1;
 }
 
 ds_status ds_config_get_bool(const ds_cfg_ctx *ctx, const ds_cfg_node *node, const char *path,
