@@ -817,6 +817,7 @@ ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *in
     /* fsync, rename (without force never over a file that appeared
      * meanwhile), fsync of the directory, the lock released. */
     s_ = ds_safefile_commit(&w->sf, diag);
+    w->path = w->partial = ""; /* the safefile's strings are gone */
 done:
     if (s_ != DS_OK) {
         (void)ds_h5out_close_all(w, NULL);
