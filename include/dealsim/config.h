@@ -162,10 +162,13 @@ typedef struct {
 } ds_scenario;
 
 /* Loads, overrides and validates a scenario.  `sets` are "KEY=VALUE" strings
- * (CONFIG.md: dotted keys, investors addressed by name, e.g.
- * "investors.Nvidia.join_probability=0.9"; VALUE is YAML, so "trials=1e7" and
- * "round.cap={dist: uniform, min: 1, max: 2}" work).  On success *out owns a
- * new scenario; on failure *out is NULL and diag says why. */
+ * (CONFIG.md: dotted keys, investors addressed by name only, e.g.
+ * "investors.Nvidia.join_probability=0.9", a list entry by position only in
+ * brackets, "investors[1].amount=5"; VALUE is YAML, so "trials=1e7" and
+ * "round.cap={dist: uniform, min: 1, max: 2}" work).  A UTF-8 byte-order
+ * mark at the start of the file is skipped.  On success *out owns a new
+ * scenario; on failure *out is NULL and diag says why (a file that cannot be
+ * opened: DS_ERR_IO with the reason). */
 ds_status ds_scenario_load(const char *path, const char *const *sets, size_t n_sets,
                            ds_scenario **out, ds_diag *diag);
 
