@@ -152,31 +152,13 @@ int ds_cli_usage_error(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
-/* A whole number in [0, 2^64-1]: digits, or a float form like 1e7 / 2.5e6
- * that is integral and in range.  Returns 1 on success. */
+/* A whole number in [0, 2^64-1] in the scenario files' grammar (digits, or
+ * an integral 1e7-style decimal; ds_config_parse_uint), so that -n, --seed
+ * and --threads accept exactly what trials: and seed: do.  Returns 1 on
+ * success. */
 int ds_cli_parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
-        return 0;
-    int digits = 1;
-    for (const char *p = s; *p; ++p)
-        if (*p < '0' || *p > '9')
-            digits = 0;
-    if (digits) {
-        errno = 0;
-        char *end = NULL;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno || *end)
-            return 0;
-        *out = (uint64_t)v;
-        return 1;
-    }
-    char *end = NULL;
-    double d = strtod(s, &end);
-    if (*end || !(d >= 0.0) || d != floor(d) || d >= 18446744073709551616.0)
-        return 0;
-    *out = (uint64_t)d;
-    return 1;
+    return ds_config_parse_uint(s, 0, UINT64_MAX, out);
 }
 
 int ds_cli_parse_int(const char *s, int lo, int hi, int *out)
@@ -213,6 +195,21 @@ int ds_cli_report_load(ds_diag *diag)
     if (diag->status == DS_ERR_IO)
         diag->status = DS_ERR_SCENARIO;
     return ds_cli_report(diag);
+}
+
+/* The exit status of a command once its output is printed: 1 with a message
+ * when standard output could not be written (a full disk, > /dev/full, a
+ * closed pipe), so that a truncated output never passes for a complete one.
+ * ferror catches a failure of an earlier, implicit flush. */
+int ds_cli_stdout_status(int rc)
+{
+    int flushed = fflush(stdout) == 0;
+    int e = errno;
+    if (flushed && !ferror(stdout))
+        return rc;
+    fprintf(stderr, "dealsim: error: cannot write the output to standard output: %s\n",
+            flushed ? "an earlier write failed" : strerror(e));
+    return rc == 0 ? 1 : rc;
 }
 
 /* ---- check ---- */
@@ -259,7 +256,7 @@ static int cmd_check(int argc, char **argv)
     ds_scenario_describe(sc, stdout);
     free(yaml);
     ds_scenario_free(sc);
-    return 0;
+    return ds_cli_stdout_status(0);
 }
 
 /* ---- stream ---- */
@@ -305,7 +302,7 @@ static int cmd_stream(int argc, char **argv)
     for (uint64_t i = 0; i < n; ++i)
         if (printf("%llu\n", (unsigned long long)ds_rng_next_u64(&r)) < 0)
             break;
-    return fflush(stdout) == 0 ? 0 : 1;
+    return ds_cli_stdout_status(0);
 }
 
 /* ---- sample ---- */
@@ -350,7 +347,7 @@ static int cmd_sample(int argc, char **argv)
         if (printf("%.17g\n", ds_dist_sample(&d, &r)) < 0)
             break;
     ds_dist_clear(&d);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return ds_cli_stdout_status(0);
 }
 
 /* ---- run ---- */

@@ -40,6 +40,9 @@ int ds_cli_parse_int(const char *s, int lo, int hi, int *out);
 /* Parses option `opt`'s value v; prints a usage error and returns 2 if bad. */
 int ds_cli_opt_u64(const char *cmd, const char *opt, const char *v, const char *range,
                    uint64_t *out);
+/* The exit status once a command's output is printed: rc, or 1 with a
+ * message when standard output could not be written. */
+int ds_cli_stdout_status(int rc);
 /* Prints the diagnostic; returns its exit code. */
 int ds_cli_report(const ds_diag *diag);
 /* Same for a scenario that cannot be loaded: the user's input error (2). */

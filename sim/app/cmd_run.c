@@ -420,6 +420,8 @@ static int run_command(int extend, int argc, char **argv)
         const ds_run_info *info = ds_session_info(s);
         if (!quiet)
             ds_cli_print_summary(sc, ds_session_stats(s), info, sc->output_file);
+        /* The file is written either way; a lost summary still fails the run. */
+        rc = ds_cli_stdout_status(0);
         if (info->interrupted) {
             fprintf(stderr, "dealsim: interrupted after %llu of %llu trials; %s holds them "
                             "(run_status = interrupted; continue with 'dealsim run --resume "

@@ -24,6 +24,7 @@
 
 #include "dealsim/config.h"
 #include "dealsim/sha256.h"
+#include "safefile_internal.h"
 
 #ifndef DS_VERSION
 #define DS_VERSION "unknown"
@@ -92,9 +93,9 @@ typedef struct {
 
 /* The writer (h5out.c). */
 struct ds_h5out {
-    char *path;    /* the final file */
-    char *partial; /* path + ".partial" */
-    int force;
+    ds_safefile sf; /* the final name, the private partial, the lock */
+    const char *path;    /* sf.path: the final file */
+    const char *partial; /* sf.partial: "<file>.partial.<pid>.<random>" */
     hid_t file;
     const ds_model *model;
     const ds_scenario *sc;

@@ -7,9 +7,12 @@
  *    naming what was being done ("writing /summary/mean") and HDF5's own
  *    innermost error; HDF5's automatic error printing is switched off for the
  *    duration of each public call and restored afterwards;
- *  - the file is written as "<file>.partial" and renamed only after a clean
- *    H5Fclose; an existing <file> is refused without force (checked at open
- *    and again just before the rename); any failure removes the partial;
+ *  - the file is written under a private name "<file>.partial.<pid>.<random>"
+ *    created exclusively (H5F_ACC_EXCL: never through a symlink, never over
+ *    another file) while "<file>.lock" is held, and renamed only after a
+ *    clean H5Fclose and an fsync; the target is checked before anything is
+ *    created (safefile.c); any failure removes the partial, the lock file and
+ *    the directories the run created;
  *  - per-trial datasets are chunked (about 1 MiB a chunk), extendible along
  *    `trial`, written block by block at their final offsets through
  *    hyperslabs (memory: one block), and shrunk to the trials done when a run
@@ -20,7 +23,6 @@
  *    strings are variable-length UTF-8;
  *  - no mutable static state.
  */
-#define _POSIX_C_SOURCE 200809L
 #define _POSIX_C_SOURCE 200809L
 
 #include "h5_internal.h"
@@ -53,48 +55,6 @@ const char *ds_h5out_library_version(char *buf, size_t size)
     return buf;
 }
 
-static char *ds_h5_strdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
-static int ds_h5_exists(const char *path)
-{
-    struct stat sb;
-    return lstat(path, &sb) == 0;
-}
-
-/* mkdir -p of the directory part of path. */
-static ds_status ds_h5_make_parents(const char *path, ds_diag *diag)
-{
-    ds_status st = DS_OK;
-    char *p = ds_h5_strdup(path);
-    if (!p)
-        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
-    for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-        struct stat sb;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "cannot create directory %s: %s", p,
-                             strerror(errno));
-            goto done;
-        }
-        if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
-                             "cannot create %s: %s exists and is not a directory", path, p);
-            goto done;
-        }
-        *s = '/';
-    }
-done:
-    free(p);
-    return st;
-}
-
 /* Closes what is open of the file; the first failure is reported. */
 static ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag)
 {
@@ -116,12 +76,11 @@ static ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag)
     return st;
 }
 
+/* Frees w; its safefile must be committed or cancelled already. */
 static void ds_h5out_free(ds_h5out *w)
 {
     if (!w)
         return;
-    free(w->path);
-    free(w->partial);
     free(w->u64);
     free(w->u8);
     free(w);
@@ -136,8 +95,7 @@ void ds_h5out_abort(ds_h5out *w)
     (void)ds_h5out_close_all(w, NULL);
     (void)H5Eclear2(H5E_DEFAULT);
     ds_h5_quiet_end(&q);
-    if (w->partial)
-        (void)remove(w->partial); /* nothing more to do when it fails */
+    ds_safefile_cancel(&w->sf); /* the partial, the lock, created directories */
     ds_h5out_free(w);
 }
 
@@ -440,20 +398,15 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
         st = ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "h5out: bad arguments to open");
         goto done;
     }
-    if (!force && ds_h5_exists(path)) {
-        st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "%s exists; use --force to overwrite it",
-                         path);
-        goto done;
-    }
     if (!(w = calloc(1, sizeof *w))) {
         st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto done;
     }
+    w->sf.lock_fd = -1;
     w->file = w->trial = w->amount = w->paid = w->joined = w->stake = w->price =
         H5I_INVALID_HID;
     for (size_t o = 0; o < DS_OUT_COUNT; o++)
         w->out[o] = H5I_INVALID_HID;
-    w->force = force;
     w->model = m;
     w->sc = ds_model_scenario(m);
     w->n_outputs = (size_t)ds_model_n_outputs(m);
@@ -461,26 +414,28 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
     w->horizon = (size_t)w->sc->horizon;
     w->valuation = w->sc->has_pre_money;
     w->trials = trials;
-    w->path = ds_h5_strdup(path);
-    w->partial = malloc(strlen(path) + sizeof ".partial");
     w->u64 = malloc(DS_BLOCK_SIZE * sizeof *w->u64);
     w->u8 = malloc(DS_BLOCK_SIZE * sizeof *w->u8);
-    if (!w->path || !w->partial || !w->u64 || !w->u8) {
+    if (!w->u64 || !w->u8) {
         st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto done;
     }
-    snprintf(w->partial, strlen(path) + sizeof ".partial", "%s.partial", path);
-    if ((st = ds_h5_make_parents(path, diag)) != DS_OK)
+    /* Every refusal (exit 2) before the first trial and before anything is
+     * created; then the parents, the lock and the private partial name. */
+    if ((st = ds_safefile_begin(&w->sf, path, force, diag)) != DS_OK)
         goto done;
+    w->path = w->sf.path;
+    w->partial = w->sf.partial;
 
     if ((fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 ||
         H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
         st = ds_h5_fail(diag, "preparing to create %s", w->partial);
         goto done;
     }
-    /* Lock the file while writing, but do not fail on file systems without
-     * locks (some network file systems). */
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0
+    /* HDF5's own lock too where it works; ours (safefile) holds regardless.
+     * The default (sec2) driver is asked for: its handle is the fd whose
+     * inode the rename checks. */
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_sec2(fapl) < 0
 #if DS_H5_HAVE_FILE_LOCKING
         || H5Pset_file_locking(fapl, 1, 1) < 0
 #endif
@@ -488,10 +443,21 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
         st = ds_h5_fail(diag, "preparing to create %s", w->partial);
         goto done;
     }
-    w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, fcpl, fapl);
+    /* EXCL: O_CREAT|O_EXCL, which never follows a symlink and never opens a
+     * file that is already there. */
+    w->file = H5Fcreate(w->partial, H5F_ACC_EXCL, fcpl, fapl);
     if (w->file < 0) {
         st = ds_h5_fail(diag, "creating %s", w->partial);
         goto done;
+    }
+    {
+        void *handle = NULL;
+        if (H5Fget_vfd_handle(w->file, fapl, &handle) < 0 || !handle) {
+            st = ds_h5_fail(diag, "getting the file descriptor of %s", w->partial);
+            goto done;
+        }
+        if ((st = ds_safefile_adopt(&w->sf, *(int *)handle, diag)) != DS_OK)
+            goto done;
     }
     /* The hash of exactly the text stored (a string ends at its NUL). */
     ds_sha256_hex(w->sc->source ? w->sc->source : "", w->sc->source ? strlen(w->sc->source) : 0,
@@ -528,9 +494,9 @@ done:
     if (fapl >= 0 && H5Pclose(fapl) < 0 && st == DS_OK)
         st = ds_h5_fail(diag, "closing the file access properties");
     if (st != DS_OK) {
-        if (w && w->file >= 0) {
+        if (w) {
             (void)ds_h5out_close_all(w, NULL);
-            (void)remove(w->partial);
+            ds_safefile_cancel(&w->sf);
         }
         ds_h5out_free(w);
         w = NULL;
@@ -851,22 +817,14 @@ ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *in
     }
     if ((s_ = ds_h5out_close_all(w, diag)) != DS_OK)
         goto done;
-    if (!w->force && ds_h5_exists(w->path)) {
-        s_ = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
-                         "%s appeared during the run; use --force to overwrite it (the results "
-                         "were not kept)",
-                         w->path);
-        goto done;
-    }
-    if (rename(w->partial, w->path) != 0) {
-        s_ = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "cannot rename %s to %s: %s", w->partial,
-                         w->path, strerror(errno));
-        goto done;
-    }
+    /* fsync, rename (without force never over a file that appeared
+     * meanwhile), fsync of the directory, the lock released. */
+    s_ = ds_safefile_commit(&w->sf, diag);
+    w->path = w->partial = ""; /* the safefile's strings are gone */
 done:
     if (s_ != DS_OK) {
         (void)ds_h5out_close_all(w, NULL);
-        (void)remove(w->partial);
+        ds_safefile_cancel(&w->sf); /* harmless after a failed commit */
     }
     (void)H5Eclear2(H5E_DEFAULT);
     ds_h5_quiet_end(&q);
