@@ -189,8 +189,9 @@ int ds_cli_compare(int argc, char **argv)
     if (crn && n_paired)
         snprintf(why, sizeof why,
                  "common random numbers (same seed %llu, same %llu trials): %zu of %zu outputs "
-                 "paired trial by trial from /trials, the rest unpaired",
-                 (unsigned long long)a.fi.seed, (unsigned long long)trials, n_paired, no);
+                 "paired trial by trial from /trials%s",
+                 (unsigned long long)a.fi.seed, (unsigned long long)trials, n_paired, no,
+                 n_paired < no ? ", the rest unpaired (no per-trial data)" : "");
     else if (crn)
         snprintf(why, sizeof why,
                  "same seed and trials, but no per-trial data in both files "
@@ -243,10 +244,13 @@ int ds_cli_compare(int argc, char **argv)
                "B - A", "se(B-A)", "method", "se unpaired", "se ratio");
         for (size_t k = 0; k < no; ++k) {
             const ds_cmp_row *r = &rows[k];
-            printf("%-18s %11.4g %11.4g %11.4g %10.3g %-8s %11.3g %8.3g\n",
+            printf("%-18s %11.4g %11.4g %11.4g %10.3g %-8s %11.3g",
                    ds_output_get_info((ds_output)k)->name, r->mean_a, r->mean_b, r->diff, r->se,
-                   r->paired ? "paired" : "unpaired", r->se_unpaired,
-                   r->paired ? r->se_unpaired / r->se : 1.0);
+                   r->paired ? "paired" : "unpaired", r->se_unpaired);
+            if (r->paired)
+                printf(" %8.3g\n", r->se_unpaired / r->se);
+            else
+                printf(" %8s\n", "-");
         }
         printf("\nInvestors (unpaired)   P(join) A  P(join) B      B - A    se   "
                "mean amount B - A      se\n");
