@@ -208,14 +208,14 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total, double elapsed
 
 /* The saved run a resume or an extension starts from, read from its file. */
 typedef struct {
-    ds_h5_meta meta;
+    ds_h5_file_info meta;
     ds_state *state;
     ds_session_base base;
 } saved_run;
 
 static void saved_run_clear(saved_run *sr)
 {
-    ds_h5_meta_clear(&sr->meta);
+    ds_h5_file_info_clear(&sr->meta);
     ds_state_free(sr->state);
     memset(sr, 0, sizeof *sr);
 }
@@ -224,7 +224,7 @@ static void saved_run_clear(saved_run *sr)
 static ds_status saved_run_read(const char *file, saved_run *sr, ds_diag *diag)
 {
     memset(sr, 0, sizeof *sr);
-    ds_status st = ds_h5_read_meta(file, &sr->meta, diag);
+    ds_status st = ds_h5_read_info(file, &sr->meta, diag);
     if (st == DS_OK && sr->meta.format_major != DS_FILE_FORMAT_MAJOR)
         st = ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
                          "%s has file_format_version %d.%d; this build continues only version "
@@ -243,12 +243,12 @@ static ds_status saved_run_read(const char *file, saved_run *sr, ds_diag *diag)
     b->path = file;
     b->config = sr->meta.config;
     b->config_path = sr->meta.config_path;
-    b->effective = sr->meta.effective;
+    b->effective = sr->meta.effective_config;
     b->run_status = sr->meta.run_status;
     b->format_major = sr->meta.format_major;
     b->seed = sr->meta.seed;
     b->trials = sr->meta.trials;
-    b->trials_requested = sr->meta.trials_requested;
+    b->trials_requested = sr->meta.trials_requested ? sr->meta.trials_requested : sr->meta.trials;
     b->block_size = sr->meta.block_size;
     b->state = sr->state;
     return DS_OK;
