@@ -8,6 +8,7 @@
 # Never touches /etc/slurm or /etc/munge; every daemon is started here and
 # stopped here by its PID, also when a check fails.  DS_KEEP_TMP=1 keeps the
 # directory (configuration, daemon logs, job output).
+import ctypes
 import os
 import random
 import re
@@ -53,6 +54,9 @@ RUN_OPTS = ["-n", TRIALS, "--seed", "7", "--set", "output.per_trial=false"]
 # machine as on a slow one.
 SIGNAL_AT_PERCENT = 20
 STEP_TIMEOUT_S = 120    # any single wait below
+# The whole test gives up after this long, well inside ctest's TIMEOUT (600),
+# so that it still stops its daemons and prints their logs.
+DEADLINE = time.time() + 480
 DONE_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
                "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
 
@@ -86,6 +90,36 @@ def free_port(taken):
     raise RuntimeError("no free port found")
 
 
+# The reaper: a detached process (child of init, so that neither ctest's
+# kill of the test's process tree nor a SIGKILL reaches it) that waits for the
+# test to end and then kills whatever still carries this cluster's SLURM_CONF
+# (slurmstepd and the job's processes are not the test's children).  The test
+# stops it by its PID when it has cleaned up itself.
+REAPER = r"""
+import os, signal, sys, time
+test_pid, conf = int(sys.argv[1]), sys.argv[2]
+if os.fork():
+    os._exit(0)
+print(os.getpid(), flush=True)
+os.close(1)   # the test reads up to end of file
+mark = ("SLURM_CONF=" + conf).encode()
+while True:
+    try:
+        os.kill(test_pid, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(1)
+for e in os.listdir("/proc"):
+    if e.isdigit() and int(e) != os.getpid():
+        try:
+            with open("/proc/%s/environ" % e, "rb") as f:
+                if mark in f.read().split(b"\0"):
+                    os.kill(int(e), signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+
 class Cluster:
     """A one-node Slurm cluster in directory d; start() then stop() (always)."""
 
@@ -95,6 +129,7 @@ class Cluster:
         self.conf = os.path.join(d, "slurm.conf")
         self.munge_socket = os.path.join(d, "munge", "munge.socket")
         self.procs = {}      # name -> Popen
+        self.reaper = None   # PID of the reaper process
         self.env = dict(os.environ, SLURM_CONF=self.conf)
         for k in list(self.env):
             # A surrounding job's variables would confuse sbatch and srun.
@@ -111,14 +146,24 @@ class Cluster:
         return cp.stdout
 
     def start_daemon(self, name, args):
+        # Foreground daemons (-D, --foreground) are this process's children,
+        # so their PIDs are known; PR_SET_PDEATHSIG takes them down even if
+        # the test itself is killed (SIGKILL at ctest's timeout skips finally).
+        def die_with_parent():
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)   # PR_SET_PDEATHSIG = 1
         logf = open(self.path(name + ".stdout"), "w")
         self.procs[name] = subprocess.Popen(args, env=self.env, stdout=logf, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL)
+                                            stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         logf.close()
 
     def start(self):
         for sub in ("munge", "state", "spool", "log"):
             os.makedirs(self.path(sub), mode=0o700)
+        r = subprocess.run([sys.executable, "-c", REAPER, str(os.getpid()), self.conf],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, timeout=30, start_new_session=True, check=True)
+        self.reaper = int(r.stdout.split()[0])
         # munge: a fresh key, everything under d.
         key = self.path("munge", "munge.key")
         subprocess.run(["mungekey", "--create", "--keyfile", key], check=True, timeout=30)
@@ -194,15 +239,22 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
     def node_state(self):
         return self.cmd("sinfo", "-h", "-N", "-n", self.host, "-o", "%T", check_rc=False).strip()
 
-    def wait_for(self, cond, what, timeout):
+    def wait_for(self, cond, what, timeout, give_up=None):
+        """Polls cond() until it holds; fails at the timeout, at the test's
+        own deadline, when a daemon dies, or when give_up() returns a reason."""
         t0 = time.time()
         while time.time() - t0 < timeout:
+            if time.time() > DEADLINE:
+                raise RuntimeError(f"the test's deadline passed while waiting for {what}")
             for name, pr in self.procs.items():
                 if pr.poll() is not None:
                     raise RuntimeError(f"{name} exited with {pr.returncode} while waiting for {what}")
             if cond():
                 print(f"ok:   {what} after {time.time() - t0:.1f} s", flush=True)
                 return
+            why = give_up() if give_up else None
+            if why and not cond():   # cond may have come true meanwhile
+                raise RuntimeError(f"{why} while waiting for {what}")
             time.sleep(0.5)
         raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
 
@@ -244,14 +296,23 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
                 pr.wait(timeout=10)
         # slurmstepd and the job's processes are not the daemons' children.
         for pid in self.our_pids():
+            if pid == self.reaper:
+                continue
             try:
                 os.kill(pid, signal.SIGKILL)
                 print(f"killed leftover process {pid}")
             except OSError:
                 pass
+        if self.reaper:
+            try:
+                os.kill(self.reaper, signal.SIGTERM)
+            except OSError:
+                pass
+            self.reaper = None
 
-    def dump_logs(self):
-        for root, _, files in os.walk(self.d):
+    def dump_logs(self, top):
+        """Prints the end of every log under top (daemons' and jobs')."""
+        for root, _, files in os.walk(top):
             for fn in sorted(files):
                 if fn.endswith((".log", ".stdout", ".out")):
                     fp = os.path.join(root, fn)
@@ -305,7 +366,7 @@ def differences(a, b):
 
 def plain_run(out, *extra):
     args = [DEALSIM_BIN, "run", SCENARIO, "-o", out, "--force", "--quiet"] + list(extra)
-    cp = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    cp = subprocess.run(args, capture_output=True, text=True, timeout=300)
     if cp.returncode != 0:
         raise RuntimeError(f"{' '.join(args)}: exit {cp.returncode}: {cp.stderr}")
     return out
@@ -340,7 +401,7 @@ def main(d):
         return 1
     finally:
         if failures:
-            cl.dump_logs()
+            cl.dump_logs(d)
         cl.stop()
         left = cl.our_pids()
         check(not left, f"no process of the cluster is left ({left})")
@@ -375,9 +436,13 @@ def job_checks(cl, d):
     def progress():
         p = [int(x) for x in re.findall(r"^progress: .*\((\d+)%\)", log(), re.M)]
         return max(p) if p else 0
+    def ended():
+        st = cl.job(jobid).get("JobState")
+        return f"job {jobid} ended ({st})" if st in DONE_STATES else None
     cl.wait_for(lambda: cl.job(jobid).get("JobState") == "RUNNING" and "step:" in log(),
-                f"job {jobid} running its step", STEP_TIMEOUT_S)
-    cl.wait_for(lambda: progress() >= SIGNAL_AT_PERCENT, f"the run at {SIGNAL_AT_PERCENT}%", STEP_TIMEOUT_S)
+                f"job {jobid} running its step", STEP_TIMEOUT_S, ended)
+    cl.wait_for(lambda: progress() >= SIGNAL_AT_PERCENT, f"the run at {SIGNAL_AT_PERCENT}%",
+                STEP_TIMEOUT_S, ended)
     check(cl.job(jobid).get("JobState") == "RUNNING" and progress() < 100,
           f"the job still runs when signalled ({progress()}%)")
     cl.cmd("scancel", "--signal=USR1", "--batch", jobid)
@@ -387,7 +452,7 @@ def job_checks(cl, d):
     def requeued():
         j = cl.job(jobid)
         return j.get("Restarts") == "1" and j.get("JobState") in ("PENDING", "RUNNING", "REQUEUED")
-    cl.wait_for(requeued, "the job requeued (Restarts=1)", STEP_TIMEOUT_S)
+    cl.wait_for(requeued, "the job requeued (Restarts=1)", STEP_TIMEOUT_S, ended)
     first = log()
     expect_rc = 75 if EXPECT_RESUME else 130
     check(f"step exited with {expect_rc}" in first, f"the first step exited with {expect_rc}")
@@ -403,7 +468,7 @@ def job_checks(cl, d):
     print(f"requeued job: JobState={j.get('JobState')} Reason={j.get('Reason')} "
           f"StartTime={j.get('StartTime')}", flush=True)
     cl.wait_for(lambda: "SLURM_RESTART_COUNT=1" in log(), "the second start (SLURM_RESTART_COUNT=1)",
-                STEP_TIMEOUT_S)
+                STEP_TIMEOUT_S, ended)
     print(f"second start {time.time() - t_signal:.1f} s after the signal", flush=True)
     cl.wait_for(lambda: cl.job(jobid).get("JobState") in DONE_STATES, "the job finished", 300)
     j = cl.job(jobid)
@@ -433,7 +498,14 @@ def job_checks(cl, d):
     return 1 if failures else 0
 
 
+def on_term(signum, frame):
+    # A SIGTERM (e.g. Ctrl-C's cousin from a CI runner) unwinds through the
+    # finally blocks, which stop the daemons.
+    raise SystemExit(f"killed by signal {signum}")
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_term)
     tmp = tempfile.mkdtemp(prefix="dealsim-slurm-")
     t0 = time.time()
     try:
