@@ -31,7 +31,10 @@ SBATCH_SCRIPT = os.path.join(SRC, "scripts", "slurm", "dealsim.sbatch")
 # fails at the resume (exit 2) and the final bit-identity check cannot run.
 # Set it to True once `dealsim run --resume` exists: the test then forwards
 # USR1 (checkpoint, exit 75) instead of TERM (interrupted, exit 130) and
-# requires the requeued job to finish bit-identical to a plain run.
+# requires the requeued job to finish bit-identical to a plain run.  (That
+# path was run once with a stand-in binary that exits 75 on USR1 and
+# "resumes" by rerunning the file's effective scenario: everything matched
+# but /config, the verbatim scenario text the stand-in could not keep.)
 EXPECT_RESUME = False
 # MPI_BIN: None runs the serial binary as 1 rank x 2 threads.  Set it to the
 # MPI build (e.g. os.path.join(SRC, "build-mpi", "dealsim")) to run the job as
@@ -382,6 +385,9 @@ def main(d):
         print("missing:", missing, "(bash scripts/dev installs slurm-wlm and munge)")
         return 1
     os.environ["PATH"] += ":/usr/sbin"
+    helptext = subprocess.run([DEALSIM_BIN, "run", "--help"], capture_output=True, text=True, timeout=30).stdout
+    if not EXPECT_RESUME and "--resume" in helptext:
+        print("NOTE: this dealsim has --resume: set EXPECT_RESUME = True in tests/slurm/test_slurm.py", flush=True)
 
     # The comparison must see a difference where there is one, else the final
     # check would pass vacuously.
