@@ -69,6 +69,14 @@ ds_status ds_h5out_write_block(ds_h5out *w, const ds_block *blk, ds_diag *diag);
 ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
                           ds_diag *diag);
 
+/* A checkpoint: the summaries so far (finalized, run_status "interrupted",
+ * no /trials rows) in a whole file written beside the target, flushed and
+ * renamed over it, so the target always holds the last whole checkpoint
+ * and the one before is replaced only once the new one is on disk.  The
+ * run goes on writing its partial. */
+ds_status ds_h5out_checkpoint(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
+                              ds_diag *diag);
+
 /* Closes and removes the partial file; frees w.  NULL is fine. */
 void ds_h5out_abort(ds_h5out *w);
 

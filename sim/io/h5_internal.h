@@ -93,6 +93,7 @@ typedef struct {
 
 /* The writer (h5out.c). */
 struct ds_h5out {
+    char *effective; /* /effective_config, kept for checkpoints */
     ds_safefile sf; /* the final name, the private partial, the lock */
     const char *path;    /* sf.path: the final file */
     const char *partial; /* sf.partial: "<file>.partial.<pid>.<random>" */

@@ -82,6 +82,7 @@ static void ds_h5out_free(ds_h5out *w)
     if (!w)
         return;
     free(w->u64);
+    free(w->effective);
     free(w->u8);
     free(w);
 }
@@ -381,6 +382,33 @@ done:
     return st;
 }
 
+/* /config (verbatim, with its sha256 and path) and /effective_config. */
+static ds_status ds_h5out_write_texts(ds_h5out *w, hid_t file, ds_diag *diag)
+{
+    ds_status st;
+    char sha[DS_SHA256_HEX];
+    /* The hash of exactly the text stored (a string ends at its NUL). */
+    ds_sha256_hex(w->sc->source ? w->sc->source : "", w->sc->source ? strlen(w->sc->source) : 0,
+                  sha);
+    if ((st = ds_h5_write_text(file, "config", w->sc->source, "the scenario file verbatim", sha,
+                               diag)) != DS_OK)
+        return st;
+    if (w->sc->path) {
+        hid_t d = H5Dopen2(file, "config", H5P_DEFAULT);
+        if (d < 0)
+            return ds_h5_fail(diag, "opening /config");
+        st = ds_h5_attr_str(d, "/config", "path", w->sc->path, diag);
+        if (H5Dclose(d) < 0 && st == DS_OK)
+            st = ds_h5_fail(diag, "closing /config");
+        if (st != DS_OK)
+            return st;
+    }
+    return ds_h5_write_text(file, "effective_config", w->effective,
+                            "the scenario as run: YAML with defaults filled and --set "
+                            "overrides applied",
+                            NULL, diag);
+}
+
 ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t trials,
                         const char *effective_yaml, ds_h5out **out, ds_diag *diag)
 {
@@ -388,7 +416,6 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
     ds_h5_quiet q;
     ds_h5out *w = NULL;
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
-    char sha[DS_SHA256_HEX];
 
     ds_h5_no_exit_handler();
     ds_h5_quiet_begin(&q);
@@ -459,28 +486,11 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
         if ((st = ds_safefile_adopt(&w->sf, *(int *)handle, diag)) != DS_OK)
             goto done;
     }
-    /* The hash of exactly the text stored (a string ends at its NUL). */
-    ds_sha256_hex(w->sc->source ? w->sc->source : "", w->sc->source ? strlen(w->sc->source) : 0,
-                  sha);
-    if ((st = ds_h5_write_text(w->file, "config", w->sc->source,
-                               "the scenario file verbatim", sha, diag)) != DS_OK)
+    if (!(w->effective = strdup(effective_yaml ? effective_yaml : ""))) {
+        st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto done;
-    if (w->sc->path) {
-        hid_t d = H5Dopen2(w->file, "config", H5P_DEFAULT);
-        if (d < 0) {
-            st = ds_h5_fail(diag, "opening /config");
-            goto done;
-        }
-        st = ds_h5_attr_str(d, "/config", "path", w->sc->path, diag);
-        if (H5Dclose(d) < 0 && st == DS_OK)
-            st = ds_h5_fail(diag, "closing /config");
-        if (st != DS_OK)
-            goto done;
     }
-    if ((st = ds_h5_write_text(w->file, "effective_config", effective_yaml,
-                               "the scenario as run: YAML with defaults filled and --set "
-                               "overrides applied",
-                               NULL, diag)) != DS_OK)
+    if ((st = ds_h5out_write_texts(w, w->file, diag)) != DS_OK)
         goto done;
 
     w->want = w->sc->per_trial_kind == DS_PER_TRIAL_ALL ||
@@ -664,9 +674,9 @@ ds_status ds_h5out_write_block(ds_h5out *w, const ds_block *blk, ds_diag *diag)
 
 /* -------------------------------------------------------------- finish */
 
-static ds_status ds_h5_write_root_attrs(ds_h5out *w, const ds_run_info *info, ds_diag *diag)
+static ds_status ds_h5_write_root_attrs(ds_h5out *w, hid_t f, const ds_run_info *info,
+                                       ds_diag *diag)
 {
-    hid_t f = w->file;
     char title[256], host[256], created[32], finished[32], hv[32];
     int32_t version[2] = {DS_H5_FORMAT_MAJOR, DS_H5_FORMAT_MINOR};
     snprintf(title, sizeof title, "dealsim results: %s", w->sc->name ? w->sc->name : "");
@@ -703,8 +713,11 @@ static ds_status ds_h5_write_root_attrs(ds_h5out *w, const ds_run_info *info, ds
     return ds_h5_attr_str(f, "/", "hdf5_version", ds_h5out_library_version(hv, sizeof hv), diag);
 }
 
-static ds_status ds_h5out_finish_inner(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
-                                       ds_diag *diag)
+/* Writes the summaries, /state and the root attributes into `file` (the
+ * partial at finish, a checkpoint file beside it). */
+static ds_status ds_h5out_write_results(ds_h5out *w, hid_t file, int checkpoint,
+                                        const ds_stats *st, const ds_run_info *info,
+                                        ds_diag *diag)
 {
     ds_status s_ = DS_OK;
     ds_h5_sum s;
@@ -715,7 +728,7 @@ static ds_status ds_h5out_finish_inner(ds_h5out *w, const ds_stats *st, const ds
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
                            "h5out: the summary is not shaped like the model");
     if (info->trials_done > w->trials || st->trials != info->trials_done ||
-        (w->want && w->next != info->trials_done))
+        (w->want && !checkpoint && w->next != info->trials_done))
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
                            "h5out: %llu trials done, %llu summarized, %llu written, %llu "
                            "expected",
@@ -761,14 +774,14 @@ static ds_status ds_h5out_finish_inner(ds_h5out *w, const ds_stats *st, const ds
     for (size_t i = 0; i < s.ni; i++)
         s.inv_names[i] = w->sc->investors[i].name;
 
-    if ((s_ = ds_h5_write_summary(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_histograms(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_investors(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_coalitions(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_price_fan(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_convergence(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_state(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_root_attrs(w, info, diag)) != DS_OK)
+    if ((s_ = ds_h5_write_summary(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_histograms(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_investors(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_coalitions(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_price_fan(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_convergence(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_state(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_root_attrs(w, file, info, diag)) != DS_OK)
         goto done;
 done:
     free(s.buf);
@@ -791,7 +804,7 @@ ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *in
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "h5out: bad arguments to finish");
     }
     ds_h5_quiet_begin(&q);
-    if ((s_ = ds_h5out_finish_inner(w, st, info, diag)) != DS_OK)
+    if ((s_ = ds_h5out_write_results(w, w->file, 0, st, info, diag)) != DS_OK)
         goto done;
     /* Every object must be closed by now: a leak would keep the file open. */
     {
@@ -832,6 +845,54 @@ done:
     return s_;
 }
 
+/* ---------------------------------------------------------- checkpoint */
+
+ds_status ds_h5out_checkpoint(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
+                              ds_diag *diag)
+{
+    ds_status s_ = DS_OK;
+    ds_h5_quiet q;
+    hid_t fcpl = H5I_INVALID_HID, f = H5I_INVALID_HID;
+    if (!w || !st || !info)
+        return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "h5out: bad arguments to checkpoint");
+    /* Beside the target, under a name only this run uses (it holds the
+     * target's lock; its partial's name is private). */
+    size_t n = strlen(w->partial) + sizeof ".ckpt";
+    char *tmp = malloc(n);
+    if (!tmp)
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    snprintf(tmp, n, "%s.ckpt", w->partial);
+    ds_h5_quiet_begin(&q);
+    (void)unlink(tmp); /* a leftover of this very run's failed checkpoint */
+    if ((fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 ||
+        H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0 ||
+        (f = H5Fcreate(tmp, H5F_ACC_EXCL, fcpl, H5P_DEFAULT)) < 0) {
+        s_ = ds_h5_fail(diag, "creating the checkpoint %s", tmp);
+        goto done;
+    }
+    if ((s_ = ds_h5out_write_texts(w, f, diag)) != DS_OK ||
+        (s_ = ds_h5out_write_results(w, f, 1, st, info, diag)) != DS_OK)
+        goto done;
+    if (H5Fclose(f) < 0) {
+        f = H5I_INVALID_HID;
+        s_ = ds_h5_fail(diag, "closing the checkpoint %s", tmp);
+        goto done;
+    }
+    f = H5I_INVALID_HID;
+    s_ = ds_safefile_publish(&w->sf, tmp, diag);
+done:
+    if (f >= 0)
+        (void)H5Fclose(f);
+    if (fcpl >= 0)
+        (void)H5Pclose(fcpl);
+    if (s_ != DS_OK)
+        (void)unlink(tmp);
+    (void)H5Eclear2(H5E_DEFAULT);
+    ds_h5_quiet_end(&q);
+    free(tmp);
+    return s_;
+}
+
 /* ------------------------------------------------------------ as a sink */
 
 static ds_status ds_h5out_sink_write(void *ctx, const ds_block *blk, ds_diag *diag)
@@ -847,6 +908,12 @@ static ds_status ds_h5out_sink_finish(void *ctx, const ds_stats *st, const ds_ru
 
 static void ds_h5out_sink_abort(void *ctx) { ds_h5out_abort(ctx); }
 
+static ds_status ds_h5out_sink_checkpoint(void *ctx, const ds_stats *st, const ds_run_info *info,
+                                          ds_diag *diag)
+{
+    return ds_h5out_checkpoint(ctx, st, info, diag);
+}
+
 void ds_h5out_as_sink(ds_h5out *w, ds_sink *out)
 {
     out->ctx = w;
@@ -854,4 +921,5 @@ void ds_h5out_as_sink(ds_h5out *w, ds_sink *out)
     out->write_block = ds_h5out_sink_write;
     out->finish = ds_h5out_sink_finish;
     out->abort = ds_h5out_sink_abort;
+    out->checkpoint = ds_h5out_sink_checkpoint;
 }

@@ -443,3 +443,47 @@ done:
     ds_safefile_cancel(sf);
     return st;
 }
+
+ds_status ds_safefile_publish(ds_safefile *sf, const char *tmp, ds_diag *diag)
+{
+    ds_status st = DS_OK;
+    char *dir = NULL;
+    int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "cannot flush %s to disk: %s", tmp,
+                         strerror(errno));
+        goto done;
+    }
+    if ((sf->force ? rename(tmp, sf->path) : ds_sf_rename_noreplace(tmp, sf->path)) != 0) {
+        st = errno == EEXIST && !sf->force
+                 ? ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
+                               "%s appeared during the run; use --force to overwrite it",
+                               sf->path)
+                 : ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "cannot rename %s to %s: %s", tmp,
+                               sf->path, strerror(errno));
+        goto done;
+    }
+    /* The target is this run's own checkpoint from now on: replacing it later
+     * (the next checkpoint, the result) is no overwrite of anybody's file. */
+    sf->force = 1;
+    free(sf->made_top); /* a directory holding our checkpoint stays */
+    sf->made_top = NULL;
+    if (!(dir = ds_sf_dirname(sf->path))) {
+        st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        goto done;
+    }
+    {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL))
+            st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
+                             "%s was written, but its directory %s could not be flushed: %s",
+                             sf->path, dir, strerror(errno));
+        if (dfd >= 0)
+            (void)close(dfd);
+    }
+done:
+    if (fd >= 0)
+        (void)close(fd);
+    free(dir);
+    return st;
+}

@@ -56,5 +56,10 @@ ds_status ds_safefile_commit(ds_safefile *sf, ds_diag *diag);
 /* Removes the partial, the lock file and created directories; frees sf's
  * strings.  Safe on a zeroed or already finished sf. */
 void ds_safefile_cancel(ds_safefile *sf);
+/* Publishes `tmp` (a whole file this run wrote beside the target) under the
+ * final name: fsync, rename (no-replace unless force), fsync the directory.
+ * Afterwards the target is this run's own (force is set), so the next
+ * checkpoint and the result replace it.  The lock and the partial stay. */
+ds_status ds_safefile_publish(ds_safefile *sf, const char *tmp, ds_diag *diag);
 
 #endif /* DEALSIM_SAFEFILE_INTERNAL_H */
