@@ -27,15 +27,10 @@ SRC = os.environ["DS_SOURCE_DIR"]
 SBATCH_SCRIPT = os.path.join(SRC, "scripts", "slurm", "dealsim.sbatch")
 
 # ---- the switches the lead flips when the MPI and checkpoint builds land -------
-# EXPECT_RESUME: today's binary has no `run --resume`, so the restarted job
-# fails at the resume (exit 2) and the final bit-identity check cannot run.
-# Set it to True once `dealsim run --resume` exists: the test then forwards
-# USR1 (checkpoint, exit 75) instead of TERM (interrupted, exit 130) and
-# requires the requeued job to finish bit-identical to a plain run.  (That
-# path was run once with a stand-in binary that exits 75 on USR1 and
-# "resumes" by rerunning the file's effective scenario: everything matched
-# but /config, the verbatim scenario text the stand-in could not keep.)
-EXPECT_RESUME = False
+# EXPECT_RESUME: the job is stopped with USR1 (checkpoint, exit 75), requeued,
+# resumed with `dealsim run --resume`, and must finish bit-identical to a
+# plain run.  False keeps the older TERM path (interrupted, exit 130).
+EXPECT_RESUME = True
 # MPI_BIN: None runs the serial binary as 1 rank x 2 threads.  Set it to the
 # MPI build (e.g. os.path.join(SRC, "build-mpi", "dealsim")) to run the job as
 # 2 ranks x 1 thread through "srun --mpi=pmix" (this cluster's MpiDefault is
