@@ -84,6 +84,25 @@ void ds_h5out_abort(ds_h5out *w);
  * the functions above; the sink owns w from then on. */
 void ds_h5out_as_sink(ds_h5out *w, ds_sink *out);
 
+/* MPI runs (h5mpi.c).  Rank 0 opens with ds_h5out_open_for_ranks (chunks
+ * allocated as the extent grows, so ranks may write them independently),
+ * suspends (closes the file, keeps the lock and the names) and tells every
+ * rank ds_h5out_partial_path; every rank then attaches (parallel HDF5,
+ * collective), grows the per-trial extent together before each round
+ * (collective: every rank the same rows), writes its own blocks, and
+ * detaches (collective); rank 0 then reopens its writer with the rows
+ * written and finishes it as in a serial run.  Compression is not
+ * available to MPI runs (parallel HDF5 filters need collective writes). */
+ds_status ds_h5out_open_for_ranks(const char *path, int force, const ds_model *m, uint64_t trials,
+                                  const char *effective_yaml, ds_h5out **out, ds_diag *diag);
+const char *ds_h5out_partial_path(const ds_h5out *w);
+ds_status ds_h5out_suspend(ds_h5out *w, ds_diag *diag);
+ds_status ds_h5out_reopen(ds_h5out *w, uint64_t rows, ds_diag *diag);
+ds_status ds_h5out_attach(const char *partial, const ds_model *m, uint64_t trials,
+                          ds_h5out **out, ds_diag *diag);
+ds_status ds_h5out_grow(ds_h5out *w, uint64_t rows, ds_diag *diag);
+ds_status ds_h5out_detach(ds_h5out *w, ds_diag *diag); /* frees w */
+
 /* The HDF5 library version as "1.10.8". */
 const char *ds_h5out_library_version(char *buf, size_t size);
 

@@ -50,7 +50,16 @@ typedef struct {
      * written aside and renamed over the previous checkpoint, never
      * destroying it before the new one is on disk. */
     ds_status (*checkpoint)(void *ctx, const ds_stats *st, const ds_run_info *info, ds_diag *diag);
+    /* MPI runs only (NULL otherwise).  Collective: before a round, every
+     * rank says how many rows the per-trial data will hold after it, so
+     * that ranks can write their blocks independently. */
+    ds_status (*grow)(void *ctx, uint64_t rows, ds_diag *diag);
 } ds_sink;
+
+/* In an MPI run (par.h) the sink is opened, finished and aborted on every
+ * rank together (collective); `st` and `info` given to finish are the
+ * merged results on rank 0 and unused elsewhere; checkpoint is called on
+ * rank 0 only; write_block on every rank for its own blocks. */
 
 /* Opens a sink for a prepared model: what the session calls once the
  * scenario is loaded.  `effective_yaml` is the scenario as run; `trials` the

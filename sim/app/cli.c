@@ -30,6 +30,7 @@
 #include "dealsim/error.h"
 #include "dealsim/h5out.h"
 #include "dealsim/model.h"
+#include "dealsim/par.h"
 #include "dealsim/rng.h"
 
 #define MAX_SETS 256
@@ -173,6 +174,8 @@ const char *const ds_cli_usage_compare =
 /* Prints "dealsim: error: <message>" and a pointer to the help; returns 2. */
 int ds_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    if (ds_par_rank() > 0) /* MPI: rank 0 speaks for every rank */
+        return 2;
     va_list ap;
     va_start(ap, fmt);
     fputs("dealsim: error: ", stderr);
@@ -212,6 +215,8 @@ int ds_cli_opt_u64(const char *cmd, const char *opt, const char *v, const char *
 
 int ds_cli_report(const ds_diag *diag)
 {
+    if (ds_par_rank() > 0) /* MPI: rank 0 speaks for every rank */
+        return ds_status_exit_code(diag->status);
     char buf[DS_DIAG_MSG_MAX + DS_DIAG_FILE_MAX + 64];
     ds_diag_format(diag, buf, sizeof buf);
     fprintf(stderr, "%s\n", buf);

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,6 +19,7 @@
 #include "cli.h"
 #include "dealsim/h5in.h"
 #include "dealsim/h5out.h"
+#include "dealsim/par.h"
 #include "dealsim/session.h"
 
 /* At most this many --set overrides. */
@@ -136,7 +138,7 @@ typedef struct {
     const char *continued; /* the file a resume or extension continues, or NULL */
 } h5_sink_ctx;
 
-static ds_status open_h5_sink(void *ctx, const ds_model *m, const char *yaml, uint64_t trials,
+static ds_status open_h5_serial(void *ctx, const ds_model *m, const char *yaml, uint64_t trials,
                               ds_sink *out, ds_diag *diag)
 {
     const h5_sink_ctx *hc = ctx;
@@ -149,6 +151,143 @@ static ds_status open_h5_sink(void *ctx, const ds_model *m, const char *yaml, ui
         return st;
     ds_h5out_as_sink(w, out);
     return DS_OK;
+}
+
+/* An MPI run's file (h5out.h, "MPI runs"): rank 0's writer makes the file
+ * and finishes it; every rank's shared writer writes its own blocks' rows. */
+typedef struct {
+    ds_h5out *w;      /* rank 0 */
+    ds_h5out *shared; /* every rank, when per-trial data is wanted */
+} ranks_sink;
+
+static ds_status ranks_write(void *ctx, const ds_block *blk, ds_diag *diag)
+{
+    return ds_h5out_write_block(((ranks_sink *)ctx)->shared, blk, diag);
+}
+
+static ds_status ranks_grow(void *ctx, uint64_t rows, ds_diag *diag)
+{
+    ranks_sink *rs = ctx;
+    return rs->shared ? ds_h5out_grow(rs->shared, rows, diag) : DS_OK;
+}
+
+static ds_status ranks_checkpoint(void *ctx, const ds_stats *st, const ds_run_info *info,
+                                  ds_diag *diag)
+{
+    ranks_sink *rs = ctx;
+    return rs->w ? ds_h5out_checkpoint(rs->w, st, info, diag) : DS_OK;
+}
+
+static ds_status ranks_finish(void *ctx, const ds_stats *st, const ds_run_info *info,
+                              ds_diag *diag)
+{
+    ranks_sink *rs = ctx;
+    ds_status s1 = rs->shared ? ds_h5out_detach(rs->shared, diag) : DS_OK; /* collective */
+    rs->shared = NULL;
+    ds_status s2 = DS_OK;
+    if (rs->w) {
+        if (s1 == DS_OK && ds_h5out_wants_trials(rs->w))
+            s1 = ds_h5out_reopen(rs->w, info->trials_done, diag);
+        if (s1 == DS_OK) {
+            s2 = ds_h5out_finish(rs->w, st, info, diag); /* frees w */
+        } else {
+            ds_h5out_abort(rs->w);
+        }
+    }
+    free(rs);
+    return s1 != DS_OK ? s1 : s2;
+}
+
+static void ranks_abort(void *ctx)
+{
+    ranks_sink *rs = ctx;
+    if (!rs)
+        return;
+    (void)ds_h5out_detach(rs->shared, NULL); /* collective */
+    ds_h5out_abort(rs->w);
+    free(rs);
+}
+
+/* Every rank agrees: any rank's failure fails them all (rank 0's message,
+ * else a line naming the rank). */
+static ds_status ranks_agree(ds_status st, const char *what, ds_diag *diag)
+{
+    int bad = ds_par_max_int(st != DS_OK ? ds_par_rank() + 1 : 0);
+    if (!bad)
+        return DS_OK;
+    if (st == DS_OK)
+        return ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "rank %d: %s", bad - 1, what);
+    return st;
+}
+
+static ds_status open_h5_ranks(void *ctx, const ds_model *m, const char *yaml, uint64_t trials,
+                               ds_sink *out, ds_diag *diag)
+{
+    const h5_sink_ctx *hc = ctx;
+    const ds_scenario *sc = ds_model_scenario(m);
+    const int per_trial = sc->per_trial_kind == DS_PER_TRIAL_ALL ||
+                          (sc->per_trial_kind == DS_PER_TRIAL_LIST && sc->n_per_trial > 0) ||
+                          sc->price_paths;
+    if (per_trial && sc->compression >= 0)
+        return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
+                           "output.compression is not available with MPI ranks (parallel HDF5 "
+                           "compresses only in collective writes); use compression: none, or "
+                           "run on one rank");
+    ranks_sink *rs = calloc(1, sizeof *rs);
+    ds_status st = rs ? DS_OK : ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    if (st == DS_OK && ds_par_rank() == 0) {
+        const char *out_path = sc->output_file;
+        const int force = hc->force || (hc->continued && same_file(hc->continued, out_path));
+        st = ds_h5out_open_for_ranks(out_path, force, m, trials, yaml, &rs->w, diag);
+        if (st == DS_OK && per_trial)
+            st = ds_h5out_suspend(rs->w, diag);
+    }
+    if ((st = ranks_agree(st, "cannot open the output", diag)) != DS_OK)
+        goto fail;
+    if (per_trial) {
+        /* The partial's name, from rank 0; every rank must see that file
+         * (a node-local directory would not be) before opening it together. */
+        char name[4096] = "";
+        if (ds_par_rank() == 0)
+            snprintf(name, sizeof name, "%s", ds_h5out_partial_path(rs->w));
+        ds_par_bcast(name, sizeof name);
+        if (access(name, R_OK | W_OK) != 0)
+            st = ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
+                             "rank %d on this node cannot see %s (%s): the output directory "
+                             "must be on a file system every rank shares",
+                             ds_par_rank(), name, strerror(errno));
+        if ((st = ranks_agree(st, "cannot see the output file", diag)) != DS_OK)
+            goto fail;
+        st = ds_h5out_attach(name, m, trials, &rs->shared, diag); /* collective */
+        if ((st = ranks_agree(st, "cannot open the output file in parallel", diag)) != DS_OK)
+            goto fail;
+    }
+    memset(out, 0, sizeof *out);
+    out->ctx = rs;
+    out->wants_blocks = per_trial;
+    out->write_block = ranks_write;
+    out->finish = ranks_finish;
+    out->abort = ranks_abort;
+    out->checkpoint = ranks_checkpoint;
+    out->grow = ranks_grow;
+    return DS_OK;
+fail:
+    if (rs) {
+        /* A rank that opened the shared file while another failed: every
+         * rank reached this point together, so the close is collective. */
+        (void)ds_h5out_detach(rs->shared, NULL);
+        ds_h5out_abort(rs->w);
+        free(rs);
+    }
+    return st;
+}
+
+static ds_status open_h5_sink(void *ctx, const ds_model *m, const char *yaml, uint64_t trials,
+                              ds_sink *out, ds_diag *diag)
+{
+    if (ds_par_size() > 1)
+        return open_h5_ranks(ctx, m, yaml, trials, out, diag);
+    return open_h5_serial(ctx, m, yaml, trials, out, diag);
 }
 
 typedef struct {
@@ -340,6 +479,9 @@ static int run_command(int extend, int argc, char **argv)
         return ds_cli_usage_error(cmd, "--resume continues to the trials the run asked for; "
                                        "-n is not allowed (use 'dealsim extend' later)");
     const char *base_file = extend ? path : resume;
+    const int root = ds_par_rank() == 0; /* MPI: only rank 0 prints */
+    if (!root)
+        quiet = 1;
     /* -n, --seed and -o become overrides after the user's own --set (so the
      * user's --set:N positions hold, and the options win), which puts them
      * in the effective scenario the file records. */
@@ -387,9 +529,10 @@ static int run_command(int extend, int argc, char **argv)
     so.checkpoint_every = ckpt;
     if (st == DS_OK)
         st = ds_session_open(&so, &s, &diag);
-    if (st == DS_OK && atomic_load(&stop_flag)) {
+    if (st == DS_OK && ds_par_max_int(atomic_load(&stop_flag))) {
         /* Interrupted before the first trial: nothing worth a file. */
-        fprintf(stderr, "dealsim: interrupted before the first trial; no file written\n");
+        if (root)
+            fprintf(stderr, "dealsim: interrupted before the first trial; no file written\n");
         ds_session_free(s);
         signals_restore(&sg);
         saved_run_clear(&sr);
@@ -411,7 +554,8 @@ static int run_command(int extend, int argc, char **argv)
     if (st != DS_OK) {
         rc = st == DS_ERR_SCENARIO ? ds_cli_report_load(&diag) : ds_cli_report(&diag);
     } else if (ds_session_stopped_early(s)) {
-        fprintf(stderr, "dealsim: interrupted while rewriting the per-trial rows of the saved "
+        if (root)
+            fprintf(stderr, "dealsim: interrupted while rewriting the per-trial rows of the saved "
                         "blocks; %s is unchanged\n",
                 base_file);
         rc = stop_code;
@@ -423,7 +567,8 @@ static int run_command(int extend, int argc, char **argv)
         /* The file is written either way; a lost summary still fails the run. */
         rc = ds_cli_stdout_status(0);
         if (info->interrupted) {
-            fprintf(stderr, "dealsim: interrupted after %llu of %llu trials; %s holds them "
+            if (root)
+                fprintf(stderr, "dealsim: interrupted after %llu of %llu trials; %s holds them "
                             "(run_status = interrupted; continue with 'dealsim run --resume "
                             "%s')\n",
                     (unsigned long long)info->trials_done, (unsigned long long)sc->trials,

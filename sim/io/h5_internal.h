@@ -112,6 +112,12 @@ struct ds_h5out {
     hid_t amount, paid, joined, stake, price;
     uint64_t *u64;   /* [DS_BLOCK_SIZE] conversion buffers */
     uint8_t *u8;
+
+    /* MPI runs (h5mpi.c). */
+    int for_ranks;   /* datasets allocated early, as parallel writes need */
+    int shared;      /* opened by every rank: rows grow collectively */
+    uint64_t rows;   /* shared: the extent every rank agreed on */
+    char *own_partial; /* shared: this rank's copy of the partial's name */
 };
 
 /* What the summary and state writers read (h5out.c fills it at finish). */
@@ -158,6 +164,15 @@ void ds_gw_var(ds_gw *g, const char *name, ds_h5_kind k, size_t rank,
 void ds_gw_dim(ds_gw *g, const char *name, size_t len, ds_h5_kind k, const void *data,
                       const char *units, const char *long_name);
 void ds_gw_dim_index(ds_gw *g, const char *name, size_t len, const char *long_name);
+/* h5out.c, for h5mpi.c */
+ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag);
+void ds_h5out_free(ds_h5out *w);
+ds_status ds_h5out_set_rows(ds_h5out *w, uint64_t done, ds_diag *diag);
+/* Opens the existing /trials datasets of w->file by name. */
+ds_status ds_h5out_open_trial_vars(ds_h5out *w, ds_diag *diag);
+/* The model's facts a writer keeps (sizes, per-trial wanted). */
+void ds_h5out_set_model(ds_h5out *w, const ds_model *m, uint64_t trials);
+
 /* h5summary.c */
 void ds_h5_output_dim(ds_gw *g, const ds_h5_sum *s);
 ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag);

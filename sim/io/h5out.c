@@ -56,7 +56,7 @@ const char *ds_h5out_library_version(char *buf, size_t size)
 }
 
 /* Closes what is open of the file; the first failure is reported. */
-static ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag)
+ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag)
 {
     ds_status st = DS_OK;
     hid_t *ids[] = {&w->trial, &w->amount, &w->paid, &w->joined, &w->stake, &w->price};
@@ -77,12 +77,13 @@ static ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag)
 }
 
 /* Frees w; its safefile must be committed or cancelled already. */
-static void ds_h5out_free(ds_h5out *w)
+void ds_h5out_free(ds_h5out *w)
 {
     if (!w)
         return;
     free(w->u64);
     free(w->effective);
+    free(w->own_partial);
     free(w->u8);
     free(w);
 }
@@ -139,7 +140,10 @@ static ds_status ds_h5out_create_trial_var(ds_h5out *w, hid_t group, hid_t str,
 
     snprintf(where, sizeof where, "/trials/%s", name);
     if ((space = H5Screate_simple(rank, dims, maxdims)) < 0 ||
-        (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0) {
+        (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 ||
+        /* Ranks write chunks independently: they must exist before (they
+         * are allocated as the extent grows, collectively). */
+        (w->for_ranks && H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0)) {
         st = ds_h5_fail(diag, "preparing the layout of %s", where);
         goto done;
     }
@@ -409,8 +413,43 @@ static ds_status ds_h5out_write_texts(ds_h5out *w, hid_t file, ds_diag *diag)
                             NULL, diag);
 }
 
+static ds_status ds_h5out_open_ex(const char *path, int force, int for_ranks, const ds_model *m,
+                                  uint64_t trials, const char *effective_yaml, ds_h5out **out,
+                                  ds_diag *diag);
+
 ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t trials,
                         const char *effective_yaml, ds_h5out **out, ds_diag *diag)
+{
+    return ds_h5out_open_ex(path, force, 0, m, trials, effective_yaml, out, diag);
+}
+
+ds_status ds_h5out_open_for_ranks(const char *path, int force, const ds_model *m, uint64_t trials,
+                                  const char *effective_yaml, ds_h5out **out, ds_diag *diag)
+{
+    return ds_h5out_open_ex(path, force, 1, m, trials, effective_yaml, out, diag);
+}
+
+void ds_h5out_set_model(ds_h5out *w, const ds_model *m, uint64_t trials)
+{
+    w->file = w->trial = w->amount = w->paid = w->joined = w->stake = w->price =
+        H5I_INVALID_HID;
+    for (size_t o = 0; o < DS_OUT_COUNT; o++)
+        w->out[o] = H5I_INVALID_HID;
+    w->model = m;
+    w->sc = ds_model_scenario(m);
+    w->n_outputs = (size_t)ds_model_n_outputs(m);
+    w->n_investors = w->sc->n_investors;
+    w->horizon = (size_t)w->sc->horizon;
+    w->valuation = w->sc->has_pre_money;
+    w->trials = trials;
+    w->want = w->sc->per_trial_kind == DS_PER_TRIAL_ALL ||
+              (w->sc->per_trial_kind == DS_PER_TRIAL_LIST && w->sc->n_per_trial > 0) ||
+              w->sc->price_paths;
+}
+
+static ds_status ds_h5out_open_ex(const char *path, int force, int for_ranks, const ds_model *m,
+                                  uint64_t trials, const char *effective_yaml, ds_h5out **out,
+                                  ds_diag *diag)
 {
     ds_status st = DS_OK;
     ds_h5_quiet q;
@@ -430,17 +469,8 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
         goto done;
     }
     w->sf.lock_fd = -1;
-    w->file = w->trial = w->amount = w->paid = w->joined = w->stake = w->price =
-        H5I_INVALID_HID;
-    for (size_t o = 0; o < DS_OUT_COUNT; o++)
-        w->out[o] = H5I_INVALID_HID;
-    w->model = m;
-    w->sc = ds_model_scenario(m);
-    w->n_outputs = (size_t)ds_model_n_outputs(m);
-    w->n_investors = w->sc->n_investors;
-    w->horizon = (size_t)w->sc->horizon;
-    w->valuation = w->sc->has_pre_money;
-    w->trials = trials;
+    ds_h5out_set_model(w, m, trials);
+    w->for_ranks = for_ranks;
     w->u64 = malloc(DS_BLOCK_SIZE * sizeof *w->u64);
     w->u8 = malloc(DS_BLOCK_SIZE * sizeof *w->u8);
     if (!w->u64 || !w->u8) {
@@ -549,7 +579,7 @@ done:
 
 /* Sets the extent of every /trials dataset to `done` trials (grown before
  * each block is written). */
-static ds_status ds_h5out_set_rows(ds_h5out *w, uint64_t done, ds_diag *diag)
+ds_status ds_h5out_set_rows(ds_h5out *w, uint64_t done, ds_diag *diag)
 {
     struct {
         hid_t id;
@@ -581,7 +611,8 @@ static ds_status ds_h5out_write_block_inner(ds_h5out *w, const ds_block *blk, ds
 {
     size_t n = blk->n;
     uint64_t first = blk->first;
-    DS_TRY(ds_h5out_set_rows(w, first + n, diag));
+    if (!w->shared)
+        DS_TRY(ds_h5out_set_rows(w, first + n, diag));
     for (size_t t = 0; t < n; t++)
         w->u64[t] = first + t;
     DS_TRY(ds_h5_write_rows(w->trial, "trial", first, n, 0, H5T_NATIVE_UINT64, w->u64, diag));
@@ -656,9 +687,9 @@ ds_status ds_h5out_write_block(ds_h5out *w, const ds_block *blk, ds_diag *diag)
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "h5out: no writer or block");
     if (!w->want)
         return DS_OK;
-    if (blk->first != w->next || blk->n == 0 || blk->n > DS_BLOCK_SIZE ||
-        blk->n_investors != w->n_investors || blk->horizon != w->horizon ||
-        blk->first + blk->n > w->trials)
+    if ((w->shared ? blk->first + blk->n > w->rows : blk->first != w->next) || blk->n == 0 ||
+        blk->n > DS_BLOCK_SIZE || blk->n_investors != w->n_investors ||
+        blk->horizon != w->horizon || blk->first + blk->n > w->trials)
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
                            "h5out: block %llu (trials %llu..+%zu) out of order or out of range "
                            "(expected trial %llu of %llu)",

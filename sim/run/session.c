@@ -10,6 +10,10 @@
 
 #include "dealsim/session.h"
 
+#include "dealsim/par.h"
+#include "dealsim/sha256.h"
+#include "stateblob.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +38,68 @@ static void utc_now(char *buf, size_t size)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* MPI: every rank's outcome of a step becomes everybody's.  When a rank
+ * failed, every rank returns the first failing rank's status, and rank 0's
+ * diagnostic holds its message (rank 0 alone prints).  One rank: st. */
+static ds_status collective(ds_status st, ds_diag *diag)
+{
+    if (ds_par_size() == 1)
+        return st;
+    if (!ds_par_max_int(st != DS_OK))
+        return DS_OK;
+    ds_diag mine;
+    if (st != DS_OK && diag)
+        mine = *diag;
+    else {
+        ds_diag_clear(&mine);
+        mine.status = st;
+    }
+    void **all = NULL;
+    size_t *lens = NULL;
+    ds_diag gd;
+    ds_status gs = ds_par_gather(&mine, sizeof mine, &all, &lens, &gd);
+    int code = (int)DS_ERR_INTERNAL;
+    if (ds_par_rank() == 0) {
+        for (int r = 0; gs == DS_OK && r < ds_par_size(); ++r) {
+            ds_diag *d = all[r];
+            if (lens[r] == sizeof *d && d->status != DS_OK) {
+                if (diag) {
+                    *diag = *d;
+                    if (r > 0) {
+                        char msg[DS_DIAG_MSG_MAX + 32];
+                        snprintf(msg, sizeof msg, "rank %d: %s", r, d->msg);
+                        snprintf(diag->msg, sizeof diag->msg, "%.*s", DS_DIAG_MSG_MAX - 1, msg);
+                    }
+                }
+                code = (int)d->status;
+                break;
+            }
+        }
+        ds_par_free_gathered(all, lens);
+    }
+    ds_par_bcast(&code, sizeof code);
+    if (diag)
+        diag->status = (ds_status)code;
+    return (ds_status)code;
+}
+
+/* MPI: the same scenario on every rank, or an error naming the rank. */
+static ds_status same_everywhere(const char *text, const char *what, ds_diag *diag)
+{
+    if (ds_par_size() == 1)
+        return DS_OK;
+    char mine[DS_SHA256_HEX], root[DS_SHA256_HEX];
+    ds_sha256_hex(text ? text : "", text ? strlen(text) : 0, mine);
+    memcpy(root, mine, sizeof root);
+    ds_par_bcast(root, sizeof root);
+    if (memcmp(root, mine, sizeof mine) != 0)
+        return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
+                           "the %s differs from rank 0's (every rank must read the same "
+                           "scenario, seed and options)",
+                           what);
+    return DS_OK;
 }
 
 /* Replaces the scenario's verbatim text and path with the saved run's, so
@@ -156,13 +222,11 @@ static ds_status open_base(ds_session *s, ds_diag *diag)
     return adopt_config(s->sc, b, diag);
 }
 
-ds_status ds_session_open(const ds_session_options *opt, ds_session **out, ds_diag *diag)
+/* Everything before the sink, on this rank alone (no collective call, so
+ * that a rank failing half-way cannot leave the others waiting). */
+static ds_status session_prepare(ds_session *s, ds_diag *diag)
 {
-    *out = NULL;
-    ds_session *s = calloc(1, sizeof *s);
-    if (!s)
-        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (session)");
-    s->opt = *opt;
+    const ds_session_options *opt = &s->opt;
     ds_status st;
     if (opt->mode == DS_SESSION_NEW)
         st = ds_scenario_load(opt->scenario_path, opt->sets, opt->n_sets, &s->sc, diag);
@@ -177,21 +241,21 @@ ds_status ds_session_open(const ds_session_options *opt, ds_session **out, ds_di
             if (diag)
                 diag->status = st;
         }
-        goto fail;
+        return st;
     }
     if ((st = ds_scenario_to_yaml(s->sc, &s->yaml, diag)) != DS_OK ||
         (st = ds_model_create(s->sc, &s->m, diag)) != DS_OK)
-        goto fail;
+        return st;
     if (opt->mode == DS_SESSION_NEW) {
         if (!(s->st = ds_stats_alloc(s->m))) {
             st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (summaries)");
-            goto fail;
+            return st;
         }
     } else {
         ds_stats *probe = ds_stats_alloc(s->m);
         if (!probe) {
             st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (summaries)");
-            goto fail;
+            return st;
         }
         ds_stats_shape shape = ds_stats_shape_of(probe);
         ds_stats_free(probe);
@@ -200,7 +264,7 @@ ds_status ds_session_open(const ds_session_options *opt, ds_session **out, ds_di
                         "%s: its saved state cannot be used: %s", opt->base->path,
                         diag ? diag->msg : "");
             st = diag ? diag->status : DS_ERR_FORMAT;
-            goto fail;
+            return st;
         }
         if (s->st->trials != opt->base->trials) {
             st = ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
@@ -208,22 +272,51 @@ ds_status ds_session_open(const ds_session_options *opt, ds_session **out, ds_di
                              "damaged",
                              opt->base->path, (unsigned long long)opt->base->trials,
                              (unsigned long long)s->st->trials);
-            goto fail;
+            return st;
         }
         if (opt->mode == DS_SESSION_EXTEND && opt->base->trials % DS_BLOCK_SIZE != 0) {
             st = ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
                              "%s ends inside a block (%llu trials); extending such a run is not "
                              "supported yet",
                              opt->base->path, (unsigned long long)opt->base->trials);
-            goto fail;
+            return st;
         }
         s->blocks0 = s->st->blocks;
         s->trials0 = s->st->trials;
     }
+    return DS_OK;
+}
+
+ds_status ds_session_open(const ds_session_options *opt, ds_session **out, ds_diag *diag)
+{
+    *out = NULL;
+    ds_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (session)");
+    s->opt = *opt;
+    /* With MPI ranks each step ends with every rank agreeing on its outcome. */
+    ds_status st = collective(session_prepare(s, diag), diag);
+    if (st == DS_OK)
+        st = collective(same_everywhere(s->yaml, "effective scenario", diag), diag);
+    if (st == DS_OK)
+        st = collective(same_everywhere(s->sc->source, "scenario file", diag), diag);
+    if (st == DS_OK && ds_par_rank() > 0 && opt->mode != DS_SESSION_NEW) {
+        /* The saved blocks are rank 0's to merge once; the others start empty. */
+        ds_stats_free(s->st);
+        if (!(s->st = ds_stats_alloc(s->m)))
+            st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (summaries)");
+        st = collective(st, diag);
+    } else if (st == DS_OK && opt->mode != DS_SESSION_NEW) {
+        st = collective(DS_OK, diag);
+    }
+    if (st != DS_OK)
+        goto fail;
     utc_now(s->info.created_utc, sizeof s->info.created_utc);
     if (opt->open_sink) {
-        if ((st = opt->open_sink(opt->sink_ctx, s->m, s->yaml, s->sc->trials, &s->sink, diag)) !=
-            DS_OK)
+        st = collective(opt->open_sink(opt->sink_ctx, s->m, s->yaml, s->sc->trials, &s->sink,
+                                       diag),
+                        diag);
+        if (st != DS_OK)
             goto fail;
         s->have_sink = 1;
     }
@@ -268,29 +361,98 @@ static void fill_info(ds_session *s, int interrupted)
     ds_run_info *info = &s->info;
     info->seed = s->sc->seed;
     info->trials_requested = s->sc->trials;
-    info->trials_done = s->trials0 + s->res.trials_done;
+    info->trials_done = s->trials0 + s->res.trials_done; /* every rank's (run_blocks) */
     info->interrupted = interrupted;
     info->threads = s->res.threads;
-    info->mpi_ranks = s->opt.mpi_ranks > 0 ? s->opt.mpi_ranks : 1;
+    info->mpi_ranks = ds_par_size();
     info->wall_seconds = s->res.wall_seconds;
     utc_now(info->finished_utc, sizeof info->finished_utc);
 }
 
-static ds_status write_checkpoint(ds_session *s, ds_diag *diag)
+/* MPI: on rank 0, a new accumulator holding every rank's blocks (`mine` is
+ * rank 0's own, left as it is); elsewhere NULL.  Collective. */
+static ds_status gather_stats(ds_stats *mine, ds_stats **merged, ds_diag *diag)
 {
-    ds_status st = ds_stats_finalize(s->st, diag);
-    if (st != DS_OK)
+    *merged = NULL;
+    ds_state *state = NULL;
+    void *blob = NULL;
+    size_t len = 0;
+    ds_status st = ds_stats_export(mine, &state);
+    if (st == DS_OK)
+        st = ds_state_pack(state, &blob, &len, diag);
+    else
+        ds_diag_set(diag, st, NULL, 0, 0, "out of memory (exporting the summaries)");
+    ds_state_free(state);
+    st = collective(st, diag);
+    if (st != DS_OK) {
+        free(blob);
         return st;
-    fill_info(s, 1);
-    return s->sink.checkpoint(s->sink.ctx, s->st, &s->info, diag);
+    }
+    void **all = NULL;
+    size_t *lens = NULL;
+    st = ds_par_gather(blob, len, &all, &lens, diag);
+    free(blob);
+    if (st == DS_OK && ds_par_rank() == 0) {
+        ds_stats_shape shape = ds_stats_shape_of(mine);
+        for (int r = 0; st == DS_OK && r < ds_par_size(); ++r) {
+            ds_state *rs = NULL;
+            ds_stats *one = NULL;
+            st = ds_state_unpack(all[r], lens[r], &rs, diag);
+            if (st == DS_OK)
+                st = ds_stats_import(&shape, rs, &one, diag);
+            ds_state_free(rs);
+            if (st == DS_OK && !*merged) {
+                *merged = one;
+                one = NULL;
+            } else if (st == DS_OK) {
+                st = ds_stats_merge(*merged, one);
+                if (st != DS_OK)
+                    ds_diag_set(diag, st, NULL, 0, 0, "cannot merge rank %d's summaries", r);
+            }
+            ds_stats_free(one);
+        }
+        if (st != DS_OK) {
+            ds_stats_free(*merged);
+            *merged = NULL;
+        }
+    }
+    ds_par_free_gathered(all, lens);
+    return collective(st, diag);
 }
 
-/* Runs blocks [first, end) in rounds; replay: per-trial rows only. */
+static ds_status write_checkpoint(ds_session *s, ds_diag *diag)
+{
+    ds_status st;
+    if (ds_par_size() == 1) {
+        st = ds_stats_finalize(s->st, diag);
+        if (st != DS_OK)
+            return st;
+        fill_info(s, 1);
+        return s->sink.checkpoint(s->sink.ctx, s->st, &s->info, diag);
+    }
+    ds_stats *all = NULL;
+    if ((st = gather_stats(s->st, &all, diag)) != DS_OK)
+        return st;
+    if (ds_par_rank() == 0) {
+        st = ds_stats_finalize(all, diag);
+        fill_info(s, 1);
+        if (st == DS_OK)
+            st = s->sink.checkpoint(s->sink.ctx, all, &s->info, diag);
+    }
+    ds_stats_free(all);
+    return collective(st, diag);
+}
+
+/* Runs blocks [first, end) in rounds; replay: per-trial rows only.  With
+ * MPI ranks each round is split into one contiguous share a rank; the
+ * ranks stop, checkpoint or fail together, only between rounds. */
 static ds_status run_blocks(ds_session *s, ds_driver *d, uint64_t first, uint64_t end,
                             int replay, int *stopped, ds_diag *diag)
 {
+    const int ranks = ds_par_size(), rank = ds_par_rank();
     const uint64_t trials = s->sc->trials;
-    const uint64_t round = (uint64_t)ds_driver_threads(d) * DS_SESSION_ROUND_BLOCKS_PER_THREAD;
+    const uint64_t threads = (uint64_t)ds_par_max_int(ds_driver_threads(d));
+    const uint64_t round = threads * DS_SESSION_ROUND_BLOCKS_PER_THREAD * (uint64_t)ranks;
     session_progress sp = {s, s->trials0 + s->res.trials_done, trials, s->res.wall_seconds};
     double last_ckpt = now_seconds();
     const int can_ckpt = !replay && s->have_sink && s->sink.checkpoint &&
@@ -298,35 +460,64 @@ static ds_status run_blocks(ds_session *s, ds_driver *d, uint64_t first, uint64_
     *stopped = 0;
     uint64_t next = first;
     while (next < end) {
+        const uint64_t len = end - next < round ? end - next : round;
+        const uint64_t lo = next + len * (uint64_t)rank / (uint64_t)ranks;
+        const uint64_t hi = next + len * (uint64_t)(rank + 1) / (uint64_t)ranks;
+        ds_status st = DS_OK;
+        if (s->have_sink && s->sink.grow) {
+            const uint64_t rows = (next + len) * DS_BLOCK_SIZE;
+            st = collective(s->sink.grow(s->sink.ctx, rows < trials ? rows : trials, diag), diag);
+            if (st != DS_OK)
+                return st;
+        }
         ds_run_options ro;
         memset(&ro, 0, sizeof ro);
         ro.trials = trials;
-        ro.first_block = next;
-        ro.n_blocks = end - next < round ? end - next : round;
-        ro.progress = s->opt.progress && !replay ? session_on_progress : NULL;
+        ro.first_block = lo;
+        ro.n_blocks = hi - lo;
+        /* One rank: progress as blocks commit.  Ranks: rank 0 after each round. */
+        ro.progress = s->opt.progress && !replay && ranks == 1 ? session_on_progress : NULL;
         ro.progress_ctx = &sp;
-        ro.stop = s->opt.stop;
+        /* Ranks must not stop on their own (signals reach them at different
+         * moments): the stop is agreed between rounds. */
+        ro.stop = ranks == 1 ? s->opt.stop : NULL;
         ro.replay = replay;
         ds_run_result r;
-        ds_status st = ds_driver_run(d, &ro, s->st, &r, diag);
+        memset(&r, 0, sizeof r);
+        if (hi > lo)
+            st = ds_driver_run(d, &ro, s->st, &r, diag);
+        st = collective(st, diag);
+        if (st != DS_OK)
+            return st;
+        uint64_t done = r.trials_done, blocks = r.blocks_done;
+        if (ranks > 1) {
+            done = ds_par_sum_u64(done);
+            blocks = ds_par_sum_u64(blocks);
+        }
         if (!replay) {
-            s->res.trials_done += r.trials_done;
-            s->res.blocks_done += r.blocks_done;
+            s->res.trials_done += done;
+            s->res.blocks_done += blocks;
         }
         s->res.wall_seconds += r.wall_seconds;
         sp.base = s->trials0 + s->res.trials_done;
         sp.t_base = s->res.wall_seconds;
-        if (st != DS_OK)
-            return st;
-        if (r.interrupted) {
+        int stop = ranks == 1 ? r.interrupted
+                              : ds_par_max_int(s->opt.stop && atomic_load(s->opt.stop));
+        if (stop) {
             *stopped = 1;
             return DS_OK;
         }
-        next += ro.n_blocks;
-        if (can_ckpt && next < end && now_seconds() - last_ckpt >= s->opt.checkpoint_every) {
-            if ((st = write_checkpoint(s, diag)) != DS_OK)
-                return st;
-            last_ckpt = now_seconds();
+        next += len;
+        if (ranks > 1 && rank == 0 && s->opt.progress && !replay)
+            s->opt.progress(s->opt.progress_ctx, sp.base, trials, sp.t_base);
+        if (can_ckpt && next < end) {
+            int due = now_seconds() - last_ckpt >= s->opt.checkpoint_every;
+            ds_par_bcast(&due, sizeof due); /* rank 0's clock decides */
+            if (due) {
+                if ((st = write_checkpoint(s, diag)) != DS_OK)
+                    return st;
+                last_ckpt = now_seconds();
+            }
         }
     }
     return DS_OK;
@@ -335,10 +526,13 @@ static ds_status run_blocks(ds_session *s, ds_driver *d, uint64_t first, uint64_
 ds_status ds_session_run(ds_session *s, ds_diag *diag)
 {
     ds_driver *d = NULL;
-    ds_status st = ds_driver_create(s->m, s->opt.threads, s->have_sink ? &s->sink : NULL, &d,
-                                    diag);
-    if (st != DS_OK)
+    ds_status st = collective(ds_driver_create(s->m, s->opt.threads,
+                                               s->have_sink ? &s->sink : NULL, &d, diag),
+                              diag);
+    if (st != DS_OK) {
+        ds_driver_free(d);
         return st;
+    }
     const uint64_t trials = s->sc->trials;
     const uint64_t nblocks = trials / DS_BLOCK_SIZE + (trials % DS_BLOCK_SIZE != 0);
     memset(&s->res, 0, sizeof s->res);
@@ -371,14 +565,26 @@ ds_status ds_session_finish(ds_session *s, ds_diag *diag)
         return DS_OK;
     }
     fill_info(s, s->res.interrupted);
+    ds_status st = DS_OK;
+    if (ds_par_size() > 1) {
+        /* Rank 0's summaries become every rank's blocks merged. */
+        ds_stats *all = NULL;
+        if ((st = gather_stats(s->st, &all, diag)) != DS_OK)
+            return st;
+        if (all) {
+            ds_stats_free(s->st);
+            s->st = all;
+        }
+    }
     /* The result views: the fold of the merge tree over blocks [0, n). */
-    ds_status st = ds_stats_finalize(s->st, diag);
-    if (st != DS_OK)
+    if (ds_par_rank() == 0)
+        st = ds_stats_finalize(s->st, diag);
+    if ((st = collective(st, diag)) != DS_OK)
         return st;
     if (!s->have_sink)
         return DS_OK;
     s->have_sink = 0; /* finish frees the sink, also on failure */
-    return s->sink.finish(s->sink.ctx, s->st, &s->info, diag);
+    return collective(s->sink.finish(s->sink.ctx, s->st, &s->info, diag), diag);
 }
 
 void ds_session_free(ds_session *s)
