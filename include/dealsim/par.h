@@ -37,6 +37,11 @@ void ds_par_bcast(void *buf, size_t n);
  * ds_par_free_gathered.  DS_ERR_NOMEM on rank 0 is returned on every rank. */
 ds_status ds_par_gather(const void *buf, size_t n, void ***bufs, size_t **lens, ds_diag *diag);
 void ds_par_free_gathered(void **bufs, size_t *lens);
+/* Every rank's outcome of a step becomes everybody's: when some rank
+ * failed, every rank returns the first failing rank's status and rank 0's
+ * diagnostic holds its message ("rank N: ..."), so that rank 0 alone
+ * prints.  One rank: st unchanged. */
+ds_status ds_par_agree(ds_status st, ds_diag *diag);
 /* Ends every rank now (MPI_Abort) with `code` (local; never returns). */
 _Noreturn void ds_par_abort(int code);
 void ds_par_barrier(void);

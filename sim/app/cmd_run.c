@@ -208,18 +208,6 @@ static void ranks_abort(void *ctx)
     free(rs);
 }
 
-/* Every rank agrees: any rank's failure fails them all (rank 0's message,
- * else a line naming the rank). */
-static ds_status ranks_agree(ds_status st, const char *what, ds_diag *diag)
-{
-    int bad = ds_par_max_int(st != DS_OK ? ds_par_rank() + 1 : 0);
-    if (!bad)
-        return DS_OK;
-    if (st == DS_OK)
-        return ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "rank %d: %s", bad - 1, what);
-    return st;
-}
-
 static ds_status open_h5_ranks(void *ctx, const ds_model *m, const char *yaml, uint64_t trials,
                                ds_sink *out, ds_diag *diag)
 {
@@ -242,7 +230,7 @@ static ds_status open_h5_ranks(void *ctx, const ds_model *m, const char *yaml, u
         if (st == DS_OK && per_trial)
             st = ds_h5out_suspend(rs->w, diag);
     }
-    if ((st = ranks_agree(st, "cannot open the output", diag)) != DS_OK)
+    if ((st = ds_par_agree(st, diag)) != DS_OK)
         goto fail;
     if (per_trial) {
         /* The partial's name, from rank 0; every rank must see that file
@@ -256,10 +244,10 @@ static ds_status open_h5_ranks(void *ctx, const ds_model *m, const char *yaml, u
                              "rank %d on this node cannot see %s (%s): the output directory "
                              "must be on a file system every rank shares",
                              ds_par_rank(), name, strerror(errno));
-        if ((st = ranks_agree(st, "cannot see the output file", diag)) != DS_OK)
+        if ((st = ds_par_agree(st, diag)) != DS_OK)
             goto fail;
         st = ds_h5out_attach(name, m, trials, &rs->shared, diag); /* collective */
-        if ((st = ranks_agree(st, "cannot open the output file in parallel", diag)) != DS_OK)
+        if ((st = ds_par_agree(st, diag)) != DS_OK)
             goto fail;
     }
     memset(out, 0, sizeof *out);

@@ -4,6 +4,7 @@
  */
 #include "dealsim/par.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,6 +191,48 @@ ds_status ds_par_gather(const void *buf, size_t n, void ***bufs, size_t **lens, 
     return DS_OK;
 }
 #endif
+
+ds_status ds_par_agree(ds_status st, ds_diag *diag)
+{
+    if (ds_par_size() == 1)
+        return st;
+    if (!ds_par_max_int(st != DS_OK))
+        return DS_OK;
+    ds_diag mine;
+    if (st != DS_OK && diag)
+        mine = *diag;
+    else {
+        ds_diag_clear(&mine);
+        mine.status = st;
+    }
+    void **all = NULL;
+    size_t *lens = NULL;
+    ds_diag gd;
+    ds_status gs = ds_par_gather(&mine, sizeof mine, &all, &lens, &gd);
+    int code = (int)DS_ERR_INTERNAL;
+    if (ds_par_rank() == 0) {
+        for (int r = 0; gs == DS_OK && r < ds_par_size(); ++r) {
+            ds_diag *d = all[r];
+            if (lens[r] == sizeof *d && d->status != DS_OK) {
+                if (diag) {
+                    *diag = *d;
+                    if (r > 0) {
+                        char msg[DS_DIAG_MSG_MAX + 32];
+                        snprintf(msg, sizeof msg, "rank %d: %s", r, d->msg);
+                        snprintf(diag->msg, sizeof diag->msg, "%.*s", DS_DIAG_MSG_MAX - 1, msg);
+                    }
+                }
+                code = (int)d->status;
+                break;
+            }
+        }
+        ds_par_free_gathered(all, lens);
+    }
+    ds_par_bcast(&code, sizeof code);
+    if (diag)
+        diag->status = (ds_status)code;
+    return (ds_status)code;
+}
 
 void ds_par_free_gathered(void **bufs, size_t *lens)
 {

@@ -40,50 +40,8 @@ static void utc_now(char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* MPI: every rank's outcome of a step becomes everybody's.  When a rank
- * failed, every rank returns the first failing rank's status, and rank 0's
- * diagnostic holds its message (rank 0 alone prints).  One rank: st. */
-static ds_status collective(ds_status st, ds_diag *diag)
-{
-    if (ds_par_size() == 1)
-        return st;
-    if (!ds_par_max_int(st != DS_OK))
-        return DS_OK;
-    ds_diag mine;
-    if (st != DS_OK && diag)
-        mine = *diag;
-    else {
-        ds_diag_clear(&mine);
-        mine.status = st;
-    }
-    void **all = NULL;
-    size_t *lens = NULL;
-    ds_diag gd;
-    ds_status gs = ds_par_gather(&mine, sizeof mine, &all, &lens, &gd);
-    int code = (int)DS_ERR_INTERNAL;
-    if (ds_par_rank() == 0) {
-        for (int r = 0; gs == DS_OK && r < ds_par_size(); ++r) {
-            ds_diag *d = all[r];
-            if (lens[r] == sizeof *d && d->status != DS_OK) {
-                if (diag) {
-                    *diag = *d;
-                    if (r > 0) {
-                        char msg[DS_DIAG_MSG_MAX + 32];
-                        snprintf(msg, sizeof msg, "rank %d: %s", r, d->msg);
-                        snprintf(diag->msg, sizeof diag->msg, "%.*s", DS_DIAG_MSG_MAX - 1, msg);
-                    }
-                }
-                code = (int)d->status;
-                break;
-            }
-        }
-        ds_par_free_gathered(all, lens);
-    }
-    ds_par_bcast(&code, sizeof code);
-    if (diag)
-        diag->status = (ds_status)code;
-    return (ds_status)code;
-}
+/* MPI: every rank's outcome of a step becomes everybody's (par.h). */
+static ds_status collective(ds_status st, ds_diag *diag) { return ds_par_agree(st, diag); }
 
 /* MPI: the same scenario on every rank, or an error naming the rank. */
 static ds_status same_everywhere(const char *text, const char *what, ds_diag *diag)

@@ -31,12 +31,10 @@ SBATCH_SCRIPT = os.path.join(SRC, "scripts", "slurm", "dealsim.sbatch")
 # resumed with `dealsim run --resume`, and must finish bit-identical to a
 # plain run.  False keeps the older TERM path (interrupted, exit 130).
 EXPECT_RESUME = True
-# MPI_BIN: None runs the serial binary as 1 rank x 2 threads.  Set it to the
-# MPI build (e.g. os.path.join(SRC, "build-mpi", "dealsim")) to run the job as
-# 2 ranks x 1 thread through "srun --mpi=pmix" (this cluster's MpiDefault is
-# none; Debian's OpenMPI 4.1 starts under srun --mpi=pmix and under mpirun
-# inside the job, both tried here with a small MPI program).
-MPI_BIN = None
+# MPI_BIN: the MPI build (DS_MPI_DEALSIM, which scripts/dev test sets) runs the
+# job as 2 ranks x 1 thread through "srun --mpi=pmix" (this cluster's
+# MpiDefault is none); without it the serial binary runs as 1 rank x 2 threads.
+MPI_BIN = os.environ.get("DS_MPI_DEALSIM") or None
 if MPI_BIN:
     DEALSIM_BIN, LAUNCH, RANKS, THREADS = MPI_BIN, "srun --mpi=pmix", 2, 1
 else:
