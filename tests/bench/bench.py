@@ -16,7 +16,12 @@ ratios, not single runs):
   (d) the run with every scalar written per trial against
       max(the same run without per-trial output, the time dd takes to write
       the same number of bytes to the same directory with fdatasync);
-  (e) optionally, trials/s for a list of thread counts (--threads-list).
+  (e) optionally, trials/s for a list of thread counts (--threads-list);
+  (f) with the MPI build (--mpi-dealsim, default build-mpi/dealsim when it
+      exists): time and trials/s for 1, 2, 3 ranks x 1 thread (--ranks-list)
+      under mpirun, against the serial build with 1 thread;
+  (g) the cost of --checkpoint-every 10 on a long run (--n-checkpoint,
+      default 1e8): the same run with and without checkpoints.
 
 Run with Debian's python from the repository root:
     /usr/bin/python3 tests/bench/bench.py [--dealsim build/dealsim] [--quick] [--json out.json]
@@ -243,6 +248,38 @@ class Bench:
                   f"speed-up {r['rate'] / base['rate']:.2f}x over {base['threads']}")
         self.results["e"] = {"runs": runs}
 
+    def ranks(self):
+        a = self.args
+        print(f"\n(f) MPI ranks {a.ranks_list} x 1 thread ({a.n_dealsim} trials), {a.mpi_dealsim}")
+        runs = []
+        for r in a.ranks_list:
+            cmd = (["mpirun", "--oversubscribe", "--allow-run-as-root", "-np", str(r), "-x", "OMP_NUM_THREADS"]
+                   + [a.mpi_dealsim] + self.dealsim_cmd(a.n_dealsim, None, False, f"mpi{r}")[1:])
+            self.results["commands"][f"mpi ranks={r}"] = show(cmd)
+            env = dict(os.environ, OMP_NUM_THREADS="1")
+            walls = [timed(cmd, env=env, label="mpirun dealsim")[0] for _ in range(a.repeats)]
+            med = statistics.median(walls)
+            runs.append({"ranks": r, "walls_s": walls, "median_s": med, "rate": a.n_dealsim / med})
+        base = runs[0]
+        for r in runs:
+            print(f"    {r['ranks']} rank(s): {r['median_s']:.2f} s, {r['rate']:,.0f} trials/s, "
+                  f"speed-up {r['rate'] / base['rate']:.2f}x over {base['ranks']} (mpirun start-up included)")
+        self.results["f"] = {"runs": runs}
+
+    def checkpoint_cost(self):
+        a = self.args
+        n = a.n_checkpoint
+        print(f"\n(g) --checkpoint-every 10 ({n} trials, default threads)")
+        plain = self.dealsim(n, None, tag="ck-plain")
+        cmd = self.dealsim_cmd(n, None, False, "ck") + ["--checkpoint-every", "10"]
+        self.results["commands"]["checkpoint"] = show(cmd)
+        walls = [timed(cmd, label="dealsim --checkpoint-every")[0] for _ in range(a.repeats)]
+        med = statistics.median(walls)
+        over = med / plain["median_s"] - 1.0
+        print(f"    without: {plain['median_s']:.2f} s; with a checkpoint every 10 s: {med:.2f} s "
+              f"=> overhead {100 * over:+.2f}%")
+        self.results["g"] = {"plain": plain, "walls_s": walls, "median_s": med, "overhead": over}
+
     def run(self):
         m = self.results["machine"]
         print(f"machine: {m['cpu_model']}, nproc {m['nproc']} (cpu_count {m['cpu_count']}), "
@@ -258,6 +295,13 @@ class Bench:
             self.io(by_n)
         if self.args.threads_list:
             self.thread_list()
+        if "f" in sections:
+            if os.path.exists(self.args.mpi_dealsim):
+                self.ranks()
+            else:
+                print(f"\n(f) skipped: no MPI build at {self.args.mpi_dealsim} (cmake -DDEALSIM_MPI=ON)")
+        if "g" in sections:
+            self.checkpoint_cost()
         print("\nCommands:")
         for k, v in self.results["commands"].items():
             print(f"  {k}: {v}")
@@ -279,7 +323,11 @@ def main(argv=None):
     ap.add_argument("--n-io", type=count, default=None, help="trials for (d) [1e7]")
     ap.add_argument("--repeats", type=int, default=None, help="repeats of every timing [3; 1 with --quick]")
     ap.add_argument("--threads-list", default=None, help="(e): e.g. 1,2,4,8,16")
-    ap.add_argument("--sections", default="abcd", help="which of a, b, c, d to run [abcd]")
+    ap.add_argument("--sections", default="abcdfg", help="which of a, b, c, d, f, g to run [abcdfg]")
+    ap.add_argument("--mpi-dealsim", default=os.path.join("build-mpi", "dealsim"),
+                    help="the MPI build for (f) [build-mpi/dealsim]")
+    ap.add_argument("--ranks-list", default="1,2,3", help="(f): MPI rank counts [1,2,3]")
+    ap.add_argument("--n-checkpoint", type=count, default=None, help="trials for (g) [1e8; 1e6 with --quick]")
     ap.add_argument("--quick", action="store_true", help="small counts, one repeat: a smoke run")
     ap.add_argument("--workdir", help="directory for output files and ddtest (kept); default a temporary one")
     ap.add_argument("--json", help="save the numbers to this file")
@@ -292,6 +340,8 @@ def main(argv=None):
     args.n_io = args.n_io or (100_000 if q else 10_000_000)
     args.repeats = args.repeats or (1 if q else 3)
     args.threads_list = [int(t) for t in args.threads_list.split(",")] if args.threads_list else []
+    args.ranks_list = [int(r) for r in args.ranks_list.split(",")]
+    args.n_checkpoint = args.n_checkpoint or (1_000_000 if q else 100_000_000)
     for path, what in ((args.dealsim, "the dealsim program"), (args.scenario, "the scenario")):
         if not os.path.exists(path):
             sys.exit(f"bench: {what} {path!r} not found (run from the repository root, or pass --dealsim/--scenario)")
