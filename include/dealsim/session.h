@@ -77,6 +77,8 @@ typedef struct {
     void *sink_ctx;
     int mpi_ranks;            /* recorded in the run facts (1 for a serial run) */
     double checkpoint_every;  /* seconds between checkpoints; 0: none */
+    unsigned round_blocks;    /* blocks a thread a round (0: the default, 32); rounds are
+                               * where checkpoints and MPI stops happen */
 } ds_session_options;
 
 typedef struct ds_session ds_session;

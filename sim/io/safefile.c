@@ -404,6 +404,12 @@ ds_status ds_safefile_commit(ds_safefile *sf, ds_diag *diag)
                          strerror(errno));
         goto done;
     }
+    /* Everything that can fail for want of memory comes before the rename:
+     * after it the result exists, and the run must not then fail. */
+    if (!(dir = ds_sf_dirname(sf->path))) {
+        st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        goto done;
+    }
     if ((sf->force ? rename(sf->partial, sf->path) : ds_sf_rename_noreplace(sf->partial, sf->path)) !=
         0) {
         if (errno == EEXIST && !sf->force)
@@ -420,10 +426,6 @@ ds_status ds_safefile_commit(ds_safefile *sf, ds_diag *diag)
     free(sf->made_top);
     sf->made_top = NULL;
     sf->have_ino = 0;
-    if (!(dir = ds_sf_dirname(sf->path))) {
-        st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
-        goto done;
-    }
     {
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         /* EINVAL: a file system that cannot sync directories; nothing to do. */
@@ -454,6 +456,10 @@ ds_status ds_safefile_publish(ds_safefile *sf, const char *tmp, ds_diag *diag)
                          strerror(errno));
         goto done;
     }
+    if (!(dir = ds_sf_dirname(sf->path))) {
+        st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        goto done;
+    }
     if ((sf->force ? rename(tmp, sf->path) : ds_sf_rename_noreplace(tmp, sf->path)) != 0) {
         st = errno == EEXIST && !sf->force
                  ? ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
@@ -468,10 +474,6 @@ ds_status ds_safefile_publish(ds_safefile *sf, const char *tmp, ds_diag *diag)
     sf->force = 1;
     free(sf->made_top); /* a directory holding our checkpoint stays */
     sf->made_top = NULL;
-    if (!(dir = ds_sf_dirname(sf->path))) {
-        st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
-        goto done;
-    }
     {
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL))

@@ -410,7 +410,9 @@ static ds_status run_blocks(ds_session *s, ds_driver *d, uint64_t first, uint64_
     const int ranks = ds_par_size(), rank = ds_par_rank();
     const uint64_t trials = s->sc->trials;
     const uint64_t threads = (uint64_t)ds_par_max_int(ds_driver_threads(d));
-    const uint64_t round = threads * DS_SESSION_ROUND_BLOCKS_PER_THREAD * (uint64_t)ranks;
+    const uint64_t per = s->opt.round_blocks ? s->opt.round_blocks
+                                             : DS_SESSION_ROUND_BLOCKS_PER_THREAD;
+    const uint64_t round = threads * per * (uint64_t)ranks;
     session_progress sp = {s, s->trials0 + s->res.trials_done, trials, s->res.wall_seconds};
     double last_ckpt = now_seconds();
     const int can_ckpt = !replay && s->have_sink && s->sink.checkpoint &&
