@@ -163,6 +163,10 @@ void ds_gw_var(ds_gw *g, const char *name, ds_h5_kind k, size_t rank,
                       const char *long_name);
 void ds_gw_dim(ds_gw *g, const char *name, size_t len, ds_h5_kind k, const void *data,
                       const char *units, const char *long_name);
+/* A string attribute (variable- or fixed-length, one element) as a new
+ * string; NULL when absent, not a string or out of memory (readers treat
+ * such attributes as optional or say what is missing). */
+char *ds_h5_attr_read_str(hid_t obj, const char *name);
 void ds_gw_dim_index(ds_gw *g, const char *name, size_t len, const char *long_name);
 /* h5out.c, for h5mpi.c */
 ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag);

@@ -12,39 +12,6 @@
 
 #include "dealsim/h5in.h"
 
-/* A string attribute of a dataset, or NULL (absent, not a string, no
- * memory: the reader's callers treat units and long names as optional). */
-static char *ds_h5r_attr_str(hid_t d, const char *name)
-{
-    char *out = NULL;
-    if (H5Aexists(d, name) <= 0)
-        return NULL;
-    hid_t a = H5Aopen(d, name, H5P_DEFAULT);
-    hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
-    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
-    if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 &&
-        H5Sget_simple_extent_npoints(sp) == 1) {
-        hid_t mt = ds_h5_str_type();
-        char *v = NULL;
-        if (mt >= 0 && H5Aread(a, mt, &v) >= 0 && v) {
-            size_t n = strlen(v) + 1;
-            out = malloc(n);
-            if (out)
-                memcpy(out, v, n);
-            H5free_memory(v);
-        }
-        if (mt >= 0)
-            H5Tclose(mt);
-    }
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    (void)H5Eclear2(H5E_DEFAULT);
-    return out;
-}
 
 /* One dataset into st (scales are skipped). */
 static ds_status ds_h5r_dataset(hid_t g, const char *name, ds_state *st, ds_diag *diag)
@@ -121,7 +88,7 @@ static ds_status ds_h5r_dataset(hid_t g, const char *name, ds_state *st, ds_diag
                          (unsigned long long)H5Dget_storage_size(d));
         goto done;
     }
-    char *units = ds_h5r_attr_str(d, "units"), *ln = ds_h5r_attr_str(d, "long_name");
+    char *units = ds_h5_attr_read_str(d, "units"), *ln = ds_h5_attr_read_str(d, "long_name");
     void *data = NULL;
     rc = ds_state_add(st, name, kind, (size_t)rank, u, NULL, units, ln, &data);
     free(units);

@@ -28,43 +28,13 @@ struct ds_h5_trials {
  * 1 when read. */
 static int ds_h5i_attr_str(hid_t obj, const char *name, char *buf, size_t size)
 {
-    int ok = 0;
+    char *v = ds_h5_attr_read_str(obj, name);
     buf[0] = '\0';
-    if (H5Aexists(obj, name) <= 0)
+    if (!v)
         return 0;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
-    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
-    if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_STRING &&
-        H5Sget_simple_extent_npoints(sp) == 1) {
-        if (H5Tis_variable_str(t) > 0) {
-            hid_t mt = ds_h5_str_type();
-            char *v = NULL;
-            if (mt >= 0 && H5Aread(a, mt, &v) >= 0 && v) {
-                snprintf(buf, size, "%s", v);
-                H5free_memory(v);
-                ok = 1;
-            }
-            if (mt >= 0)
-                H5Tclose(mt);
-        } else {
-            size_t n = H5Tget_size(t);
-            char *tmp = n > 0 && n < ((size_t)1 << 20) ? calloc(n + 1, 1) : NULL;
-            if (tmp && H5Aread(a, t, tmp) >= 0) {
-                snprintf(buf, size, "%s", tmp);
-                ok = 1;
-            }
-            free(tmp);
-        }
-    }
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    (void)H5Eclear2(H5E_DEFAULT);
-    return ok;
+    snprintf(buf, size, "%s", v);
+    free(v);
+    return 1;
 }
 
 /* A numeric attribute of `n` elements of class `cls`, converted to `mem`;
@@ -140,14 +110,8 @@ static char *ds_h5i_config_path(hid_t f)
 {
     char *out = NULL;
     hid_t d = H5Dopen2(f, "config", H5P_DEFAULT);
-    if (d >= 0 && H5Aexists(d, "path") > 0) {
-        char buf[DS_DIAG_FILE_MAX];
-        if (ds_h5i_attr_str(d, "path", buf, sizeof buf)) {
-            size_t n = strlen(buf) + 1;
-            if ((out = malloc(n)))
-                memcpy(out, buf, n);
-        }
-    }
+    if (d >= 0)
+        out = ds_h5_attr_read_str(d, "path");
     if (d >= 0)
         H5Dclose(d);
     (void)H5Eclear2(H5E_DEFAULT);

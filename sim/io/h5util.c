@@ -389,3 +389,46 @@ void ds_gw_dim_index(ds_gw *g, const char *name, size_t len, const char *long_na
     ds_gw_dim(g, name, len, DS_H5_U64, idx, "1", long_name);
     free(idx);
 }
+
+char *ds_h5_attr_read_str(hid_t obj, const char *name)
+{
+    char *out = NULL;
+    if (H5Aexists(obj, name) <= 0) {
+        (void)H5Eclear2(H5E_DEFAULT);
+        return NULL;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_STRING &&
+        H5Sget_simple_extent_npoints(sp) == 1) {
+        if (H5Tis_variable_str(t) > 0) {
+            hid_t mt = ds_h5_str_type();
+            char *v = NULL;
+            if (mt >= 0 && H5Aread(a, mt, &v) >= 0 && v) {
+                size_t n = strlen(v) + 1;
+                if ((out = malloc(n)))
+                    memcpy(out, v, n);
+                H5free_memory(v);
+            }
+            if (mt >= 0)
+                H5Tclose(mt);
+        } else {
+            /* Fixed-length: at most 1 MiB, NUL-terminated here. */
+            size_t n = H5Tget_size(t);
+            out = n > 0 && n < ((size_t)1 << 20) ? calloc(n + 1, 1) : NULL;
+            if (out && H5Aread(a, t, out) < 0) {
+                free(out);
+                out = NULL;
+            }
+        }
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    (void)H5Eclear2(H5E_DEFAULT);
+    return out;
+}

@@ -386,6 +386,21 @@ static int ds_sf_rename_noreplace(const char *from, const char *to)
     return rename(from, to);
 }
 
+/* Flushes the directory entry of a renamed file to disk. */
+static ds_status ds_sf_sync_dir(const char *path, const char *dir, ds_diag *diag)
+{
+    ds_status st = DS_OK;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* EINVAL: a file system that cannot sync directories; nothing to do. */
+    if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL))
+        st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
+                         "%s was written, but its directory %s could not be flushed to disk: %s",
+                         path, dir, strerror(errno));
+    if (dfd >= 0)
+        (void)close(dfd);
+    return st;
+}
+
 ds_status ds_safefile_commit(ds_safefile *sf, ds_diag *diag)
 {
     ds_status st = DS_OK;
@@ -426,18 +441,7 @@ ds_status ds_safefile_commit(ds_safefile *sf, ds_diag *diag)
     free(sf->made_top);
     sf->made_top = NULL;
     sf->have_ino = 0;
-    {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        /* EINVAL: a file system that cannot sync directories; nothing to do. */
-        if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL)) {
-            st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
-                             "%s was written, but its directory %s could not be flushed to "
-                             "disk: %s",
-                             sf->path, dir, strerror(errno));
-        }
-        if (dfd >= 0)
-            (void)close(dfd);
-    }
+    st = ds_sf_sync_dir(sf->path, dir, diag);
 done:
     if (fd >= 0)
         (void)close(fd);
@@ -474,15 +478,7 @@ ds_status ds_safefile_publish(ds_safefile *sf, const char *tmp, ds_diag *diag)
     sf->force = 1;
     free(sf->made_top); /* a directory holding our checkpoint stays */
     sf->made_top = NULL;
-    {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL))
-            st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
-                             "%s was written, but its directory %s could not be flushed: %s",
-                             sf->path, dir, strerror(errno));
-        if (dfd >= 0)
-            (void)close(dfd);
-    }
+    st = ds_sf_sync_dir(sf->path, dir, diag);
 done:
     if (fd >= 0)
         (void)close(fd);
