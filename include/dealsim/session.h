@@ -63,6 +63,21 @@ typedef struct {
     uint64_t more;           /* EXTEND: trials to add */
 } ds_session_base;
 
+/* A target precision (--precision OUTPUT:TOL[%]): the standard error of
+ * the output's mean (a probability for booleans), absolute or relative to
+ * |mean|. */
+typedef struct {
+    ds_output output;
+    double tol;
+    int relative;
+} ds_precision_target;
+
+/* Global block counts at which the targets are checked: 8, 16, ..., 1024
+ * blocks, then every 1024 blocks (4 194 304 trials).  Fixed, so the
+ * stopping point is the same for any threads, ranks and resumes. */
+#define DS_PRECISION_FIRST_CHECK 8u
+#define DS_PRECISION_STEP 1024u
+
 typedef struct {
     ds_session_mode mode;
     const ds_session_base *base; /* RESUME, EXTEND */
@@ -79,6 +94,9 @@ typedef struct {
     double checkpoint_every;  /* seconds between checkpoints; 0: none */
     unsigned round_blocks;    /* blocks a thread a round (0: the default, 32); rounds are
                                * where checkpoints and MPI stops happen */
+    const ds_precision_target *targets; /* stop at the first check where all are met */
+    size_t n_targets;
+    const char *precision_text; /* the targets as the user wrote them, for the file */
 } ds_session_options;
 
 typedef struct ds_session ds_session;

@@ -31,6 +31,10 @@ typedef struct {
     double wall_seconds;
     char created_utc[32];      /* ISO 8601, e.g. 2026-11-26T06:22:02Z */
     char finished_utc[32];
+    /* Stopping at a target precision (--precision): the targets as given
+     * ("" when none) and what happened at the check that ended the run. */
+    char precision[256];       /* e.g. "total:0.05;target_met:0.001" */
+    char precision_outcome[256]; /* e.g. "met at 2097152 trials" */
 } ds_run_info;
 
 typedef struct {

@@ -22,8 +22,30 @@
 #include "dealsim/par.h"
 #include "dealsim/session.h"
 
-/* At most this many --set overrides. */
+/* At most this many --set overrides, --precision targets. */
 #define MAX_SETS 256
+#define MAX_TARGETS 16
+
+/* OUTPUT:TOL or OUTPUT:TOL% into *t; 0 when valid. */
+static int parse_target(const char *v, ds_precision_target *t)
+{
+    const char *colon = v ? strchr(v, ':') : NULL;
+    if (!colon || colon == v || (size_t)(colon - v) >= 64)
+        return 1;
+    char name[64];
+    memcpy(name, v, (size_t)(colon - v));
+    name[colon - v] = '\0';
+    if (!ds_output_from_name(name, &t->output))
+        return 1;
+    char *end = NULL;
+    t->tol = strtod(colon + 1, &end);
+    t->relative = end && *end == '%';
+    if (t->relative) {
+        t->tol /= 100.0;
+        ++end;
+    }
+    return !(end && *end == '\0' && end != colon + 1 && t->tol > 0.0 && t->tol < 1e300);
+}
 
 /* "KEY=\"VALUE\"" with VALUE as a YAML double-quoted string (backslash,
  * quote and control characters escaped), so any path survives --set. */
@@ -388,7 +410,10 @@ static int run_command(int extend, int argc, char **argv)
     const char *path = NULL, *output = NULL, *resume = NULL;
     const char *sets[MAX_SETS + 3];
     size_t n_sets = 0;
-    int threads = 0, force = 0, quiet = 0, have_n = 0;
+    int threads = 0, force = 0, quiet = 0, have_n = 0, have_max = 0;
+    ds_precision_target targets[MAX_TARGETS];
+    size_t n_targets = 0;
+    char precision_text[256] = "";
     uint64_t n_more = 0;
     double ckpt = 0.0;
     char set_trials[64] = "", set_seed[64] = "";
@@ -444,6 +469,25 @@ static int run_command(int extend, int argc, char **argv)
                 return ds_cli_usage_error(cmd, "--checkpoint-every needs SECONDS > 0, found '%s'",
                                           v ? v : "");
             ++i;
+        } else if (!strcmp(a, "--precision")) {
+            if (n_targets == MAX_TARGETS)
+                return ds_cli_usage_error(cmd, "too many --precision (at most %d)", MAX_TARGETS);
+            if (parse_target(v, &targets[n_targets]))
+                return ds_cli_usage_error(cmd, "--precision needs OUTPUT:TOL or OUTPUT:TOL%% with "
+                                               "a scalar output and TOL > 0 (e.g. total:0.05, "
+                                               "target_met:0.001, gpu_hours:1%%), found '%s'",
+                                          v ? v : "");
+            size_t len = strlen(precision_text);
+            snprintf(precision_text + len, sizeof precision_text - len, "%s%s", len ? ";" : "", v);
+            n_targets++;
+            ++i;
+        } else if (!strcmp(a, "--max-trials") && !extend) {
+            if (!ds_cli_parse_u64(v, &u) || u == 0)
+                return ds_cli_usage_error(cmd, "--max-trials needs a whole number >= 1, found '%s'",
+                                          v ? v : "");
+            snprintf(set_trials, sizeof set_trials, "trials=%llu", (unsigned long long)u);
+            have_max = 1;
+            ++i;
         } else if (!strcmp(a, "--force")) {
             force = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
@@ -463,6 +507,13 @@ static int run_command(int extend, int argc, char **argv)
         return ds_cli_usage_error(cmd, "missing -n MORE (the trials to add)");
     if (!extend && !path && !resume)
         return ds_cli_usage_error(cmd, "missing SCENARIO (or --resume FILE)");
+    if (have_n && have_max)
+        return ds_cli_usage_error(cmd, "-n and --max-trials say the same thing; give one");
+    if (have_max && !n_targets)
+        return ds_cli_usage_error(cmd, "--max-trials goes with --precision (else use -n)");
+    if (resume && have_max)
+        return ds_cli_usage_error(cmd, "--resume keeps the run's --max-trials; give only "
+                                       "--precision, the same as the run's");
     if (resume && have_n)
         return ds_cli_usage_error(cmd, "--resume continues to the trials the run asked for; "
                                        "-n is not allowed (use 'dealsim extend' later)");
@@ -515,6 +566,9 @@ static int run_command(int extend, int argc, char **argv)
     so.sink_ctx = &hc;
     so.mpi_ranks = 1;
     so.checkpoint_every = ckpt;
+    so.targets = targets;
+    so.n_targets = n_targets;
+    so.precision_text = precision_text;
     if (st == DS_OK)
         st = ds_session_open(&so, &s, &diag);
     if (st == DS_OK && ds_par_max_int(atomic_load(&stop_flag))) {

@@ -44,6 +44,8 @@ void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_ru
            DS_VERSION, sc->name, (unsigned long long)info->trials_done,
            (unsigned long long)sc->seed, info->threads, info->threads == 1 ? "" : "s",
            info->wall_seconds, rate, info->interrupted ? "  [INTERRUPTED]" : "");
+    if (info->precision[0])
+        printf("Precision targets %s: %s\n\n", info->precision, info->precision_outcome);
     static const ds_output rows[] = {DS_OUT_TOTAL,       DS_OUT_PAID,        DS_OUT_UNPAID,
                                      DS_OUT_ROUND_TRIP,  DS_OUT_NET_NEW,     DS_OUT_SHORTFALL,
                                      DS_OUT_HHI,         DS_OUT_TOP_SHARE,   DS_OUT_COMPUTE_SPEND,

@@ -739,6 +739,10 @@ static ds_status ds_h5_write_root_attrs(ds_h5out *w, hid_t f, const ds_run_info 
     DS_TRY(ds_h5_attr_i32(f, "/", "mpi_ranks", (int32_t)info->mpi_ranks, diag));
     DS_TRY(ds_h5_attr_str(f, "/", "hostname", host, diag));
     DS_TRY(ds_h5_attr_f64(f, "/", "wall_seconds", info->wall_seconds, diag));
+    if (info->precision[0]) {
+        DS_TRY(ds_h5_attr_str(f, "/", "precision", info->precision, diag));
+        DS_TRY(ds_h5_attr_str(f, "/", "precision_outcome", info->precision_outcome, diag));
+    }
     DS_TRY(ds_h5_attr_str(f, "/", "compiler", DS_COMPILER, diag));
     DS_TRY(ds_h5_attr_str(f, "/", "build_type", DS_BUILD_TYPE, diag));
     return ds_h5_attr_str(f, "/", "hdf5_version", ds_h5out_library_version(hv, sizeof hv), diag);

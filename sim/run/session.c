@@ -14,6 +14,8 @@
 #include "dealsim/sha256.h"
 #include "stateblob.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +31,7 @@ struct ds_session {
     ds_run_result res;   /* this session's blocks (not the saved ones) */
     ds_run_info info;
     uint64_t blocks0, trials0; /* already summarized by the saved state */
+    int precision_met;   /* stopped at a check where every target was met */
     int replay_stopped;  /* stopped while rewriting the saved blocks' rows */
 };
 
@@ -325,6 +328,37 @@ static void fill_info(ds_session *s, int interrupted)
     info->mpi_ranks = ds_par_size();
     info->wall_seconds = s->res.wall_seconds;
     utc_now(info->finished_utc, sizeof info->finished_utc);
+    snprintf(info->precision, sizeof info->precision, "%s",
+             s->opt.n_targets && s->opt.precision_text ? s->opt.precision_text : "");
+    if (s->opt.n_targets && !s->precision_met && !interrupted)
+        snprintf(info->precision_outcome, sizeof info->precision_outcome,
+                 "not met: the %llu trials asked for (--max-trials) were run first",
+                 (unsigned long long)s->sc->trials);
+}
+
+/* The first check point of --precision after `n` blocks. */
+static uint64_t next_check(uint64_t n)
+{
+    uint64_t c = DS_PRECISION_FIRST_CHECK;
+    while (c <= n)
+        c = c < DS_PRECISION_STEP ? 2 * c : c + DS_PRECISION_STEP;
+    return c;
+}
+
+/* Whether every target is met by the finalized summaries `st`. */
+static int targets_met(const ds_session *s, const ds_stats *st)
+{
+    for (size_t i = 0; i < s->opt.n_targets; ++i) {
+        const ds_precision_target *t = &s->opt.targets[i];
+        if ((size_t)t->output >= st->n_outputs)
+            return 0;
+        const ds_moments *mo = &st->out[t->output];
+        double se = ds_moments_stderr(mo);
+        double v = t->relative ? se / fabs(mo->mean) : se;
+        if (!(v <= t->tol)) /* NaN (too few values) is not met */
+            return 0;
+    }
+    return 1;
 }
 
 /* MPI: on rank 0, a new accumulator holding every rank's blocks (`mine` is
@@ -378,6 +412,29 @@ static ds_status gather_stats(ds_stats *mine, ds_stats **merged, ds_diag *diag)
     return collective(st, diag);
 }
 
+/* At a check point: are the targets met on blocks [0, n)?  Collective. */
+static ds_status check_targets(ds_session *s, int *met, ds_diag *diag)
+{
+    ds_status st = DS_OK;
+    *met = 0;
+    if (ds_par_size() == 1) {
+        st = ds_stats_finalize(s->st, diag);
+        *met = st == DS_OK && targets_met(s, s->st);
+        return st;
+    }
+    ds_stats *all = NULL;
+    if ((st = gather_stats(s->st, &all, diag)) != DS_OK)
+        return st;
+    if (ds_par_rank() == 0) {
+        st = ds_stats_finalize(all, diag);
+        *met = st == DS_OK && targets_met(s, all);
+    }
+    ds_stats_free(all);
+    st = collective(st, diag);
+    ds_par_bcast(met, sizeof *met);
+    return st;
+}
+
 static ds_status write_checkpoint(ds_session *s, ds_diag *diag)
 {
     ds_status st;
@@ -419,8 +476,14 @@ static ds_status run_blocks(ds_session *s, ds_driver *d, uint64_t first, uint64_
                          s->opt.checkpoint_every > 0;
     *stopped = 0;
     uint64_t next = first;
+    const int precise = !replay && s->opt.n_targets > 0;
     while (next < end) {
-        const uint64_t len = end - next < round ? end - next : round;
+        uint64_t len = end - next < round ? end - next : round;
+        /* Rounds end at every check point, so a check sees exactly blocks
+         * [0, check) and nothing past it is ever computed. */
+        const uint64_t check = precise ? next_check(next) : UINT64_MAX;
+        if (precise && check - next < len)
+            len = check - next;
         const uint64_t lo = next + len * (uint64_t)rank / (uint64_t)ranks;
         const uint64_t hi = next + len * (uint64_t)(rank + 1) / (uint64_t)ranks;
         ds_status st = DS_OK;
@@ -468,6 +531,18 @@ static ds_status run_blocks(ds_session *s, ds_driver *d, uint64_t first, uint64_
             return DS_OK;
         }
         next += len;
+        if (precise && next == check && next < end) {
+            int met = 0;
+            if ((st = check_targets(s, &met, diag)) != DS_OK)
+                return st;
+            if (met) {
+                s->precision_met = 1;
+                snprintf(s->info.precision_outcome, sizeof s->info.precision_outcome,
+                         "met at %llu trials (%llu blocks)",
+                         (unsigned long long)(next * DS_BLOCK_SIZE), (unsigned long long)next);
+                return DS_OK;
+            }
+        }
         if (ranks > 1 && rank == 0 && s->opt.progress && !replay)
             s->opt.progress(s->opt.progress_ctx, sp.base, trials, sp.t_base);
         if (can_ckpt && next < end) {
