@@ -29,15 +29,28 @@
  *        their parent inserted.  The forest is canonical (it does not depend
  *        on insertion order); blocks committed in order from 0 leave exactly
  *        the binary representation of the block count (<= 64 nodes);
+ *      * the forest holds FULL blocks only (DS_BLOCK_SIZE trials).  A short
+ *        last block (the run ended inside it) is kept apart as the "tail"
+ *        partial: leaf (0, N-1) outside the forest;
  *      * the result for blocks [0, N) (ds_stats_finalize): the forest is then
- *        the binary decomposition of N, nodes at strictly decreasing levels
- *        left to right; fold from the right: acc = rightmost node, then for
- *        each node to its left acc = merge(node, acc).  Fixed for a given N;
+ *        the binary decomposition of N (or of N-1 plus the tail), nodes at
+ *        strictly decreasing levels left to right; fold from the right:
+ *        acc = rightmost element (the tail when there is one), then for
+ *        each node to its left acc = merge(node, acc).  Fixed for a given N:
+ *        inserting leaf N-1 into the decomposition of N-1 carries exactly
+ *        through the trailing nodes of levels 0, 1, ..., j, each carry being
+ *        merge(left node, right subtree) -- the very operations the fold
+ *        from the right performs with the tail as its start; so the value
+ *        with a tail equals the canonical tree over all N blocks
+ *        (tests/stats/test_stats_block.c checks 37 and 40 blocks by hand);
  *      * convergence checkpoint k (MODEL.md 5, "after the first 2^k blocks")
  *        is the value of node (k, 0), recorded when that node is formed by a
  *        carry (or committed as leaf 0 for k = 0), plus a final checkpoint at
- *        N blocks (the fold) when N is not a power of two.  Checkpoints are
- *        part of the mergeable state (a union when forests merge).
+ *        N blocks (the fold) when N is not already a checkpoint (a power of
+ *        two formed in the forest).  With a tail, node (k, 0) containing it
+ *        is never formed, but the fold equals it, so the checkpoints are the
+ *        same as without the tail rule.  Checkpoints are part of the
+ *        mergeable state (a union when forests merge).
  *
  * The driver computes a block partial per thread, commits it as a leaf
  * (ds_stats_commit_block, any order, each block once), accumulates sketches
@@ -69,6 +82,22 @@
 
 #define DS_SKETCH_ALPHA 1e-3     /* relative accuracy of every quantile */
 #define DS_SKETCH_MIN_ABS 1e-12  /* |x| below this is counted as 0 */
+/* W: buckets kept per sign of a sketch.  When the keys of one sign span more
+ * than W, every key below (max_key - W + 1) is counted in that lowest kept
+ * bucket ("collapsed").  max_key only grows, and collapsing at a threshold
+ * then at a higher one equals collapsing once at the higher one, while
+ * collapsing commutes with adding counts; so the counts after any order of
+ * adds and merges are the raw counts collapsed once at the final threshold
+ * (max_key of all values - W + 1): partition-invariant (stats.c proves it in
+ * more detail; tests/stats/test_stats_sketch.c checks random partitions).
+ * Accuracy: a quantile whose rank falls in a non-collapsed bucket keeps
+ * relative accuracy DS_SKETCH_ALPHA; a collapsed value has a magnitude at
+ * most the lowest kept bucket's lower bound gamma^(floor-1), and quantiles
+ * at its ranks report that bucket's estimate (an upper bound of |x|).  W
+ * buckets span a factor gamma^W ~ 3600 in magnitude below the largest value
+ * of each sign.  The file marks how many values were collapsed per sketch
+ * (/state sketch_*_collapsed, /summary collapsed_count). */
+#define DS_SKETCH_MAX_BUCKETS 4096
 
 /* Count, NaN count, mean, sum of squared deviations (Welford / Chan et al.
  * 1979 pairwise update), min and max of the finite values. */
@@ -106,6 +135,12 @@ typedef struct {
     int32_t neg_lo;
     uint32_t neg_len, neg_cap;
     uint64_t *neg;
+    /* Bounded stores (at most DS_SKETCH_MAX_BUCKETS keys a side): keys below
+     * the floor (the highest key seen minus W - 1, kept lazily: the
+     * effective floor is max(floor, top key - W + 1)) are counted in the
+     * floor's bucket; `collapsed` of them had a key below it. */
+    int32_t pos_floor, neg_floor;
+    uint64_t pos_collapsed, neg_collapsed;
 } ds_sketch;
 
 void ds_sketch_init(ds_sketch *s);
@@ -171,6 +206,9 @@ typedef struct {
     size_t n_investors;
     size_t horizon;
     uint64_t trials;    /* trials merged (committed blocks) */
+    uint64_t block_size; /* trials of a full block: DS_BLOCK_SIZE; tests with
+                          * hand-made small blocks may lower it right after
+                          * allocation (a partial with fewer is a tail) */
     uint64_t blocks;    /* blocks merged */
 
     /* Result views: in a block partial, that block's floating state; in a
@@ -189,6 +227,12 @@ typedef struct {
      * the checkpoints of nodes (k, 0) formed so far (sorted by blocks). */
     size_t n_nodes, cap_nodes;
     ds_stats_node *nodes;
+    /* A short last block (fewer than DS_BLOCK_SIZE trials) is never a leaf
+     * of the forest: it is kept here and folded in at finalize as the
+     * rightmost element, so that ds_stats_drop_tail can take it out again
+     * when a run is extended. */
+    int has_tail;
+    ds_stats_node tail;
     size_t n_node_cps, cap_node_cps;
     ds_checkpoint *node_cps;
 
@@ -221,6 +265,9 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk);
  * block already covered is DS_ERR_INTERNAL.  Memory is reserved first, so
  * DS_ERR_NOMEM leaves acc unchanged. */
 ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t block);
+/* A partial with fewer than DS_BLOCK_SIZE trials becomes the tail (above);
+ * a second tail, or a tail not after every forest block at finalize, is
+ * DS_ERR_INTERNAL. */
 /* Adds the integer state (sketches, join counts) of a committed block. */
 ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk);
 /* into := into (+) from, everything: forest nodes (inserted with carries),
@@ -236,6 +283,17 @@ ds_status ds_stats_merge(ds_stats *into, const ds_stats *from);
  * the checkpoints (the final one included).  May be called again after more
  * merges.  On DS_ERR_NOMEM the views are unchanged. */
 ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag);
+/* Takes the tail (a short last block b with n trials) out again so that s
+ * holds exactly blocks [0, b) -- the first step of extending a run that
+ * ended inside a block.  tail_blk is that block recomputed by the caller
+ * (ds_model_run_block(m, b, n, blk)): its integer contributions (sketch
+ * counts, join counts) are subtracted and the tail partial (moments,
+ * coalitions, NaN and infinity counts) dropped.  DS_ERR_FORMAT and a
+ * message when s has no tail, the block is not it (index, n) or a count
+ * would go below zero (then s is unusable and must be freed).  A sketch
+ * whose floor rose because of the tail keeps that floor (stats.c): exact
+ * again once the extension re-adds the block's trials, as it always does. */
+ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *tail_blk, ds_diag *diag);
 /* Notes (stats.c): the block and merge functions return DS_ERR_INTERNAL when
  * shapes differ; ds_stats_block_moments and ds_stats_add_sketches may leave
  * an incomplete accumulator on DS_ERR_NOMEM, after which the run must fail. */
@@ -243,7 +301,7 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag);
 /* ------------------------------------------------------------------------ */
 /* Saved state: a generic, self-describing list of named arrays. */
 
-#define DS_STATS_STATE_VERSION 1 /* of the array set ds_stats_export writes */
+#define DS_STATS_STATE_VERSION 2 /* of the array set ds_stats_export writes */
 #define DS_STATE_NAME_MAX 40
 #define DS_STATE_MAX_RANK 2
 /* Arrays bigger than this (elements) are refused on import and read. */

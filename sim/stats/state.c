@@ -15,8 +15,9 @@
  *    hostile file gives DS_ERR_FORMAT and a message, never a crash;
  *  - import of export is the identity on everything mergeable (the round
  *    trip tests compare bits).
- * State version 1 arrays (dims in brackets):
- *   n_outputs, n_investors, horizon, trials, blocks          scalars (u64)
+ * State version 2 arrays (dims in brackets):
+ *   n_outputs, n_investors, horizon, trials, blocks,
+ *   block_size, tail                                         scalars (u64)
  *   node_level, node_index, node_trials,
  *   node_coalition_offset, node_coalition_count              [node] (u64)
  *   node_n, node_nan (u64); node_mean, node_m2, node_min,
@@ -28,8 +29,11 @@
  *   sketch_count, sketch_zero, sketch_pos_len,
  *   sketch_pos_offset, sketch_neg_len, sketch_neg_offset (u64),
  *   sketch_pos_lo, sketch_neg_lo (i32)                       [sketch]
+ *   sketch_pos_floor, sketch_neg_floor (i32),
+ *   sketch_pos_collapsed, sketch_neg_collapsed (u64)         [sketch]
  *   bucket_counts (u64)                                      [bucket]
  *   join_count (u64)                                         [investor]
+ * With tail = 1 the last node row is the short last block (stats.h).
  * Sketch rows: outputs, amount per investor, paid per investor, price per
  * month.  Accumulator columns: as ds_stats_n_accumulators.
  */
@@ -230,11 +234,13 @@ static void sketch_span(const ds_sketch *sk, int negative, int32_t *lo, uint32_t
 
 static ds_status export_inner(const ds_stats *s, ds_state *st)
 {
-    const size_t nn = s->n_nodes, na = ds_stats_n_accumulators(s), nk = s->n_node_cps;
+    /* The tail, when there is one, is the last node row (tail scalar 1). */
+    const size_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), na = ds_stats_n_accumulators(s);
+    const size_t nk = s->n_node_cps;
     const size_t ns = n_sketches(s), no = s->n_outputs;
     size_t nc = 0, nb = 0;
     for (size_t j = 0; j < nn; ++j)
-        nc += s->nodes[j].n_coal;
+        nc += (j < s->n_nodes ? &s->nodes[j] : &s->tail)->n_coal;
     for (size_t j = 0; j < ns; ++j) {
         int32_t lo;
         uint32_t lp, ln;
@@ -248,6 +254,10 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
     DS_TRY(add_scalar(st, "horizon", s->horizon, "months of the price path"));
     DS_TRY(add_scalar(st, "trials", s->trials, "trials merged"));
     DS_TRY(add_scalar(st, "blocks", s->blocks, "blocks merged"));
+    DS_TRY(add_scalar(st, "block_size", s->block_size, "trials of a full block"));
+    DS_TRY(add_scalar(st, "tail", (uint64_t)(s->has_tail != 0),
+                      "1: the last node row is the short last block (the tail), not a "
+                      "forest node"));
 
     const char *dn[1] = {"node"}, *dna[2] = {"node", "accumulator"};
     const char *dnc[1] = {"node_coalition"}, *dk[1] = {"checkpoint"};
@@ -287,7 +297,7 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
                    "sum of total over those trials (merged along the tree)", &cs));
     size_t r = 0;
     for (size_t j = 0; j < nn; ++j) {
-        const ds_stats_node *nd = &s->nodes[j];
+        const ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
         lv[j] = nd->level;
         ix[j] = nd->index;
         tr[j] = nd->trials;
@@ -342,6 +352,16 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
     DS_TRY(add_u64(st, "sketch_neg_len", 1, d_s, ds, "1", "number of negative buckets", &snl));
     DS_TRY(add_u64(st, "sketch_neg_offset", 1, d_s, ds, "1",
                    "offset of the negative buckets in bucket_counts", &sno));
+    int32_t *spf, *snf;
+    uint64_t *spc, *snc;
+    DS_TRY(add_i32(st, "sketch_pos_floor", 1, d_s, ds, "1",
+                   "lowest kept positive key: smaller keys are counted in its bucket", &spf));
+    DS_TRY(add_i32(st, "sketch_neg_floor", 1, d_s, ds, "1",
+                   "lowest kept negative key (of |x|)", &snf));
+    DS_TRY(add_u64(st, "sketch_pos_collapsed", 1, d_s, ds, "1",
+                   "positive values below sketch_pos_floor, counted in its bucket", &spc));
+    DS_TRY(add_u64(st, "sketch_neg_collapsed", 1, d_s, ds, "1",
+                   "negative values below sketch_neg_floor, counted in its bucket", &snc));
     DS_TRY(add_u64(st, "bucket_counts", 1, d_b, db, "1",
                    "sketch bucket counts, concatenated (see sketch_pos_offset, sketch_neg_offset)",
                    &bc));
@@ -350,6 +370,10 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
         const ds_sketch *sk = sketch_row_c(s, j);
         sc[j] = sk->count;
         sz[j] = sk->zero;
+        spf[j] = ds_stats_sketch_floor(sk, 0);
+        snf[j] = ds_stats_sketch_floor(sk, 1);
+        spc[j] = sk->pos_collapsed;
+        snc[j] = sk->neg_collapsed;
         for (int neg = 0; neg < 2; ++neg) {
             int32_t lo;
             uint32_t len;
@@ -436,7 +460,7 @@ static int add_ok(uint64_t a, uint64_t b, uint64_t *sum)
     return 1;
 }
 
-static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
+static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_diag *diag)
 {
     const uint64_t na = ds_stats_n_accumulators(s);
     const uint64_t *lv, *ix, *tr, *co, *cc, *mn, *mnan, *cm, *ct;
@@ -468,6 +492,10 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
     if (nn > 128)
         BAD("%llu forest nodes; a canonical forest has at most 128",
             (unsigned long long)nn);
+    if (has_tail && (nn == 0 || lv[nn - 1] != 0 || tr[nn - 1] == 0 ||
+                     tr[nn - 1] >= s->block_size))
+        BAD("the tail (last node row) must be one block of 1 to %llu trials",
+            (unsigned long long)(s->block_size - 1));
     /* Structure first: levels, indices, order, overlaps, canonical form,
      * coverage of `blocks` and `trials`. */
     uint64_t blocks = 0, trials = 0, rows = 0;
@@ -485,7 +513,7 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
                 BAD("node %llu overlaps or precedes node %llu (nodes must be sorted and "
                     "disjoint)",
                     (unsigned long long)j, (unsigned long long)(j - 1));
-            if (lv[j] == lv[j - 1] && (ix[j] ^ 1u) == ix[j - 1])
+            if (!(has_tail && j == nn - 1) && lv[j] == lv[j - 1] && (ix[j] ^ 1u) == ix[j - 1])
                 BAD("nodes %llu and %llu are siblings (not carried)",
                     (unsigned long long)(j - 1), (unsigned long long)j);
         }
@@ -522,6 +550,13 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
     if (rows != nc)
         BAD("%llu coalition rows, the nodes use %llu", (unsigned long long)nc,
             (unsigned long long)rows);
+    if (has_tail && blocks - 1 != ix[nn - 1])
+        BAD("the tail is block %llu, not the last (%llu)", (unsigned long long)ix[nn - 1],
+            (unsigned long long)(blocks - 1));
+    for (uint64_t j = 0; j + (has_tail ? 1u : 0u) < nn; ++j)
+        if (tr[j] != s->block_size << lv[j])
+            BAD("node %llu holds %llu trials, not full blocks", (unsigned long long)j,
+                (unsigned long long)tr[j]);
     if (blocks != s->blocks || trials != s->trials)
         BAD("the nodes hold %llu blocks and %llu trials, the state says %llu and %llu",
             (unsigned long long)blocks, (unsigned long long)trials,
@@ -529,9 +564,13 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
     /* Build. */
     DS_TRY(ds_stats_reserve_nodes(s, (size_t)nn));
     for (uint64_t j = 0; j < nn; ++j) {
-        ds_stats_node *nd = &s->nodes[j];
+        const int is_tail = has_tail && j == nn - 1;
+        ds_stats_node *nd = is_tail ? &s->tail : &s->nodes[j];
         DS_TRY(ds_stats_node_alloc(s, (size_t)cc[j], nd));
-        s->n_nodes = (size_t)j + 1;
+        if (is_tail)
+            s->has_tail = 1;
+        else
+            s->n_nodes = (size_t)j + 1;
         nd->level = (uint32_t)lv[j];
         nd->index = ix[j];
         nd->trials = tr[j];
@@ -616,6 +655,12 @@ static ds_status import_sketches(const ds_state *in, ds_stats *s, ds_diag *diag)
     NEED("sketch_neg_lo", DS_STATE_I32, snlo, int32_t);
     NEED("sketch_neg_len", DS_STATE_U64, snl, uint64_t);
     NEED("sketch_neg_offset", DS_STATE_U64, sno, uint64_t);
+    const int32_t *spf, *snf;
+    const uint64_t *spc, *snc;
+    NEED("sketch_pos_floor", DS_STATE_I32, spf, int32_t);
+    NEED("sketch_neg_floor", DS_STATE_I32, snf, int32_t);
+    NEED("sketch_pos_collapsed", DS_STATE_U64, spc, uint64_t);
+    NEED("sketch_neg_collapsed", DS_STATE_U64, snc, uint64_t);
 #undef NEED
     DS_TRY(need(in, "bucket_counts", DS_STATE_U64, 1, ANY, 0, &p, &nb, diag));
     bc = p;
@@ -630,8 +675,23 @@ static ds_status import_sketches(const ds_state *in, ds_stats *s, ds_diag *diag)
         ds_sketch *sk = sketch_row(s, (size_t)j);
         uint64_t total = sz[j];
         for (int neg = 0; neg < 2; ++neg) {
-            const int32_t lo = (neg ? snlo : splo)[j];
+            const int32_t lo = (neg ? snlo : splo)[j], fl = (neg ? snf : spf)[j];
             const uint64_t len = (neg ? snl : spl)[j], off = (neg ? sno : spo)[j];
+            const uint64_t coll = (neg ? snc : spc)[j];
+            if (fl < DS_SKETCH_KEY_MIN || fl > DS_SKETCH_KEY_MAX ||
+                (len > 0 && (lo < fl || len > DS_SKETCH_MAX_BUCKETS)) ||
+                (coll > 0 && (len == 0 || lo != fl || off >= nb || bc[off] < coll)))
+                BAD("sketch %llu: floor %d, %llu collapsed values and the bucket span (key "
+                    "%d, %llu buckets) disagree",
+                    (unsigned long long)j, (int)fl, (unsigned long long)coll, (int)lo,
+                    (unsigned long long)len);
+            if (neg) {
+                sk->neg_floor = fl;
+                sk->neg_collapsed = coll;
+            } else {
+                sk->pos_floor = fl;
+                sk->pos_collapsed = coll;
+            }
             if (len == 0)
                 continue;
             if (off > nb || len > nb - off || lo < DS_SKETCH_KEY_MIN ||
@@ -664,12 +724,17 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
     if (in->version != DS_STATS_STATE_VERSION)
         BAD("version %u, this build reads version %d", (unsigned)in->version,
             DS_STATS_STATE_VERSION);
-    uint64_t no, ni, h, trials, blocks;
+    uint64_t no, ni, h, trials, blocks, bsize, tail;
     DS_TRY(need_scalar(in, "n_outputs", &no, diag));
     DS_TRY(need_scalar(in, "n_investors", &ni, diag));
     DS_TRY(need_scalar(in, "horizon", &h, diag));
     DS_TRY(need_scalar(in, "trials", &trials, diag));
     DS_TRY(need_scalar(in, "blocks", &blocks, diag));
+    DS_TRY(need_scalar(in, "block_size", &bsize, diag));
+    DS_TRY(need_scalar(in, "tail", &tail, diag));
+    if (tail > 1 || bsize == 0 || bsize > ((uint64_t)1 << 32))
+        BAD("tail %llu or block_size %llu is not valid", (unsigned long long)tail,
+            (unsigned long long)bsize);
     if (no > DS_OUT_COUNT || ni > DS_MAX_INVESTORS || h > DS_MAX_HORIZON)
         BAD("shape (%llu outputs, %llu investors, %llu months) is beyond the limits",
             (unsigned long long)no, (unsigned long long)ni, (unsigned long long)h);
@@ -683,7 +748,8 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
         return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (importing state)");
     s->trials = trials;
     s->blocks = blocks;
-    ds_status st = import_nodes(in, s, diag);
+    s->block_size = bsize;
+    ds_status st = import_nodes(in, s, (int)tail, diag);
     if (st == DS_OK)
         st = import_checkpoints(in, s, diag);
     if (st == DS_OK)

@@ -137,6 +137,8 @@ void ds_sketch_init(ds_sketch *s)
     memset(s, 0, sizeof *s);
     s->gamma = (1.0 + DS_SKETCH_ALPHA) / (1.0 - DS_SKETCH_ALPHA);
     s->inv_log_gamma = 1.0 / log(s->gamma);
+    s->pos_floor = DS_SKETCH_KEY_MIN;
+    s->neg_floor = DS_SKETCH_KEY_MIN;
 }
 
 void ds_sketch_clear(ds_sketch *s)
@@ -157,79 +159,206 @@ static inline int32_t sketch_key(double log_abs, double inv_log_gamma)
     return k;
 }
 
-/* Makes the store [*lo, *lo + *len) cover [kmin, kmax] (both within
- * [SKETCH_KEY_MIN, SKETCH_KEY_MAX]).  Extends geometrically on the side that
- * needs it (by at least half the current length) so that a run of values
- * drifting one way costs amortised O(1).  On failure nothing changes. */
-static ds_status sketch_cover(uint64_t **buf, int32_t *lo, uint32_t *len, uint32_t *cap,
-                              int32_t kmin, int32_t kmax)
+/* One side (sign) of a sketch, by reference. */
+typedef struct {
+    uint64_t **buf;
+    int32_t *lo;
+    uint32_t *len, *cap;
+    int32_t *floor;
+    uint64_t *coll;
+} sketch_side;
+
+static sketch_side side_of(ds_sketch *s, int negative)
 {
-    int64_t old_lo = *lo, old_hi = (int64_t)*lo + (int64_t)*len; /* hi exclusive */
-    int64_t new_lo, new_hi;
-    if (*len == 0) {
+    sketch_side d;
+    if (negative) {
+        d.buf = &s->neg, d.lo = &s->neg_lo, d.len = &s->neg_len, d.cap = &s->neg_cap;
+        d.floor = &s->neg_floor, d.coll = &s->neg_collapsed;
+    } else {
+        d.buf = &s->pos, d.lo = &s->pos_lo, d.len = &s->pos_len, d.cap = &s->pos_cap;
+        d.floor = &s->pos_floor, d.coll = &s->pos_collapsed;
+    }
+    return d;
+}
+
+#define SKETCH_W ((int64_t)DS_SKETCH_MAX_BUCKETS)
+
+/* Nonzero key range [*a, *b] of a store; 0 if it holds nothing. */
+static int side_span(const uint64_t *buf, int32_t lo, uint32_t len, int32_t *a, int32_t *b)
+{
+    uint32_t i = 0;
+    while (i < len && buf[i] == 0)
+        i++;
+    if (i == len)
+        return 0;
+    uint32_t j = len - 1;
+    while (buf[j] == 0)
+        j--;
+    *a = lo + (int32_t)i;
+    *b = lo + (int32_t)j;
+    return 1;
+}
+
+/* The floor in force: the stored one (it never goes down) or the top key
+ * minus W - 1, whichever is higher.  Adds inside the store do not update
+ * the stored floor (a store of at most W keys never needs collapsing), so
+ * it is refreshed here whenever it matters. */
+static int32_t side_floor(const uint64_t *buf, int32_t lo, uint32_t len, int32_t floor)
+{
+    int32_t a, b;
+    if (side_span(buf, lo, len, &a, &b) && (int64_t)b - SKETCH_W + 1 > floor)
+        return (int32_t)((int64_t)b - SKETCH_W + 1);
+    return floor;
+}
+
+int32_t ds_stats_sketch_floor(const ds_sketch *sk, int negative)
+{
+    return negative ? side_floor(sk->neg, sk->neg_lo, sk->neg_len, sk->neg_floor)
+                    : side_floor(sk->pos, sk->pos_lo, sk->pos_len, sk->pos_floor);
+}
+
+/* Raises the floor to f: counts of keys below f move to f's bucket.  The
+ * values already collapsed sit in the old floor's bucket, the lowest
+ * nonzero one, so when anything moves they move too: collapsed = moved.
+ * Needs no memory (the store only shrinks from below). */
+static void side_collapse_to(sketch_side d, int32_t f)
+{
+    if (f <= *d.floor)
+        return;
+    *d.floor = f;
+    if (*d.len == 0 || f <= *d.lo)
+        return;
+    uint64_t *b = *d.buf;
+    uint64_t moved = 0;
+    uint32_t shift = (int64_t)f - *d.lo >= (int64_t)*d.len ? *d.len : (uint32_t)(f - *d.lo);
+    for (uint32_t i = 0; i < shift; ++i)
+        moved += b[i];
+    if (shift == *d.len) { /* f above the store: everything moves to f */
+        *d.lo = f;
+        *d.len = 1;
+        b[0] = moved;
+        if (moved)
+            *d.coll = moved;
+        return;
+    }
+    memmove(b, b + shift, (size_t)(*d.len - shift) * sizeof *b);
+    *d.lo = f;
+    *d.len -= shift;
+    if (moved) {
+        b[0] += moved;
+        *d.coll = moved;
+    }
+}
+
+/* Makes the store cover [kmin, kmax] (kmin >= floor; together with the
+ * nonzero keys a span of at most W).  Extends geometrically on the side that
+ * needs it (by at least half the current length, amortised O(1) for a
+ * drift) but never beyond W slots.  On failure nothing changes. */
+static ds_status side_cover(sketch_side d, int32_t kmin, int32_t kmax)
+{
+    const int64_t old_lo = *d.lo, old_hi = (int64_t)*d.lo + (int64_t)*d.len;
+    int64_t new_lo, new_hi, need_lo = kmin, need_hi = (int64_t)kmax + 1;
+    int32_t a, b;
+    int has = *d.len > 0 && side_span(*d.buf, *d.lo, *d.len, &a, &b);
+    if (has) {
+        need_lo = a < need_lo ? a : need_lo;
+        need_hi = (int64_t)b + 1 > need_hi ? (int64_t)b + 1 : need_hi;
+    }
+    if (*d.len > 0 && kmin >= old_lo && kmax < old_hi)
+        return DS_OK;
+    if (need_hi - need_lo > SKETCH_W || need_lo < *d.floor)
+        return DS_ERR_INTERNAL;
+    if (*d.len == 0) {
         new_lo = (int64_t)kmin - SKETCH_INIT_HALF;
         new_hi = (int64_t)kmax + SKETCH_INIT_HALF + 1;
     } else {
-        int64_t grow = (int64_t)(*len / 2u);
+        int64_t grow = (int64_t)(*d.len / 2u);
         new_lo = old_lo;
         new_hi = old_hi;
-        if (kmin < old_lo) {
+        if (kmin < old_lo)
             new_lo = kmin < old_lo - grow ? kmin : old_lo - grow;
-        }
-        if (kmax >= old_hi) {
+        if (kmax >= old_hi)
             new_hi = kmax >= old_hi + grow ? (int64_t)kmax + 1 : old_hi + grow;
-        }
     }
+    if (new_lo < *d.floor)
+        new_lo = *d.floor;
     if (new_lo < SKETCH_KEY_MIN)
         new_lo = SKETCH_KEY_MIN;
     if (new_hi > (int64_t)SKETCH_KEY_MAX + 1)
         new_hi = (int64_t)SKETCH_KEY_MAX + 1;
+    if (new_hi - new_lo > SKETCH_W) { /* keep [need_lo, need_hi) inside W slots */
+        if (new_lo < need_hi - SKETCH_W)
+            new_lo = need_hi - SKETCH_W;
+        if (new_hi > new_lo + SKETCH_W)
+            new_hi = new_lo + SKETCH_W;
+    }
     if (kmin < new_lo || kmax >= new_hi)
         return DS_ERR_INTERNAL; /* a key outside every finite value's range */
-
     uint32_t new_len = (uint32_t)(new_hi - new_lo);
-    uint64_t *b = *buf;
-    if (new_len > *cap) {
-        b = realloc(*buf, (size_t)new_len * sizeof *b);
-        if (!b)
+    uint64_t *buf = *d.buf;
+    if (new_len > *d.cap) {
+        buf = realloc(*d.buf, (size_t)new_len * sizeof *buf);
+        if (!buf)
             return DS_ERR_NOMEM;
-        *buf = b;
-        *cap = new_len;
+        *d.buf = buf;
+        *d.cap = new_len;
     }
-    if (*len == 0) {
-        memset(b, 0, (size_t)new_len * sizeof *b);
+    if (!has) {
+        memset(buf, 0, (size_t)new_len * sizeof *buf);
     } else {
-        size_t shift = (size_t)(old_lo - new_lo);
-        if (shift > 0) {
-            memmove(b + shift, b, (size_t)*len * sizeof *b);
-            memset(b, 0, shift * sizeof *b);
-        }
-        size_t tail = (size_t)(new_hi - old_hi);
-        memset(b + shift + *len, 0, tail * sizeof *b);
+        /* Move the nonzero span [a, b] to its place in the new layout. */
+        size_t n = (size_t)(b - a) + 1, src = (size_t)(a - old_lo), dst = (size_t)(a - new_lo);
+        memmove(buf + dst, buf + src, n * sizeof *buf);
+        memset(buf, 0, dst * sizeof *buf);
+        memset(buf + dst + n, 0, (new_len - dst - n) * sizeof *buf);
     }
-    *lo = (int32_t)new_lo;
-    *len = new_len;
+    *d.lo = (int32_t)new_lo;
+    *d.len = new_len;
     return DS_OK;
 }
 
-/* The slow path of an add: the key is outside the store. */
+/* For the importer: the store covers [kmin, kmax] (validated by the caller
+ * against the floor and W). */
 ds_status ds_stats_sketch_cover(ds_sketch *sk, int negative, int32_t kmin, int32_t kmax)
 {
     if (kmin > kmax || kmin < SKETCH_KEY_MIN || kmax > SKETCH_KEY_MAX)
         return DS_ERR_INTERNAL;
-    return negative ? sketch_cover(&sk->neg, &sk->neg_lo, &sk->neg_len, &sk->neg_cap, kmin, kmax)
-                    : sketch_cover(&sk->pos, &sk->pos_lo, &sk->pos_len, &sk->pos_cap, kmin, kmax);
+    return side_cover(side_of(sk, negative), kmin, kmax);
 }
 
+static ds_status side_reserve(sketch_side d)
+{
+    if (*d.cap >= (uint32_t)SKETCH_W)
+        return DS_OK;
+    uint64_t *b = realloc(*d.buf, (size_t)SKETCH_W * sizeof *b);
+    if (!b)
+        return DS_ERR_NOMEM;
+    *d.buf = b;
+    *d.cap = (uint32_t)SKETCH_W;
+    return DS_OK;
+}
+
+/* The slow path of an add: the key is outside the store.  Raise the floor
+ * to what the new top key implies, redirect a key below it, then grow. */
 static ds_status sketch_add_grow(ds_sketch *s, int negative, int32_t key)
 {
-    if (negative) {
-        DS_TRY(sketch_cover(&s->neg, &s->neg_lo, &s->neg_len, &s->neg_cap, key, key));
-        s->neg[(uint32_t)(key - s->neg_lo)]++;
-    } else {
-        DS_TRY(sketch_cover(&s->pos, &s->pos_lo, &s->pos_len, &s->pos_cap, key, key));
-        s->pos[(uint32_t)(key - s->pos_lo)]++;
+    sketch_side d = side_of(s, negative);
+    int32_t a, b;
+    int32_t top = key;
+    if (*d.len > 0 && side_span(*d.buf, *d.lo, *d.len, &a, &b) && b > top)
+        top = b;
+    if ((int64_t)top - SKETCH_W + 1 > *d.floor) {
+        /* Reserve first: a failure then leaves the counts unchanged. */
+        DS_TRY(side_reserve(d));
+        side_collapse_to(d, (int32_t)((int64_t)top - SKETCH_W + 1));
     }
+    int below = key < *d.floor;
+    if (below)
+        key = *d.floor;
+    DS_TRY(side_cover(d, key, key));
+    (*d.buf)[(uint32_t)(key - *d.lo)]++;
+    if (below)
+        (*d.coll)++;
     s->count++;
     return DS_OK;
 }
@@ -282,51 +411,109 @@ ds_status ds_sketch_add(ds_sketch *s, double x) { return sketch_add(s, x); }
 
 ds_status ds_sketch_add_log(ds_sketch *s, double log_x) { return sketch_add_pos_log(s, log_x); }
 
-/* Index range [*first, *last] of the nonzero counts of a store; 0 if none. */
-static int store_span(const uint64_t *buf, uint32_t len, uint32_t *first, uint32_t *last)
+/* Merging one side.  With M the top key of both and F = max(both floors,
+ * M - W + 1): collapse `into` to F, then add from's counts at max(key, F).
+ * Collapsed values of `from` sit at its floor's bucket: they are among
+ * those moved when its floor is below F, else they stay collapsed.  So the
+ * result is the raw counts of both collapsed at F, and F only depends on the
+ * union of the values (and the floors, which only a drop_tail raises above
+ * M - W + 1): any partition gives the same counts.  Memory is reserved by
+ * the caller (W slots), so nothing here fails. */
+static void side_merge(sketch_side d, const uint64_t *fb, int32_t flo, uint32_t flen,
+                       int32_t ffloor, uint64_t fcoll)
 {
-    uint32_t a = 0;
-    while (a < len && buf[a] == 0)
-        a++;
-    if (a == len)
-        return 0;
-    uint32_t b = len - 1;
-    while (buf[b] == 0)
-        b--;
-    *first = a;
-    *last = b;
-    return 1;
+    int32_t fa, fz, ia, iz;
+    int fhas = side_span(fb, flo, flen, &fa, &fz);
+    int ihas = *d.len > 0 && side_span(*d.buf, *d.lo, *d.len, &ia, &iz);
+    int32_t f = side_floor(*d.buf, *d.lo, *d.len, *d.floor);
+    int32_t f2 = side_floor(fb, flo, flen, ffloor);
+    if (f2 > f)
+        f = f2;
+    if (!fhas) {
+        side_collapse_to(d, f);
+        *d.coll += fcoll; /* 0: a side without counts has nothing collapsed */
+        return;
+    }
+    int32_t top = ihas && iz > fz ? iz : fz;
+    if ((int64_t)top - SKETCH_W + 1 > f)
+        f = (int32_t)((int64_t)top - SKETCH_W + 1);
+    side_collapse_to(d, f);
+    int32_t lo = fa < f ? f : fa;
+    (void)side_cover(d, lo, fz); /* capacity reserved: cannot fail */
+    uint64_t moved = 0;
+    for (int32_t k = fa; k <= fz; ++k) {
+        uint64_t c = fb[(uint32_t)(k - flo)];
+        if (!c)
+            continue;
+        if (k < f)
+            moved += c;
+        (*d.buf)[(uint32_t)((k < f ? f : k) - *d.lo)] += c;
+    }
+    *d.coll += moved + (f2 >= f ? fcoll : 0);
 }
 
 ds_status ds_sketch_merge(ds_sketch *into, const ds_sketch *from)
 {
     if (into->gamma != from->gamma)
         return DS_ERR_INTERNAL;
-    uint32_t pa = 0, pb = 0, na = 0, nb = 0;
-    int has_pos = store_span(from->pos, from->pos_len, &pa, &pb);
-    int has_neg = store_span(from->neg, from->neg_len, &na, &nb);
     /* Reserve both stores before adding anything: a failure then leaves the
      * counts unchanged (only capacity may have grown). */
-    if (has_pos)
-        DS_TRY(sketch_cover(&into->pos, &into->pos_lo, &into->pos_len, &into->pos_cap,
-                            from->pos_lo + (int32_t)pa, from->pos_lo + (int32_t)pb));
-    if (has_neg)
-        DS_TRY(sketch_cover(&into->neg, &into->neg_lo, &into->neg_len, &into->neg_cap,
-                            from->neg_lo + (int32_t)na, from->neg_lo + (int32_t)nb));
-    /* Offsets from the first nonzero key: `from` may have empty buckets
-     * below into's lo. */
-    if (has_pos) {
-        uint64_t *dst = into->pos + (uint32_t)(from->pos_lo + (int32_t)pa - into->pos_lo);
-        for (uint32_t i = 0; i <= pb - pa; ++i)
-            dst[i] += from->pos[pa + i];
-    }
-    if (has_neg) {
-        uint64_t *dst = into->neg + (uint32_t)(from->neg_lo + (int32_t)na - into->neg_lo);
-        for (uint32_t i = 0; i <= nb - na; ++i)
-            dst[i] += from->neg[na + i];
-    }
+    if (from->pos_len)
+        DS_TRY(side_reserve(side_of(into, 0)));
+    if (from->neg_len)
+        DS_TRY(side_reserve(side_of(into, 1)));
+    side_merge(side_of(into, 0), from->pos, from->pos_lo, from->pos_len, from->pos_floor,
+               from->pos_collapsed);
+    side_merge(side_of(into, 1), from->neg, from->neg_lo, from->neg_len, from->neg_floor,
+               from->neg_collapsed);
     into->zero += from->zero;
     into->count += from->count;
+    return DS_OK;
+}
+
+/* Takes one value out again (ds_stats_drop_tail); DS_ERR_FORMAT when it is
+ * not there. */
+static ds_status sketch_remove_key(ds_sketch *s, int negative, int32_t key)
+{
+    sketch_side d = side_of(s, negative);
+    /* Fix the floor in force before the top key may go away. */
+    *d.floor = side_floor(*d.buf, *d.lo, *d.len, *d.floor);
+    int below = key < *d.floor;
+    if (below)
+        key = *d.floor;
+    if (*d.len == 0 || key < *d.lo || key >= *d.lo + (int32_t)*d.len ||
+        (*d.buf)[(uint32_t)(key - *d.lo)] == 0 || (below && *d.coll == 0) || s->count == 0 ||
+        (!below && key == *d.floor && (*d.buf)[(uint32_t)(key - *d.lo)] <= *d.coll))
+        return DS_ERR_FORMAT;
+    (*d.buf)[(uint32_t)(key - *d.lo)]--;
+    if (below)
+        (*d.coll)--;
+    s->count--;
+    return DS_OK;
+}
+
+static ds_status sketch_remove(ds_sketch *s, double x, int is_log)
+{
+    double ax, la;
+    if (is_log) {
+        if (isnan(x) || x > SKETCH_LN_MAX)
+            return DS_OK;
+        if (!(x >= SKETCH_LN_MIN_ABS))
+            goto zero;
+        return sketch_remove_key(s, 0, sketch_key(x, s->inv_log_gamma));
+    }
+    ax = fabs(x);
+    if (!(ax <= DBL_MAX))
+        return DS_OK;
+    if (ax < DS_SKETCH_MIN_ABS)
+        goto zero;
+    la = log(ax);
+    return sketch_remove_key(s, x < 0.0, sketch_key(la, s->inv_log_gamma));
+zero:
+    if (s->zero == 0 || s->count == 0)
+        return DS_ERR_FORMAT;
+    s->zero--;
+    s->count--;
     return DS_OK;
 }
 
@@ -541,6 +728,7 @@ ds_stats *ds_stats_alloc_shape(size_t n_outputs, size_t n_investors, size_t hori
     s->n_outputs = n_outputs;
     s->n_investors = n_investors;
     s->horizon = horizon;
+    s->block_size = DS_BLOCK_SIZE;
     for (size_t o = 0; o < DS_OUT_COUNT; ++o)
         ds_sketch_init(&s->sk_out[o]);
     /* calloc(n + 1): never a zero-size request, whose NULL would read as
@@ -608,6 +796,8 @@ void ds_stats_free(ds_stats *s)
     free(s->checkpoints);
     for (size_t j = 0; j < s->n_nodes; ++j)
         ds_stats_node_free(&s->nodes[j]);
+    if (s->has_tail)
+        ds_stats_node_free(&s->tail);
     free(s->nodes);
     free(s->node_cps);
     free(s->inv_joined);
@@ -635,7 +825,7 @@ static int stats_block_fits(const ds_stats *s, const ds_block *blk)
 static int stats_same_shape(const ds_stats *a, const ds_stats *b)
 {
     return a->n_outputs == b->n_outputs && a->n_investors == b->n_investors &&
-           a->horizon == b->horizon;
+           a->horizon == b->horizon && a->block_size == b->block_size;
 }
 
 /* Moments of `ncol` interleaved columns of n rows (value of row t, column c
@@ -1041,9 +1231,12 @@ ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t
     ds_stats_node leaf;
     leaf.level = 0;
     leaf.index = block;
+    const int is_tail = partial->trials < acc->block_size;
     for (size_t j = 0; j < acc->n_nodes; ++j)
         if (node_overlap(&acc->nodes[j], &leaf))
             return DS_ERR_INTERNAL; /* committed twice */
+    if (acc->has_tail && (is_tail || acc->tail.index == block))
+        return DS_ERR_INTERNAL; /* a second short block, or the tail twice */
     DS_TRY(ds_stats_node_alloc(acc, partial->n_coalitions, &leaf));
     leaf.level = 0;
     leaf.index = block;
@@ -1055,6 +1248,14 @@ ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t
             leaf.coal[n++] = partial->coalitions[k];
     qsort(leaf.coal, n, sizeof *leaf.coal, coal_mask_compare);
     leaf.n_coal = n;
+    if (is_tail) {
+        /* Kept apart (stats.h): only full blocks enter the forest. */
+        acc->tail = leaf;
+        acc->has_tail = 1;
+        acc->trials += partial->trials;
+        acc->blocks += 1;
+        return DS_OK;
+    }
     ds_status st = forest_insert(acc, &leaf, 1);
     if (st != DS_OK) {
         ds_stats_node_free(&leaf);
@@ -1078,7 +1279,26 @@ ds_status ds_stats_merge(ds_stats *into, const ds_stats *from)
         for (size_t j = 0; j < into->n_node_cps; ++j)
             if (from->node_cps[i].blocks == into->node_cps[j].blocks)
                 return DS_ERR_INTERNAL;
-    DS_TRY(ds_stats_reserve_cps(into, into->n_node_cps + from->n_node_cps));
+    if (from->has_tail && into->has_tail)
+        return DS_ERR_INTERNAL;
+    for (size_t j = 0; j < into->n_nodes && from->has_tail; ++j)
+        if (node_overlap(&into->nodes[j], &from->tail))
+            return DS_ERR_INTERNAL;
+    for (size_t j = 0; j < from->n_nodes && into->has_tail; ++j)
+        if (node_overlap(&from->nodes[j], &into->tail))
+            return DS_ERR_INTERNAL;
+    ds_stats_node tail_copy;
+    if (from->has_tail)
+        DS_TRY(node_copy(into, &from->tail, &tail_copy));
+    if (ds_stats_reserve_cps(into, into->n_node_cps + from->n_node_cps) != DS_OK) {
+        if (from->has_tail)
+            ds_stats_node_free(&tail_copy);
+        return DS_ERR_NOMEM;
+    }
+    if (from->has_tail) {
+        into->tail = tail_copy;
+        into->has_tail = 1;
+    }
     for (size_t i = 0; i < from->n_node_cps; ++i)
         cps_insert(into, &from->node_cps[i]);
     for (size_t i = 0; i < from->n_nodes; ++i) {
@@ -1119,6 +1339,15 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
         next = ds_stats_node_last(nd) + 1;
         trials += nd->trials;
     }
+    if (s->has_tail) {
+        if (s->tail.index != next)
+            return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
+                               "stats: the short block %llu is not the last (the full blocks "
+                               "end at %llu)",
+                               (unsigned long long)s->tail.index, (unsigned long long)next);
+        next += 1;
+        trials += s->tail.trials;
+    }
     if (next != s->blocks || trials != s->trials)
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
                            "stats: the forest covers %llu blocks and %llu trials, but %llu "
@@ -1128,10 +1357,12 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
     const size_t na = ds_stats_n_accumulators(s);
     ds_stats_node acc;
     memset(&acc, 0, sizeof acc);
-    if (s->n_nodes > 0) {
-        if (node_copy(s, &s->nodes[s->n_nodes - 1], &acc) != DS_OK)
+    if (s->n_nodes > 0 || s->has_tail) {
+        /* The rightmost element: the tail when there is one (stats.h). */
+        size_t j0 = s->has_tail ? s->n_nodes : s->n_nodes - 1;
+        if (node_copy(s, s->has_tail ? &s->tail : &s->nodes[s->n_nodes - 1], &acc) != DS_OK)
             goto nomem;
-        for (size_t j = s->n_nodes - 1; j-- > 0;) {
+        for (size_t j = j0; j-- > 0;) {
             ds_stats_node nx;
             if (node_merge(s, &s->nodes[j], &acc, &nx) != DS_OK) {
                 ds_stats_node_free(&acc);
@@ -1170,8 +1401,10 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
     if (s->n_node_cps)
         memcpy(s->checkpoints, s->node_cps, s->n_node_cps * sizeof *s->checkpoints);
     s->n_checkpoints = s->n_node_cps;
-    /* The final checkpoint, unless node (k, 0) already is the whole run. */
-    if (s->blocks > 0 && (s->blocks & (s->blocks - 1)) != 0)
+    /* The final checkpoint, unless node (k, 0) already is the whole run
+     * (with a tail that node is never formed: the fold is its value). */
+    if (s->blocks > 0 &&
+        (s->n_checkpoints == 0 || s->checkpoints[s->n_checkpoints - 1].blocks != s->blocks))
         node_checkpoint(s, &acc, s->blocks, &s->checkpoints[s->n_checkpoints++]);
     ds_stats_node_free(&acc);
     return DS_OK;
@@ -1202,5 +1435,51 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
         for (size_t m = 0; m < h; ++m)
             DS_TRY(sketch_add_pos_log(&local->sk_price[m], lp[m]));
     }
+    return DS_OK;
+}
+
+ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *blk, ds_diag *diag)
+{
+    if (!s->has_tail)
+        return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+                           "stats: no short last block to take out (the run ended on a "
+                           "block boundary)");
+    if (blk->block != s->tail.index || blk->n != s->tail.trials || !stats_block_fits(s, blk))
+        return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+                           "stats: block %llu with %zu trials is not the saved last block "
+                           "(%llu with %llu trials)",
+                           (unsigned long long)blk->block, blk->n,
+                           (unsigned long long)s->tail.index,
+                           (unsigned long long)s->tail.trials);
+    const size_t n = blk->n, ni = s->n_investors, h = s->horizon;
+    ds_status st = DS_OK;
+    for (size_t o = 0; o < s->n_outputs && st == DS_OK; ++o)
+        for (size_t t = 0; t < n && st == DS_OK; ++t)
+            st = sketch_remove(&s->sk_out[o], blk->out[o][t], 0);
+    for (size_t t = 0; t < n && st == DS_OK; ++t) {
+        for (size_t i = 0; i < ni && st == DS_OK; ++i) {
+            st = sketch_remove(&s->sk_amount[i], blk->amount[t * ni + i], 0);
+            if (st == DS_OK)
+                st = sketch_remove(&s->sk_paid[i], blk->paid[t * ni + i], 0);
+            if (st == DS_OK && blk->joined[t * ni + i]) {
+                if (s->inv_joined[i] == 0)
+                    st = DS_ERR_FORMAT;
+                else
+                    s->inv_joined[i]--;
+            }
+        }
+        for (size_t m = 0; m < h && st == DS_OK; ++m)
+            st = sketch_remove(&s->sk_price[m], blk->log_price[t * h + m], 1);
+    }
+    if (st != DS_OK || s->trials < n || s->blocks < 1)
+        return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+                           "stats: the saved summaries do not contain block %llu's values "
+                           "(a count would go below zero): the state does not belong to "
+                           "this scenario and seed",
+                           (unsigned long long)blk->block);
+    ds_stats_node_free(&s->tail);
+    s->has_tail = 0;
+    s->trials -= n;
+    s->blocks -= 1;
     return DS_OK;
 }

@@ -16,6 +16,16 @@
 #define NB 5        /* blocks; the last is partial */
 #define LAST_N 123
 
+/* Test blocks hold BT trials: only the last (shorter) one is a tail. */
+static ds_stats *tb_alloc_shape(size_t no, size_t ni, size_t h)
+{
+    ds_stats *s = ds_stats_alloc_shape(no, ni, h);
+    if (s)
+        s->block_size = BT;
+    return s;
+}
+#define ds_stats_alloc_shape tb_alloc_shape
+
 static size_t block_n(size_t b) { return b + 1 < NB ? BT : LAST_N; }
 
 
