@@ -36,6 +36,28 @@
 /* Files larger than this are rejected before parsing. */
 #define DS_MAX_SCENARIO_BYTES (4u * 1024u * 1024u)
 
+/* Limits that keep every draw and sum finite and a trial's work bounded
+ * (README "Limits"; each rejection names the key and the limit):
+ *  - the reach of a distribution (its support where that end is finite, else
+ *    its DS_TAIL_PROBABILITY / 1 - DS_TAIL_PROBABILITY quantile) lies within
+ *    +-DS_MAX_MAGNITUDE, which keeps max - min finite too;
+ *  - the investors' amounts reach a sum of at most DS_MAX_MAGNITUDE;
+ *  - the jump rate's upper reach allows at most DS_MAX_JUMPS_PER_MONTH
+ *    expected jumps a month (rate / 12);
+ *  - the log price stays within +-DS_MAX_LOG_PRICE:
+ *      |ln initial| + |drift| H/12 + DS_PRICE_SDS volatility sqrt(H/12)
+ *      + max|jump size| (N + DS_TAIL_SDS sqrt(N) + 2 DS_TAIL_SDS),
+ *    N = rate H/12 the expected jumps of the horizon (the count's term is
+ *    about its 1 - DS_TAIL_PROBABILITY quantile), every term at its reach;
+ *    and ln(sum of amounts) + that bound too, so money / price stays
+ *    finite. */
+#define DS_MAX_MAGNITUDE 1e300
+#define DS_TAIL_PROBABILITY 1e-15
+#define DS_MAX_JUMPS_PER_MONTH 1000.0
+#define DS_MAX_LOG_PRICE 700.0
+#define DS_PRICE_SDS 40.0
+#define DS_TAIL_SDS 8.0
+
 typedef struct {
     double share;       /* phi_k, >= 0, shares of an investor sum to 1 */
     ds_dist month;      /* uncertain; sample floored and clamped to [0, H] */
@@ -140,12 +162,22 @@ typedef struct {
 } ds_scenario;
 
 /* Loads, overrides and validates a scenario.  `sets` are "KEY=VALUE" strings
- * (CONFIG.md: dotted keys, investors addressed by name, e.g.
- * "investors.Nvidia.join_probability=0.9"; VALUE is YAML, so "trials=1e7" and
- * "round.cap={dist: uniform, min: 1, max: 2}" work).  On success *out owns a
- * new scenario; on failure *out is NULL and diag says why. */
+ * (CONFIG.md: dotted keys, investors addressed by name only, e.g.
+ * "investors.Nvidia.join_probability=0.9", a list entry by position only in
+ * brackets, "investors[1].amount=5"; VALUE is YAML, so "trials=1e7" and
+ * "round.cap={dist: uniform, min: 1, max: 2}" work).  A UTF-8 byte-order
+ * mark at the start of the file is skipped.  On success *out owns a new
+ * scenario; on failure *out is NULL and diag says why (a file that cannot be
+ * opened: DS_ERR_IO with the reason). */
 ds_status ds_scenario_load(const char *path, const char *const *sets, size_t n_sets,
                            ds_scenario **out, ds_diag *diag);
+
+/* A whole number in [lo, hi] written as a scenario file writes one (YAML
+ * 1.2 core decimal: "1000000", "1e6", "+5"; never "0x10", "0x1p4", " 5" or
+ * "5 "), so command-line options and scenario keys share one grammar.
+ * Texts of 128 characters or more are refused.  Allocates nothing.
+ * Returns 1 and sets *out when text is one. */
+int ds_config_parse_uint(const char *text, uint64_t lo, uint64_t hi, uint64_t *out);
 
 /* Same, from text in memory; `label` names it in diagnostics. */
 ds_status ds_scenario_load_string(const char *text, size_t len, const char *label,

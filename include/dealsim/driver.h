@@ -36,6 +36,9 @@ typedef struct {
     ds_progress_fn progress; /* may be NULL */
     void *progress_ctx;
     atomic_int *stop;       /* when set (e.g. by SIGINT), stop at a block boundary; may be NULL */
+    int replay;             /* only regenerate the blocks' per-trial data for the sink (a
+                             * resumed run rewriting the rows of blocks its saved state
+                             * already summarizes); `global` is left untouched */
 } ds_run_options;
 
 typedef struct {

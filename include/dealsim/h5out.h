@@ -5,8 +5,10 @@
  *
  * h5out.c is the only file that includes HDF5.  Life cycle:
  *
- *   ds_h5out_open     creates "<file>.partial" (refuses an existing <file>
- *                     unless force), writes /config and /effective_config,
+ *   ds_h5out_open     checks the target, takes "<file>.lock", creates the
+ *                     private "<file>.partial.<pid>.<random>" exclusively
+ *                     (refusals are DS_ERR_USAGE, before anything is
+ *                     created), writes /config and /effective_config,
  *                     creates the chunked per-trial datasets of /trials
  *                     sized for the requested trials;
  *   ds_h5out_write_block   writes one block's per-trial values at their final
@@ -14,10 +16,12 @@
  *   ds_h5out_finish   writes /summary, /histograms, /investors, /coalitions,
  *                     /price_fan, /convergence, /state and the root
  *                     attributes, shrinks /trials to the trials completed
- *                     (an interrupted run), closes, renames to <file>;
- *   ds_h5out_abort    on failure: closes and removes "<file>.partial", so a
- *                     failed run leaves no partial file behind... but never
- *                     touches an existing <file>.
+ *                     (an interrupted run), closes, fsyncs, renames to
+ *                     <file>, fsyncs the directory, drops the lock;
+ *   ds_h5out_abort    on failure: closes and removes its partial, the lock
+ *                     file and the directories open created, so a failed
+ *                     run leaves nothing behind... and never touches an
+ *                     existing <file> or another run's partial.
  *
  * Every dataset carries `units` and `long_name`; every axis has an HDF5
  * dimension scale, so xarray.open_dataset(path, engine="h5netcdf", group=G)
@@ -34,13 +38,22 @@
 #include "dealsim/sink.h"
 #include "dealsim/stats.h"
 
+/* file_format_version of the files this build writes (and continues):
+ * major changes when the layout or the results' bits change, minor for
+ * additions a reader may ignore. */
+#define DS_FILE_FORMAT_MAJOR 2
+#define DS_FILE_FORMAT_MINOR 0
+
 typedef struct ds_h5out ds_h5out;
 
 /* The run facts written as root attributes are a ds_run_info (sink.h). */
 
-/* Opens the writer.  `effective_yaml` is ds_scenario_to_yaml's text.  With
- * force == 0 an existing `path` is an error (DS_ERR_IO, "exists; use
- * --force").  Creates missing parent directories of path. */
+/* Opens the writer.  `effective_yaml` is ds_scenario_to_yaml's text.
+ * Refused with DS_ERR_USAGE (exit 2), before anything is created: a target
+ * that is not absent or a regular file (or a symlink to one), a parent that
+ * is not an existing-or-creatable writable directory, an existing `path`
+ * with force == 0 ("exists; use --force"), another run holding
+ * "<path>.lock".  Creates missing parent directories of path. */
 ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t trials,
                         const char *effective_yaml, ds_h5out **out, ds_diag *diag);
 
@@ -55,6 +68,14 @@ ds_status ds_h5out_write_block(ds_h5out *w, const ds_block *blk, ds_diag *diag);
  * on failure (then the partial file is removed). */
 ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
                           ds_diag *diag);
+
+/* A checkpoint: the summaries so far (finalized, run_status "interrupted",
+ * no /trials rows) in a whole file written beside the target, flushed and
+ * renamed over it, so the target always holds the last whole checkpoint
+ * and the one before is replaced only once the new one is on disk.  The
+ * run goes on writing its partial. */
+ds_status ds_h5out_checkpoint(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
+                              ds_diag *diag);
 
 /* Closes and removes the partial file; frees w.  NULL is fine. */
 void ds_h5out_abort(ds_h5out *w);

@@ -15,8 +15,19 @@
  *                      them to the sink, which writes and closes;
  *   ds_session_free    frees everything; a sink not finished is aborted.
  *
- * Errors: a scenario that cannot be loaded is DS_ERR_SCENARIO (exit 2, the
- * diagnostic names file:line:col), everything else keeps its status.
+ * Resume and extend: the caller reads the file (/config, /effective_config,
+ * /state, root attributes) into a ds_session_base; the session checks it
+ * (format, block size, status, scenario and seed), loads the scenario from
+ * the file's effective YAML, imports the saved summaries, regenerates the
+ * per-trial rows of the blocks already summarized (they are a function of
+ * (scenario, seed, block)) and runs the rest — so the result is
+ * bit-identical to one uninterrupted run.  The new file's /config is the
+ * old one verbatim.
+ *
+ * Errors: a scenario that cannot be loaded, or a file that cannot be
+ * resumed (another scenario or seed, another format, complete, damaged), is
+ * DS_ERR_SCENARIO or DS_ERR_USAGE (exit 2); everything else keeps its
+ * status.
  */
 #ifndef DEALSIM_SESSION_H
 #define DEALSIM_SESSION_H
@@ -32,8 +43,30 @@
 #include "dealsim/sink.h"
 #include "dealsim/stats.h"
 
+/* What a resumed or extended run starts from: read from a result file by
+ * the caller (the run layer never reads files itself). */
+typedef enum {
+    DS_SESSION_NEW = 0,
+    DS_SESSION_RESUME, /* continue an interrupted file to its requested trials */
+    DS_SESSION_EXTEND  /* add trials to a complete file */
+} ds_session_mode;
+
 typedef struct {
-    const char *scenario_path;
+    const char *path;        /* the file, for messages */
+    const char *config;      /* its /config: the scenario file verbatim */
+    const char *config_path; /* its /config path attribute, or NULL */
+    const char *effective;   /* its /effective_config */
+    const char *run_status;
+    int format_major;
+    uint64_t seed, trials, trials_requested, block_size;
+    const ds_state *state;   /* its /state */
+    uint64_t more;           /* EXTEND: trials to add */
+} ds_session_base;
+
+typedef struct {
+    ds_session_mode mode;
+    const ds_session_base *base; /* RESUME, EXTEND */
+    const char *scenario_path;   /* NEW; with RESUME, optional: must match the file's */
     const char *const *sets;  /* --set KEY=VALUE overrides, in order */
     size_t n_sets;
     int threads;              /* 0: OpenMP's default */
@@ -43,6 +76,7 @@ typedef struct {
     ds_sink_open_fn open_sink; /* NULL: no output at all (summaries only) */
     void *sink_ctx;
     int mpi_ranks;            /* recorded in the run facts (1 for a serial run) */
+    double checkpoint_every;  /* seconds between checkpoints; 0: none */
 } ds_session_options;
 
 typedef struct ds_session ds_session;
@@ -59,5 +93,8 @@ const ds_scenario *ds_session_scenario(const ds_session *s);
 const ds_stats *ds_session_stats(const ds_session *s);
 const ds_run_result *ds_session_result(const ds_session *s);
 const ds_run_info *ds_session_info(const ds_session *s);
+/* True when a resumed run was stopped while it rewrote the saved blocks'
+ * rows: nothing new was written, the file being continued is unchanged. */
+int ds_session_stopped_early(const ds_session *s);
 
 #endif /* DEALSIM_SESSION_H */

@@ -44,6 +44,12 @@ typedef struct {
     ds_status (*finish)(void *ctx, const ds_stats *st, const ds_run_info *info, ds_diag *diag);
     /* Discards everything (a failed run); frees ctx.  NULL ctx is fine. */
     void (*abort)(void *ctx);
+    /* Optional (NULL: the sink cannot checkpoint).  Makes the finalized
+     * summaries so far durable where the result will be, without ending
+     * the run: a whole, resumable result file (run_status "interrupted")
+     * written aside and renamed over the previous checkpoint, never
+     * destroying it before the new one is on disk. */
+    ds_status (*checkpoint)(void *ctx, const ds_stats *st, const ds_run_info *info, ds_diag *diag);
 } ds_sink;
 
 /* Opens a sink for a prepared model: what the session calls once the

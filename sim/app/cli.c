@@ -47,6 +47,9 @@ static const char *const usage_main =
     "  dealsim stream --seed S --source NAME --block B [-n N]\n"
     "                                     print the first N raw 64-bit outputs of a\n"
     "                                     random stream (to check against numpy)\n"
+    "  dealsim summary FILE [--json]      print the summary of a result file\n"
+    "  dealsim compare A.h5 B.h5 [--json] differences B - A with standard errors\n"
+    "                                     (paired trial by trial when possible)\n"
     "  dealsim help COMMAND | COMMAND --help | --version\n"
     "\n"
     "Examples:\n"
@@ -55,6 +58,8 @@ static const char *const usage_main =
     "  dealsim run configs/smoke.yaml --set investors.Nvidia.join_probability=0.9\n"
     "  dealsim check configs/openai-2026.yaml\n"
     "  dealsim sample --dist '{dist: pert, min: 1, mode: 2, max: 5}' -n 5\n"
+    "  dealsim summary results/openai-2026.h5 --json\n"
+    "  dealsim compare a.h5 b.h5\n"
     "\n"
     "Exit codes: 0 ok, 1 runtime failure (I/O, HDF5, memory), 2 usage or scenario\n"
     "error, 130 interrupted (a valid file with the completed trials was written).\n"
@@ -62,13 +67,20 @@ static const char *const usage_main =
 
 const char *const ds_cli_usage_run =
     "Usage: dealsim run SCENARIO [options]\n"
+    "       dealsim run --resume FILE [--threads T] [-o OUT] [--checkpoint-every S]\n"
     "\n"
     "Runs the scenario's trials on all cores, prints a summary table on stdout and\n"
     "writes the distributions to an HDF5 file (default: output.file of the\n"
-    "scenario, else results/<name>.h5).  The file is written as <file>.partial\n"
-    "and renamed when complete.  Ctrl-C (SIGINT) or SIGTERM stops at the next\n"
-    "block boundary and still writes a valid file marked run_status=interrupted\n"
-    "(exit code 130).\n"
+    "scenario, else results/<name>.h5).  The file is written under a private\n"
+    "partial name and renamed when whole.\n"
+    "\n"
+    "Stopping and continuing: Ctrl-C (SIGINT), SIGTERM or SIGUSR1 stop at the next\n"
+    "block boundary and still write a valid file marked run_status=interrupted\n"
+    "(exit code 130; 75 after SIGUSR1, Slurm's warning before the wall-time limit).\n"
+    "'dealsim run --resume FILE' continues such a file, with any thread or rank\n"
+    "count, to a file bit-identical to an uninterrupted run.  With\n"
+    "--checkpoint-every S the file is also rewritten every S seconds as a\n"
+    "resumable checkpoint, so even a killed run loses at most S seconds.\n"
     "\n"
     "Options:\n"
     "  -n, --trials N     number of trials (overrides the scenario; 1e7 is accepted)\n"
@@ -77,12 +89,31 @@ const char *const ds_cli_usage_run =
     "  -o, --output FILE  output file (overrides output.file)\n"
     "  --set KEY=VALUE    override a scenario key, as YAML; repeatable, e.g.\n"
     "                     --set round.cap=80 --set output.per_trial=true\n"
+    "  --resume FILE      continue the interrupted run in FILE (with SCENARIO too,\n"
+    "                     the two must be the same scenario and seed)\n"
+    "  --checkpoint-every SECONDS\n"
+    "                     write a resumable checkpoint to the output this often\n"
     "  --force            overwrite an existing output file\n"
     "  --quiet            no progress and no summary table (errors still shown)\n"
     "  -h, --help         this help\n"
     "\n"
     "Results are bit-identical for the same scenario, seed and trials whatever\n"
-    "the thread count; a run of N trials is a prefix of a run of M > N trials.\n";
+    "the thread count, rank count and interruptions; a run of N trials is a\n"
+    "prefix of a run of M > N trials.\n";
+const char *const ds_cli_usage_extend =
+    "Usage: dealsim extend FILE -n MORE [--threads T] [-o OUT] [--quiet]\n"
+    "\n"
+    "Adds MORE trials to the complete run in FILE: the result (FILE itself, or OUT)\n"
+    "is bit-identical to one run of the total number of trials with the same\n"
+    "scenario and seed.\n"
+    "\n"
+    "Options:\n"
+    "  -n, --trials MORE  trials to add\n"
+    "  --threads T        OpenMP threads (default: all cores / OMP_NUM_THREADS)\n"
+    "  -o, --output OUT   write the extended run to OUT instead of replacing FILE\n"
+    "  --checkpoint-every SECONDS   as for run\n"
+    "  --force            overwrite an existing OUT\n"
+    "  --quiet            no progress and no summary table\n";
 
 static const char *const usage_check =
     "Usage: dealsim check SCENARIO [--set KEY=VALUE]...\n"
@@ -114,6 +145,31 @@ static const char *const usage_stream =
     "  numpy.random.PCG64DXSM(ss).random_raw(N)\n"
     "where fnv1a64 is the 64-bit FNV-1a hash of NAME's UTF-8 bytes.\n";
 
+const char *const ds_cli_usage_summary =
+    "Usage: dealsim summary FILE [--json]\n"
+    "\n"
+    "Prints the summary table `dealsim run` printed for a result file, rebuilt from\n"
+    "the file's saved state (/state) and scenario (/effective_config), or with\n"
+    "--json a JSON document (schema: README.md, \"dealsim summary --json\"; every\n"
+    "number printed with 17 digits, NaN as null).  A file of an interrupted run is\n"
+    "summarised with a warning saying how many trials it holds.  Exit 2 for a\n"
+    "file that is missing, not HDF5, not a dealsim file, of a newer\n"
+    "file_format_version, or damaged.\n";
+
+const char *const ds_cli_usage_compare =
+    "Usage: dealsim compare A.h5 B.h5 [--json]\n"
+    "\n"
+    "What-if analysis: for every summary output the difference B - A of its mean\n"
+    "(a probability for booleans) with the standard error of the difference, and\n"
+    "the same for each investor's join probability and mean amount.  When both\n"
+    "files have the same seed and trial count and per-trial data of an output\n"
+    "(/trials/<output>, output.per_trial), the runs used common random numbers\n"
+    "and the difference is paired trial by trial: the mean and standard error of\n"
+    "the per-trial differences, read in chunks; the table says which and how much\n"
+    "smaller the paired standard error is than the unpaired sqrt(se_A^2 + se_B^2).\n"
+    "Files of different block sizes or file format versions are refused (exit 2).\n"
+    "--json: a JSON document (schema: README.md, \"dealsim compare --json\").\n";
+
 /* Prints "dealsim: error: <message>" and a pointer to the help; returns 2. */
 int ds_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -126,31 +182,13 @@ int ds_cli_usage_error(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
-/* A whole number in [0, 2^64-1]: digits, or a float form like 1e7 / 2.5e6
- * that is integral and in range.  Returns 1 on success. */
+/* A whole number in [0, 2^64-1] in the scenario files' grammar (digits, or
+ * an integral 1e7-style decimal; ds_config_parse_uint), so that -n, --seed
+ * and --threads accept exactly what trials: and seed: do.  Returns 1 on
+ * success. */
 int ds_cli_parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
-        return 0;
-    int digits = 1;
-    for (const char *p = s; *p; ++p)
-        if (*p < '0' || *p > '9')
-            digits = 0;
-    if (digits) {
-        errno = 0;
-        char *end = NULL;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno || *end)
-            return 0;
-        *out = (uint64_t)v;
-        return 1;
-    }
-    char *end = NULL;
-    double d = strtod(s, &end);
-    if (*end || !(d >= 0.0) || d != floor(d) || d >= 18446744073709551616.0)
-        return 0;
-    *out = (uint64_t)d;
-    return 1;
+    return ds_config_parse_uint(s, 0, UINT64_MAX, out);
 }
 
 int ds_cli_parse_int(const char *s, int lo, int hi, int *out)
@@ -187,6 +225,21 @@ int ds_cli_report_load(ds_diag *diag)
     if (diag->status == DS_ERR_IO)
         diag->status = DS_ERR_SCENARIO;
     return ds_cli_report(diag);
+}
+
+/* The exit status of a command once its output is printed: 1 with a message
+ * when standard output could not be written (a full disk, > /dev/full, a
+ * closed pipe), so that a truncated output never passes for a complete one.
+ * ferror catches a failure of an earlier, implicit flush. */
+int ds_cli_stdout_status(int rc)
+{
+    int flushed = fflush(stdout) == 0;
+    int e = errno;
+    if (flushed && !ferror(stdout))
+        return rc;
+    fprintf(stderr, "dealsim: error: cannot write the output to standard output: %s\n",
+            flushed ? "an earlier write failed" : strerror(e));
+    return rc == 0 ? 1 : rc;
 }
 
 /* ---- check ---- */
@@ -233,7 +286,7 @@ static int cmd_check(int argc, char **argv)
     ds_scenario_describe(sc, stdout);
     free(yaml);
     ds_scenario_free(sc);
-    return 0;
+    return ds_cli_stdout_status(0);
 }
 
 /* ---- stream ---- */
@@ -279,7 +332,7 @@ static int cmd_stream(int argc, char **argv)
     for (uint64_t i = 0; i < n; ++i)
         if (printf("%llu\n", (unsigned long long)ds_rng_next_u64(&r)) < 0)
             break;
-    return fflush(stdout) == 0 ? 0 : 1;
+    return ds_cli_stdout_status(0);
 }
 
 /* ---- sample ---- */
@@ -324,7 +377,7 @@ static int cmd_sample(int argc, char **argv)
         if (printf("%.17g\n", ds_dist_sample(&d, &r)) < 0)
             break;
     ds_dist_clear(&d);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return ds_cli_stdout_status(0);
 }
 
 /* ---- run ---- */
@@ -349,20 +402,30 @@ int ds_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "help")) {
         const char *what = argc > 2 ? argv[2] : "";
         fputs(!strcmp(what, "run")      ? ds_cli_usage_run
+              : !strcmp(what, "extend") ? ds_cli_usage_extend
               : !strcmp(what, "check")  ? usage_check
               : !strcmp(what, "sample") ? usage_sample
               : !strcmp(what, "stream") ? usage_stream
+              : !strcmp(what, "summary") ? ds_cli_usage_summary
+              : !strcmp(what, "compare") ? ds_cli_usage_compare
                                         : usage_main,
               stdout);
         return 0;
     }
     if (!strcmp(cmd, "run"))
         return ds_cli_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "extend"))
+        return ds_cli_extend(argc - 2, argv + 2);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 2, argv + 2);
     if (!strcmp(cmd, "sample"))
         return cmd_sample(argc - 2, argv + 2);
     if (!strcmp(cmd, "stream"))
         return cmd_stream(argc - 2, argv + 2);
-    return ds_cli_usage_error("", "unknown command '%s' (run, check, sample, stream)", cmd);
+    if (!strcmp(cmd, "summary"))
+        return ds_cli_summary(argc - 2, argv + 2);
+    if (!strcmp(cmd, "compare"))
+        return ds_cli_compare(argc - 2, argv + 2);
+    return ds_cli_usage_error("", "unknown command '%s' (run, extend, check, sample, stream, "
+                                  "summary, compare)", cmd);
 }

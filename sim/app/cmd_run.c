@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "dealsim/h5in.h"
 #include "dealsim/h5out.h"
 #include "dealsim/session.h"
 
@@ -53,6 +55,7 @@ static char *yaml_set_string(const char *key, const char *value)
  * the file is being finished the signals are blocked, and delivered (to the
  * same handler) only once the file is whole. */
 static atomic_int stop_flag;
+static atomic_int stop_usr1; /* the stop came from SIGUSR1: exit DS_EXIT_CHECKPOINTED */
 static volatile sig_atomic_t signals_seen;
 
 static void say(const char *msg)
@@ -69,7 +72,8 @@ static void say(const char *msg)
 
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGUSR1)
+        atomic_store(&stop_usr1, 1);
     atomic_store(&stop_flag, 1);
     signals_seen = signals_seen + 1;
     if (signals_seen == 2)
@@ -82,7 +86,7 @@ static void on_signal(int sig)
 }
 
 typedef struct {
-    struct sigaction old_int, old_term;
+    struct sigaction old_int, old_term, old_usr1;
     sigset_t both;
 } signal_guard;
 
@@ -93,12 +97,15 @@ static void signals_install(signal_guard *g)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     atomic_store(&stop_flag, 0);
+    atomic_store(&stop_usr1, 0);
     signals_seen = 0;
     sigemptyset(&g->both);
     sigaddset(&g->both, SIGINT);
     sigaddset(&g->both, SIGTERM);
+    sigaddset(&g->both, SIGUSR1);
     sigaction(SIGINT, &sa, &g->old_int);
     sigaction(SIGTERM, &sa, &g->old_term);
+    sigaction(SIGUSR1, &sa, &g->old_usr1);
 }
 
 /* Blocks SIGINT and SIGTERM (while the file is finished) or unblocks them;
@@ -112,11 +119,21 @@ static void signals_restore(signal_guard *g)
 {
     sigaction(SIGINT, &g->old_int, NULL);
     sigaction(SIGTERM, &g->old_term, NULL);
+    sigaction(SIGUSR1, &g->old_usr1, NULL);
+}
+
+/* Same file (the output replaces the file being continued)? */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 /* The HDF5 writer as the run's sink (the wiring the run layer cannot do). */
 typedef struct {
     int force;
+    const char *continued; /* the file a resume or extension continues, or NULL */
 } h5_sink_ctx;
 
 static ds_status open_h5_sink(void *ctx, const ds_model *m, const char *yaml, uint64_t trials,
@@ -124,8 +141,10 @@ static ds_status open_h5_sink(void *ctx, const ds_model *m, const char *yaml, ui
 {
     const h5_sink_ctx *hc = ctx;
     ds_h5out *w = NULL;
-    ds_status st = ds_h5out_open(ds_model_scenario(m)->output_file, hc->force, m, trials, yaml,
-                                 &w, diag);
+    const char *out_path = ds_model_scenario(m)->output_file;
+    /* Continuing a file in place replaces it: that is what was asked. */
+    const int force = hc->force || (hc->continued && same_file(hc->continued, out_path));
+    ds_status st = ds_h5out_open(out_path, force, m, trials, yaml, &w, diag);
     if (st != DS_OK)
         return st;
     ds_h5out_as_sink(w, out);
@@ -187,12 +206,64 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total, double elapsed
 }
 
 
-int ds_cli_run(int argc, char **argv)
+/* The saved run a resume or an extension starts from, read from its file. */
+typedef struct {
+    ds_h5_file_info meta;
+    ds_state *state;
+    ds_session_base base;
+} saved_run;
+
+static void saved_run_clear(saved_run *sr)
 {
-    const char *path = NULL, *output = NULL;
+    ds_h5_file_info_clear(&sr->meta);
+    ds_state_free(sr->state);
+    memset(sr, 0, sizeof *sr);
+}
+
+/* Reads FILE for --resume / extend; a file that cannot serve is exit 2. */
+static ds_status saved_run_read(const char *file, saved_run *sr, ds_diag *diag)
+{
+    memset(sr, 0, sizeof *sr);
+    ds_status st = ds_h5_read_info(file, &sr->meta, diag);
+    if (st == DS_OK && sr->meta.format_major != DS_FILE_FORMAT_MAJOR)
+        st = ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
+                         "%s has file_format_version %d.%d; this build continues only version "
+                         "%d files",
+                         file, sr->meta.format_major, sr->meta.format_minor,
+                         DS_FILE_FORMAT_MAJOR);
+    if (st == DS_OK)
+        st = ds_h5_read_state(file, &sr->state, diag);
+    if (st != DS_OK) {
+        if (diag && diag->status != DS_ERR_NOMEM)
+            diag->status = DS_ERR_USAGE; /* the user handed us this file */
+        saved_run_clear(sr);
+        return diag ? diag->status : DS_ERR_USAGE;
+    }
+    ds_session_base *b = &sr->base;
+    b->path = file;
+    b->config = sr->meta.config;
+    b->config_path = sr->meta.config_path;
+    b->effective = sr->meta.effective_config;
+    b->run_status = sr->meta.run_status;
+    b->format_major = sr->meta.format_major;
+    b->seed = sr->meta.seed;
+    b->trials = sr->meta.trials;
+    b->trials_requested = sr->meta.trials_requested ? sr->meta.trials_requested : sr->meta.trials;
+    b->block_size = sr->meta.block_size;
+    b->state = sr->state;
+    return DS_OK;
+}
+
+/* `run` and `extend`: the options they share, then one session. */
+static int run_command(int extend, int argc, char **argv)
+{
+    const char *cmd = extend ? "extend " : "run ";
+    const char *path = NULL, *output = NULL, *resume = NULL;
     const char *sets[MAX_SETS + 3];
     size_t n_sets = 0;
-    int threads = 0, force = 0, quiet = 0;
+    int threads = 0, force = 0, quiet = 0, have_n = 0;
+    uint64_t n_more = 0;
+    double ckpt = 0.0;
     char set_trials[64] = "", set_seed[64] = "";
     char *set_output = NULL;
     for (int i = 0; i < argc; ++i) {
@@ -200,54 +271,79 @@ int ds_cli_run(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t u;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(ds_cli_usage_run, stdout);
+            fputs(extend ? ds_cli_usage_extend : ds_cli_usage_run, stdout);
             return 0;
         } else if (!strcmp(a, "-n") || !strcmp(a, "--trials")) {
             if (!ds_cli_parse_u64(v, &u) || u == 0)
-                return ds_cli_usage_error("run ", "-n needs a whole number >= 1 (e.g. 1000000 or 1e6), "
-                                   "found '%s'", v ? v : "");
+                return ds_cli_usage_error(cmd, "-n needs a whole number >= 1 (e.g. 1000000 or "
+                                               "1e6), found '%s'",
+                                          v ? v : "");
             snprintf(set_trials, sizeof set_trials, "trials=%llu", (unsigned long long)u);
+            n_more = u;
+            have_n = 1;
             ++i;
-        } else if (!strcmp(a, "--seed")) {
-            if (ds_cli_opt_u64("run ", a, v, "in 0..2^64-1", &u))
+        } else if (!strcmp(a, "--seed") && !extend) {
+            if (ds_cli_opt_u64(cmd, a, v, "in 0..2^64-1", &u))
                 return 2;
             snprintf(set_seed, sizeof set_seed, "seed=%llu", (unsigned long long)u);
             ++i;
         } else if (!strcmp(a, "--threads")) {
             if (!ds_cli_parse_int(v, 1, 4096, &threads))
-                return ds_cli_usage_error("run ", "--threads needs a whole number in 1..4096, found '%s'",
-                                   v ? v : "");
+                return ds_cli_usage_error(cmd, "--threads needs a whole number in 1..4096, "
+                                               "found '%s'",
+                                          v ? v : "");
             ++i;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (!v || !*v)
-                return ds_cli_usage_error("run ", "-o needs a FILE");
+                return ds_cli_usage_error(cmd, "-o needs a FILE");
             output = v;
             ++i;
-        } else if (!strcmp(a, "--set")) {
+        } else if (!strcmp(a, "--set") && !extend) {
             if (!v)
-                return ds_cli_usage_error("run ", "--set needs KEY=VALUE");
+                return ds_cli_usage_error(cmd, "--set needs KEY=VALUE");
             if (n_sets == MAX_SETS)
-                return ds_cli_usage_error("run ", "too many --set (at most 256)");
+                return ds_cli_usage_error(cmd, "too many --set (at most 256)");
             sets[n_sets++] = v;
+            ++i;
+        } else if (!strcmp(a, "--resume") && !extend) {
+            if (!v || !*v)
+                return ds_cli_usage_error(cmd, "--resume needs the FILE of an interrupted run");
+            resume = v;
+            ++i;
+        } else if (!strcmp(a, "--checkpoint-every")) {
+            char *end = NULL;
+            ckpt = v ? strtod(v, &end) : -1.0;
+            if (!v || !*v || *end || !(ckpt > 0.0 && ckpt < 1e9))
+                return ds_cli_usage_error(cmd, "--checkpoint-every needs SECONDS > 0, found '%s'",
+                                          v ? v : "");
             ++i;
         } else if (!strcmp(a, "--force")) {
             force = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             quiet = 1;
         } else if (a[0] == '-' && a[1]) {
-            return ds_cli_usage_error("run ", "unknown option '%s'", a);
+            return ds_cli_usage_error(cmd, "unknown option '%s'", a);
         } else if (!path) {
             path = a;
         } else {
-            return ds_cli_usage_error("run ", "unexpected argument '%s' (one scenario at a time)", a);
+            return ds_cli_usage_error(cmd, "unexpected argument '%s' (one %s at a time)", a,
+                                      extend ? "file" : "scenario");
         }
     }
-    if (!path)
-        return ds_cli_usage_error("run ", "missing SCENARIO");
+    if (extend && !path)
+        return ds_cli_usage_error(cmd, "missing FILE (a complete result file)");
+    if (extend && !have_n)
+        return ds_cli_usage_error(cmd, "missing -n MORE (the trials to add)");
+    if (!extend && !path && !resume)
+        return ds_cli_usage_error(cmd, "missing SCENARIO (or --resume FILE)");
+    if (resume && have_n)
+        return ds_cli_usage_error(cmd, "--resume continues to the trials the run asked for; "
+                                       "-n is not allowed (use 'dealsim extend' later)");
+    const char *base_file = extend ? path : resume;
     /* -n, --seed and -o become overrides after the user's own --set (so the
      * user's --set:N positions hold, and the options win), which puts them
      * in the effective scenario the file records. */
-    if (set_trials[0])
+    if (set_trials[0] && !extend)
         sets[n_sets++] = set_trials;
     if (set_seed[0])
         sets[n_sets++] = set_seed;
@@ -263,11 +359,22 @@ int ds_cli_run(int argc, char **argv)
     ds_diag_clear(&diag);
     signal_guard sg;
     signals_install(&sg);
+    saved_run sr;
+    memset(&sr, 0, sizeof sr);
+    ds_session *s = NULL;
+    int rc = 0;
+    ds_status st = DS_OK;
+    if (base_file) {
+        st = saved_run_read(base_file, &sr, &diag);
+        sr.base.more = n_more;
+    }
     progress_state ps = {isatty(STDERR_FILENO), quiet, 0.0, 0};
-    h5_sink_ctx hc = {force};
+    h5_sink_ctx hc = {force, base_file};
     ds_session_options so;
     memset(&so, 0, sizeof so);
-    so.scenario_path = path;
+    so.mode = extend ? DS_SESSION_EXTEND : resume ? DS_SESSION_RESUME : DS_SESSION_NEW;
+    so.base = base_file ? &sr.base : NULL;
+    so.scenario_path = extend ? NULL : path;
     so.sets = sets;
     so.n_sets = n_sets;
     so.threads = threads;
@@ -277,14 +384,15 @@ int ds_cli_run(int argc, char **argv)
     so.open_sink = open_h5_sink;
     so.sink_ctx = &hc;
     so.mpi_ranks = 1;
-    ds_session *s = NULL;
-    int rc = 0;
-    ds_status st = ds_session_open(&so, &s, &diag);
+    so.checkpoint_every = ckpt;
+    if (st == DS_OK)
+        st = ds_session_open(&so, &s, &diag);
     if (st == DS_OK && atomic_load(&stop_flag)) {
         /* Interrupted before the first trial: nothing worth a file. */
         fprintf(stderr, "dealsim: interrupted before the first trial; no file written\n");
         ds_session_free(s);
         signals_restore(&sg);
+        saved_run_clear(&sr);
         free(set_output);
         return 130;
     }
@@ -299,22 +407,35 @@ int ds_cli_run(int argc, char **argv)
         signals_defer(&sg, 0);
     }
     signals_restore(&sg);
+    const int stop_code = atomic_load(&stop_usr1) ? DS_EXIT_CHECKPOINTED : 130;
     if (st != DS_OK) {
         rc = st == DS_ERR_SCENARIO ? ds_cli_report_load(&diag) : ds_cli_report(&diag);
+    } else if (ds_session_stopped_early(s)) {
+        fprintf(stderr, "dealsim: interrupted while rewriting the per-trial rows of the saved "
+                        "blocks; %s is unchanged\n",
+                base_file);
+        rc = stop_code;
     } else {
         const ds_scenario *sc = ds_session_scenario(s);
         const ds_run_info *info = ds_session_info(s);
         if (!quiet)
             ds_cli_print_summary(sc, ds_session_stats(s), info, sc->output_file);
+        /* The file is written either way; a lost summary still fails the run. */
+        rc = ds_cli_stdout_status(0);
         if (info->interrupted) {
             fprintf(stderr, "dealsim: interrupted after %llu of %llu trials; %s holds them "
-                            "(run_status = interrupted)\n",
+                            "(run_status = interrupted; continue with 'dealsim run --resume "
+                            "%s')\n",
                     (unsigned long long)info->trials_done, (unsigned long long)sc->trials,
-                    sc->output_file);
-            rc = 130;
+                    sc->output_file, sc->output_file);
+            rc = stop_code;
         }
     }
     ds_session_free(s);
+    saved_run_clear(&sr);
     free(set_output);
     return rc;
 }
+
+int ds_cli_run(int argc, char **argv) { return run_command(0, argc, argv); }
+int ds_cli_extend(int argc, char **argv) { return run_command(1, argc, argv); }

@@ -102,5 +102,7 @@ void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_ru
            "$/GPUh on average\n",
            st->out[DS_OUT_GPU_HOURS].mean, q_of(st, DS_OUT_GPU_HOURS, 0.05),
            q_of(st, DS_OUT_GPU_HOURS, 0.95), st->out[DS_OUT_AVG_PRICE].mean);
-    printf("\nWrote %s\n", path);
+    /* `summary` passes no path: it reprints a file, it writes none. */
+    if (path)
+        printf("\nWrote %s\n", path);
 }

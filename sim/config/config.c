@@ -13,10 +13,14 @@
  * A scenario under construction is always freeable by ds_scenario_free,
  * which is the single cleanup path of every failure.
  */
+#define _POSIX_C_SOURCE 200809L /* stat */
+
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config_internal.h"
 
@@ -209,6 +213,30 @@ ds_status ds_config_get_uint(const ds_cfg_ctx *ctx, const ds_cfg_node *node, con
         return ds_config_expected(ctx, node, path, what);
     *out = u;
     return DS_OK;
+}
+
+int ds_config_parse_uint(const char *text, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    /* The text as a plain YAML scalar, read by the same reader as a key.  A
+     * local copy (no allocation, so a refusal never means "out of memory");
+     * no whole number needs more characters than this. */
+    char buf[128];
+    size_t len = text ? strlen(text) : 0;
+    if (!text || !out || len >= sizeof buf)
+        return 0;
+    memcpy(buf, text, len + 1);
+    ds_cfg_node n;
+    memset(&n, 0, sizeof n);
+    n.type = DS_CFG_SCALAR;
+    n.plain = 1;
+    n.text = buf;
+    n.len = len;
+    ds_cfg_ctx ctx = {"", NULL};
+    uint64_t v = 0;
+    if (ds_config_get_uint(&ctx, &n, "", lo, hi, &v) != DS_OK)
+        return 0;
+    *out = v;
+    return 1;
 }
 
 ds_status ds_config_get_bool(const ds_cfg_ctx *ctx, const ds_cfg_node *node, const char *path,
@@ -882,6 +910,7 @@ static ds_status config_read_top(const ds_cfg_ctx *ctx, const ds_cfg_node *root,
     DS_TRY(config_read_investors(ctx, root, sc));
     DS_TRY(config_read_compute(ctx, root, sc));
     DS_TRY(config_read_output(ctx, root, sc));
+    DS_TRY(ds_config_check_limits(ctx, root, sc));
     DS_TRY(config_build_inputs(ctx, sc));
     v = ds_config_map_get(root, "correlations", &key);
     return ds_config_read_correlations(ctx, key, v, sc);
@@ -934,7 +963,12 @@ static ds_status config_load_owned(char *text, size_t len, const char *label,
                                 len, (unsigned)DS_MAX_SCENARIO_BYTES);
         goto done;
     }
-    st = ds_config_parse(&ctx, text, len, 0, 0, "", &root);
+    /* A UTF-8 byte-order mark (some editors write one) is not part of the
+     * YAML: parse after it; the source stays verbatim for /config. */
+    {
+        size_t bom = len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3) ? 3 : 0;
+        st = ds_config_parse(&ctx, text + bom, len - bom, 0, 0, "", &root);
+    }
     if (st != DS_OK)
         goto done;
     if (!root) {
@@ -1013,9 +1047,17 @@ ds_status ds_scenario_load(const char *path, const char *const *sets, size_t n_s
     ds_diag_clear(diag);
     if (!path)
         return ds_diag_set(diag, DS_ERR_USAGE, "", 0, 0, "no scenario file given");
+    /* Say why a file cannot be read: fopen would open a directory and only
+     * fail at the first read. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return ds_diag_set(diag, DS_ERR_IO, path, 0, 0,
+                           "cannot open the scenario file: it is a directory");
     FILE *f = fopen(path, "rb");
     if (!f)
-        return ds_diag_set(diag, DS_ERR_IO, path, 0, 0, "cannot open the scenario file");
+        return ds_diag_set(diag, DS_ERR_IO, path, 0, 0, "cannot open the scenario file: %s%s",
+                           errno == ENOENT ? "no such file" : strerror(errno),
+                           errno == ENOENT ? " (check the path)" : "");
     /* Read at most one byte past the limit: enough to reject a huge file
      * without reading it, and it works for pipes as well as files. */
     size_t cap = 64 * 1024, len = 0;
@@ -1040,7 +1082,8 @@ ds_status ds_scenario_load(const char *path, const char *const *sets, size_t n_s
         len += got;
         if (got == 0) {
             if (ferror(f))
-                st = ds_diag_set(diag, DS_ERR_IO, path, 0, 0, "cannot read the scenario file");
+                st = ds_diag_set(diag, DS_ERR_IO, path, 0, 0, "cannot read the scenario file: %s",
+                                 strerror(errno));
             break;
         }
     }

@@ -400,6 +400,43 @@ static ds_status config_check_support(const ds_cfg_ctx *ctx, const ds_cfg_node *
                            ds_dist_kind_name(d->kind), a, b, hint);
 }
 
+void ds_config_dist_reach(const ds_dist *d, double *lo, double *hi)
+{
+    ds_dist_support(d, lo, hi);
+    if (!isfinite(*lo))
+        *lo = ds_dist_quantile(d, DS_TAIL_PROBABILITY);
+    if (!isfinite(*hi))
+        *hi = ds_dist_quantile(d, 1.0 - DS_TAIL_PROBABILITY);
+}
+
+/* Every distribution of the tree (mixture components too, since a sampler
+ * works with each) must reach no further than +-DS_MAX_MAGNITUDE: then
+ * draws, widths (max - min) and the samplers' intermediate values stay
+ * finite.  [-1e308, 1e308] is refused here: its width is infinite. */
+static ds_status config_check_reach(const ds_cfg_ctx *ctx, const ds_cfg_node *node,
+                                    const char *path, const ds_dist *d)
+{
+    double lo, hi;
+    ds_config_dist_reach(d, &lo, &hi);
+    if (!(fabs(lo) <= DS_MAX_MAGNITUDE && fabs(hi) <= DS_MAX_MAGNITUDE)) {
+        char a[40], b[40];
+        ds_config_format_double(lo, a, sizeof a);
+        ds_config_format_double(hi, b, sizeof b);
+        int tails = d->kind == DS_DIST_NORMAL || d->kind == DS_DIST_LOGNORMAL ||
+                    d->kind == DS_DIST_MIXTURE;
+        return ds_config_error(ctx, node,
+                               "%s: the %s distribution reaches [%s, %s]%s, beyond the limit "
+                               "of +-1e300 that keeps draws, widths (max - min) and sums finite",
+                               path, ds_dist_kind_name(d->kind), a, b,
+                               tails ? " (its 1e-15 and 1 - 1e-15 quantiles where unbounded)"
+                                     : "");
+    }
+    if (d->kind == DS_DIST_MIXTURE)
+        for (size_t i = 0; i < d->n; ++i)
+            DS_TRY(config_check_reach(ctx, node, path, &d->components[i]));
+    return DS_OK;
+}
+
 ds_status ds_config_read_dist(const ds_cfg_ctx *ctx, const ds_cfg_node *node, const char *path,
                               ds_cfg_support support, const char *why, ds_dist *out)
 {
@@ -416,6 +453,8 @@ ds_status ds_config_read_dist(const ds_cfg_ctx *ctx, const ds_cfg_node *node, co
     }
     if (st == DS_OK)
         st = config_check_support(ctx, node, path, support, why, out);
+    if (st == DS_OK)
+        st = config_check_reach(ctx, node, path, out);
     if (st != DS_OK)
         ds_dist_clear(out);
     return st;

@@ -167,6 +167,17 @@ typedef enum {
 ds_status ds_config_read_dist(const ds_cfg_ctx *ctx, const ds_cfg_node *node, const char *path,
                               ds_cfg_support support, const char *why, ds_dist *out);
 
+/* The plausible range of a distribution's draws: its support where that end
+ * is finite, else the DS_TAIL_PROBABILITY (1 - ...) quantile.  NaN or an
+ * infinity when the parameters overflow. */
+void ds_config_dist_reach(const ds_dist *d, double *lo, double *hi);
+
+/* ---- config_limits.c ---- */
+/* The limits across keys (config.h): the sum of the amounts, the jump rate
+ * and the log price; sc is read and compute/investors/round done. */
+ds_status ds_config_check_limits(const ds_cfg_ctx *ctx, const ds_cfg_node *root,
+                                 const ds_scenario *sc);
+
 /* ---- config_corr.c ---- */
 
 /* Reads `correlations` (node may be NULL), fills sc->correlations,

@@ -24,6 +24,7 @@
 
 #include "dealsim/config.h"
 #include "dealsim/sha256.h"
+#include "safefile_internal.h"
 
 #ifndef DS_VERSION
 #define DS_VERSION "unknown"
@@ -39,8 +40,8 @@
 #endif
 
 /* file_format_version: major (incompatible layout change), minor (additions). */
-#define DS_H5_FORMAT_MAJOR 2
-#define DS_H5_FORMAT_MINOR 0
+#define DS_H5_FORMAT_MAJOR DS_FILE_FORMAT_MAJOR
+#define DS_H5_FORMAT_MINOR DS_FILE_FORMAT_MINOR
 
 /* H5Pset_file_locking: HDF5 1.10.7+, 1.12.1+. */
 #if H5_VERS_MAJOR > 1 || H5_VERS_MINOR >= 13 || (H5_VERS_MINOR == 12 && H5_VERS_RELEASE >= 1) || \
@@ -92,9 +93,10 @@ typedef struct {
 
 /* The writer (h5out.c). */
 struct ds_h5out {
-    char *path;    /* the final file */
-    char *partial; /* path + ".partial" */
-    int force;
+    char *effective; /* /effective_config, kept for checkpoints */
+    ds_safefile sf; /* the final name, the private partial, the lock */
+    const char *path;    /* sf.path: the final file */
+    const char *partial; /* sf.partial: "<file>.partial.<pid>.<random>" */
     hid_t file;
     const ds_model *model;
     const ds_scenario *sc;

@@ -7,9 +7,12 @@
  *    naming what was being done ("writing /summary/mean") and HDF5's own
  *    innermost error; HDF5's automatic error printing is switched off for the
  *    duration of each public call and restored afterwards;
- *  - the file is written as "<file>.partial" and renamed only after a clean
- *    H5Fclose; an existing <file> is refused without force (checked at open
- *    and again just before the rename); any failure removes the partial;
+ *  - the file is written under a private name "<file>.partial.<pid>.<random>"
+ *    created exclusively (H5F_ACC_EXCL: never through a symlink, never over
+ *    another file) while "<file>.lock" is held, and renamed only after a
+ *    clean H5Fclose and an fsync; the target is checked before anything is
+ *    created (safefile.c); any failure removes the partial, the lock file and
+ *    the directories the run created;
  *  - per-trial datasets are chunked (about 1 MiB a chunk), extendible along
  *    `trial`, written block by block at their final offsets through
  *    hyperslabs (memory: one block), and shrunk to the trials done when a run
@@ -20,7 +23,6 @@
  *    strings are variable-length UTF-8;
  *  - no mutable static state.
  */
-#define _POSIX_C_SOURCE 200809L
 #define _POSIX_C_SOURCE 200809L
 
 #include "h5_internal.h"
@@ -53,48 +55,6 @@ const char *ds_h5out_library_version(char *buf, size_t size)
     return buf;
 }
 
-static char *ds_h5_strdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
-static int ds_h5_exists(const char *path)
-{
-    struct stat sb;
-    return lstat(path, &sb) == 0;
-}
-
-/* mkdir -p of the directory part of path. */
-static ds_status ds_h5_make_parents(const char *path, ds_diag *diag)
-{
-    ds_status st = DS_OK;
-    char *p = ds_h5_strdup(path);
-    if (!p)
-        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
-    for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-        struct stat sb;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "cannot create directory %s: %s", p,
-                             strerror(errno));
-            goto done;
-        }
-        if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
-                             "cannot create %s: %s exists and is not a directory", path, p);
-            goto done;
-        }
-        *s = '/';
-    }
-done:
-    free(p);
-    return st;
-}
-
 /* Closes what is open of the file; the first failure is reported. */
 static ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag)
 {
@@ -116,13 +76,13 @@ static ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag)
     return st;
 }
 
+/* Frees w; its safefile must be committed or cancelled already. */
 static void ds_h5out_free(ds_h5out *w)
 {
     if (!w)
         return;
-    free(w->path);
-    free(w->partial);
     free(w->u64);
+    free(w->effective);
     free(w->u8);
     free(w);
 }
@@ -136,8 +96,7 @@ void ds_h5out_abort(ds_h5out *w)
     (void)ds_h5out_close_all(w, NULL);
     (void)H5Eclear2(H5E_DEFAULT);
     ds_h5_quiet_end(&q);
-    if (w->partial)
-        (void)remove(w->partial); /* nothing more to do when it fails */
+    ds_safefile_cancel(&w->sf); /* the partial, the lock, created directories */
     ds_h5out_free(w);
 }
 
@@ -423,6 +382,33 @@ done:
     return st;
 }
 
+/* /config (verbatim, with its sha256 and path) and /effective_config. */
+static ds_status ds_h5out_write_texts(ds_h5out *w, hid_t file, ds_diag *diag)
+{
+    ds_status st;
+    char sha[DS_SHA256_HEX];
+    /* The hash of exactly the text stored (a string ends at its NUL). */
+    ds_sha256_hex(w->sc->source ? w->sc->source : "", w->sc->source ? strlen(w->sc->source) : 0,
+                  sha);
+    if ((st = ds_h5_write_text(file, "config", w->sc->source, "the scenario file verbatim", sha,
+                               diag)) != DS_OK)
+        return st;
+    if (w->sc->path) {
+        hid_t d = H5Dopen2(file, "config", H5P_DEFAULT);
+        if (d < 0)
+            return ds_h5_fail(diag, "opening /config");
+        st = ds_h5_attr_str(d, "/config", "path", w->sc->path, diag);
+        if (H5Dclose(d) < 0 && st == DS_OK)
+            st = ds_h5_fail(diag, "closing /config");
+        if (st != DS_OK)
+            return st;
+    }
+    return ds_h5_write_text(file, "effective_config", w->effective,
+                            "the scenario as run: YAML with defaults filled and --set "
+                            "overrides applied",
+                            NULL, diag);
+}
+
 ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t trials,
                         const char *effective_yaml, ds_h5out **out, ds_diag *diag)
 {
@@ -430,7 +416,6 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
     ds_h5_quiet q;
     ds_h5out *w = NULL;
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
-    char sha[DS_SHA256_HEX];
 
     ds_h5_no_exit_handler();
     ds_h5_quiet_begin(&q);
@@ -440,20 +425,15 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
         st = ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "h5out: bad arguments to open");
         goto done;
     }
-    if (!force && ds_h5_exists(path)) {
-        st = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "%s exists; use --force to overwrite it",
-                         path);
-        goto done;
-    }
     if (!(w = calloc(1, sizeof *w))) {
         st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto done;
     }
+    w->sf.lock_fd = -1;
     w->file = w->trial = w->amount = w->paid = w->joined = w->stake = w->price =
         H5I_INVALID_HID;
     for (size_t o = 0; o < DS_OUT_COUNT; o++)
         w->out[o] = H5I_INVALID_HID;
-    w->force = force;
     w->model = m;
     w->sc = ds_model_scenario(m);
     w->n_outputs = (size_t)ds_model_n_outputs(m);
@@ -461,26 +441,28 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
     w->horizon = (size_t)w->sc->horizon;
     w->valuation = w->sc->has_pre_money;
     w->trials = trials;
-    w->path = ds_h5_strdup(path);
-    w->partial = malloc(strlen(path) + sizeof ".partial");
     w->u64 = malloc(DS_BLOCK_SIZE * sizeof *w->u64);
     w->u8 = malloc(DS_BLOCK_SIZE * sizeof *w->u8);
-    if (!w->path || !w->partial || !w->u64 || !w->u8) {
+    if (!w->u64 || !w->u8) {
         st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto done;
     }
-    snprintf(w->partial, strlen(path) + sizeof ".partial", "%s.partial", path);
-    if ((st = ds_h5_make_parents(path, diag)) != DS_OK)
+    /* Every refusal (exit 2) before the first trial and before anything is
+     * created; then the parents, the lock and the private partial name. */
+    if ((st = ds_safefile_begin(&w->sf, path, force, diag)) != DS_OK)
         goto done;
+    w->path = w->sf.path;
+    w->partial = w->sf.partial;
 
     if ((fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 ||
         H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
         st = ds_h5_fail(diag, "preparing to create %s", w->partial);
         goto done;
     }
-    /* Lock the file while writing, but do not fail on file systems without
-     * locks (some network file systems). */
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0
+    /* HDF5's own lock too where it works; ours (safefile) holds regardless.
+     * The default (sec2) driver is asked for: its handle is the fd whose
+     * inode the rename checks. */
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_sec2(fapl) < 0
 #if DS_H5_HAVE_FILE_LOCKING
         || H5Pset_file_locking(fapl, 1, 1) < 0
 #endif
@@ -488,33 +470,27 @@ ds_status ds_h5out_open(const char *path, int force, const ds_model *m, uint64_t
         st = ds_h5_fail(diag, "preparing to create %s", w->partial);
         goto done;
     }
-    w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, fcpl, fapl);
+    /* EXCL: O_CREAT|O_EXCL, which never follows a symlink and never opens a
+     * file that is already there. */
+    w->file = H5Fcreate(w->partial, H5F_ACC_EXCL, fcpl, fapl);
     if (w->file < 0) {
         st = ds_h5_fail(diag, "creating %s", w->partial);
         goto done;
     }
-    /* The hash of exactly the text stored (a string ends at its NUL). */
-    ds_sha256_hex(w->sc->source ? w->sc->source : "", w->sc->source ? strlen(w->sc->source) : 0,
-                  sha);
-    if ((st = ds_h5_write_text(w->file, "config", w->sc->source,
-                               "the scenario file verbatim", sha, diag)) != DS_OK)
-        goto done;
-    if (w->sc->path) {
-        hid_t d = H5Dopen2(w->file, "config", H5P_DEFAULT);
-        if (d < 0) {
-            st = ds_h5_fail(diag, "opening /config");
+    {
+        void *handle = NULL;
+        if (H5Fget_vfd_handle(w->file, fapl, &handle) < 0 || !handle) {
+            st = ds_h5_fail(diag, "getting the file descriptor of %s", w->partial);
             goto done;
         }
-        st = ds_h5_attr_str(d, "/config", "path", w->sc->path, diag);
-        if (H5Dclose(d) < 0 && st == DS_OK)
-            st = ds_h5_fail(diag, "closing /config");
-        if (st != DS_OK)
+        if ((st = ds_safefile_adopt(&w->sf, *(int *)handle, diag)) != DS_OK)
             goto done;
     }
-    if ((st = ds_h5_write_text(w->file, "effective_config", effective_yaml,
-                               "the scenario as run: YAML with defaults filled and --set "
-                               "overrides applied",
-                               NULL, diag)) != DS_OK)
+    if (!(w->effective = strdup(effective_yaml ? effective_yaml : ""))) {
+        st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        goto done;
+    }
+    if ((st = ds_h5out_write_texts(w, w->file, diag)) != DS_OK)
         goto done;
 
     w->want = w->sc->per_trial_kind == DS_PER_TRIAL_ALL ||
@@ -528,9 +504,9 @@ done:
     if (fapl >= 0 && H5Pclose(fapl) < 0 && st == DS_OK)
         st = ds_h5_fail(diag, "closing the file access properties");
     if (st != DS_OK) {
-        if (w && w->file >= 0) {
+        if (w) {
             (void)ds_h5out_close_all(w, NULL);
-            (void)remove(w->partial);
+            ds_safefile_cancel(&w->sf);
         }
         ds_h5out_free(w);
         w = NULL;
@@ -698,9 +674,9 @@ ds_status ds_h5out_write_block(ds_h5out *w, const ds_block *blk, ds_diag *diag)
 
 /* -------------------------------------------------------------- finish */
 
-static ds_status ds_h5_write_root_attrs(ds_h5out *w, const ds_run_info *info, ds_diag *diag)
+static ds_status ds_h5_write_root_attrs(ds_h5out *w, hid_t f, const ds_run_info *info,
+                                       ds_diag *diag)
 {
-    hid_t f = w->file;
     char title[256], host[256], created[32], finished[32], hv[32];
     int32_t version[2] = {DS_H5_FORMAT_MAJOR, DS_H5_FORMAT_MINOR};
     snprintf(title, sizeof title, "dealsim results: %s", w->sc->name ? w->sc->name : "");
@@ -737,8 +713,11 @@ static ds_status ds_h5_write_root_attrs(ds_h5out *w, const ds_run_info *info, ds
     return ds_h5_attr_str(f, "/", "hdf5_version", ds_h5out_library_version(hv, sizeof hv), diag);
 }
 
-static ds_status ds_h5out_finish_inner(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
-                                       ds_diag *diag)
+/* Writes the summaries, /state and the root attributes into `file` (the
+ * partial at finish, a checkpoint file beside it). */
+static ds_status ds_h5out_write_results(ds_h5out *w, hid_t file, int checkpoint,
+                                        const ds_stats *st, const ds_run_info *info,
+                                        ds_diag *diag)
 {
     ds_status s_ = DS_OK;
     ds_h5_sum s;
@@ -749,7 +728,7 @@ static ds_status ds_h5out_finish_inner(ds_h5out *w, const ds_stats *st, const ds
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
                            "h5out: the summary is not shaped like the model");
     if (info->trials_done > w->trials || st->trials != info->trials_done ||
-        (w->want && w->next != info->trials_done))
+        (w->want && !checkpoint && w->next != info->trials_done))
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
                            "h5out: %llu trials done, %llu summarized, %llu written, %llu "
                            "expected",
@@ -795,14 +774,14 @@ static ds_status ds_h5out_finish_inner(ds_h5out *w, const ds_stats *st, const ds
     for (size_t i = 0; i < s.ni; i++)
         s.inv_names[i] = w->sc->investors[i].name;
 
-    if ((s_ = ds_h5_write_summary(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_histograms(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_investors(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_coalitions(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_price_fan(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_convergence(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_state(w->file, &s, diag)) != DS_OK ||
-        (s_ = ds_h5_write_root_attrs(w, info, diag)) != DS_OK)
+    if ((s_ = ds_h5_write_summary(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_histograms(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_investors(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_coalitions(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_price_fan(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_convergence(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_state(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_root_attrs(w, file, info, diag)) != DS_OK)
         goto done;
 done:
     free(s.buf);
@@ -825,7 +804,7 @@ ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *in
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "h5out: bad arguments to finish");
     }
     ds_h5_quiet_begin(&q);
-    if ((s_ = ds_h5out_finish_inner(w, st, info, diag)) != DS_OK)
+    if ((s_ = ds_h5out_write_results(w, w->file, 0, st, info, diag)) != DS_OK)
         goto done;
     /* Every object must be closed by now: a leak would keep the file open. */
     {
@@ -851,26 +830,66 @@ ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *in
     }
     if ((s_ = ds_h5out_close_all(w, diag)) != DS_OK)
         goto done;
-    if (!w->force && ds_h5_exists(w->path)) {
-        s_ = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0,
-                         "%s appeared during the run; use --force to overwrite it (the results "
-                         "were not kept)",
-                         w->path);
-        goto done;
-    }
-    if (rename(w->partial, w->path) != 0) {
-        s_ = ds_diag_set(diag, DS_ERR_IO, NULL, 0, 0, "cannot rename %s to %s: %s", w->partial,
-                         w->path, strerror(errno));
-        goto done;
-    }
+    /* fsync, rename (without force never over a file that appeared
+     * meanwhile), fsync of the directory, the lock released. */
+    s_ = ds_safefile_commit(&w->sf, diag);
+    w->path = w->partial = ""; /* the safefile's strings are gone */
 done:
     if (s_ != DS_OK) {
         (void)ds_h5out_close_all(w, NULL);
-        (void)remove(w->partial);
+        ds_safefile_cancel(&w->sf); /* harmless after a failed commit */
     }
     (void)H5Eclear2(H5E_DEFAULT);
     ds_h5_quiet_end(&q);
     ds_h5out_free(w);
+    return s_;
+}
+
+/* ---------------------------------------------------------- checkpoint */
+
+ds_status ds_h5out_checkpoint(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
+                              ds_diag *diag)
+{
+    ds_status s_ = DS_OK;
+    ds_h5_quiet q;
+    hid_t fcpl = H5I_INVALID_HID, f = H5I_INVALID_HID;
+    if (!w || !st || !info)
+        return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "h5out: bad arguments to checkpoint");
+    /* Beside the target, under a name only this run uses (it holds the
+     * target's lock; its partial's name is private). */
+    size_t n = strlen(w->partial) + sizeof ".ckpt";
+    char *tmp = malloc(n);
+    if (!tmp)
+        return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    snprintf(tmp, n, "%s.ckpt", w->partial);
+    ds_h5_quiet_begin(&q);
+    (void)unlink(tmp); /* a leftover of this very run's failed checkpoint */
+    if ((fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 ||
+        H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0 ||
+        (f = H5Fcreate(tmp, H5F_ACC_EXCL, fcpl, H5P_DEFAULT)) < 0) {
+        s_ = ds_h5_fail(diag, "creating the checkpoint %s", tmp);
+        goto done;
+    }
+    if ((s_ = ds_h5out_write_texts(w, f, diag)) != DS_OK ||
+        (s_ = ds_h5out_write_results(w, f, 1, st, info, diag)) != DS_OK)
+        goto done;
+    if (H5Fclose(f) < 0) {
+        f = H5I_INVALID_HID;
+        s_ = ds_h5_fail(diag, "closing the checkpoint %s", tmp);
+        goto done;
+    }
+    f = H5I_INVALID_HID;
+    s_ = ds_safefile_publish(&w->sf, tmp, diag);
+done:
+    if (f >= 0)
+        (void)H5Fclose(f);
+    if (fcpl >= 0)
+        (void)H5Pclose(fcpl);
+    if (s_ != DS_OK)
+        (void)unlink(tmp);
+    (void)H5Eclear2(H5E_DEFAULT);
+    ds_h5_quiet_end(&q);
+    free(tmp);
     return s_;
 }
 
@@ -889,6 +908,12 @@ static ds_status ds_h5out_sink_finish(void *ctx, const ds_stats *st, const ds_ru
 
 static void ds_h5out_sink_abort(void *ctx) { ds_h5out_abort(ctx); }
 
+static ds_status ds_h5out_sink_checkpoint(void *ctx, const ds_stats *st, const ds_run_info *info,
+                                          ds_diag *diag)
+{
+    return ds_h5out_checkpoint(ctx, st, info, diag);
+}
+
 void ds_h5out_as_sink(ds_h5out *w, ds_sink *out)
 {
     out->ctx = w;
@@ -896,4 +921,5 @@ void ds_h5out_as_sink(ds_h5out *w, ds_sink *out)
     out->write_block = ds_h5out_sink_write;
     out->finish = ds_h5out_sink_finish;
     out->abort = ds_h5out_sink_abort;
+    out->checkpoint = ds_h5out_sink_checkpoint;
 }

@@ -199,6 +199,7 @@ typedef struct {
     pool *bp;
     int use_writer;
     uint64_t trials, first, end;
+    int replay;              /* per-trial data only: no summaries */
     uint64_t range_trials;   /* trials in blocks [first, end) */
     atomic_uint_least64_t next_take;
     atomic_int broken;       /* no further block may be committed (stop or failure) */
@@ -253,7 +254,7 @@ static void run_thread(run_ctx *c, thread_ws *w)
         ds_status st = DS_OK;
         if (!run_stopping(c)) {
             ds_model_run_block(c->m, b, n, blk);
-            st = ds_stats_block_moments(w->partial, blk);
+            st = c->replay ? DS_OK : ds_stats_block_moments(w->partial, blk);
             computed = st == DS_OK;
         }
         /* Commit in block order: wait for every earlier block's turn.  Each
@@ -265,7 +266,7 @@ static void run_thread(run_ctx *c, thread_ws *w)
         if (st != DS_OK)
             run_fail_locked(c, st, "block statistics");
         if (computed && !atomic_load(&c->broken)) {
-            ds_status s2 = ds_stats_commit_block(c->global, w->partial, b);
+            ds_status s2 = c->replay ? DS_OK : ds_stats_commit_block(c->global, w->partial, b);
             if (s2 == DS_OK) {
                 if (c->use_writer)
                     pool_enqueue(c->bp, w->slot);
@@ -285,7 +286,7 @@ static void run_thread(run_ctx *c, thread_ws *w)
         pthread_cond_broadcast(&c->turn_cv);
         pthread_mutex_unlock(&c->turn_mu);
         if (committed) {
-            ds_status s3 = ds_stats_add_sketches(w->local, blk);
+            ds_status s3 = c->replay ? DS_OK : ds_stats_add_sketches(w->local, blk);
             if (s3 != DS_OK) {
                 pthread_mutex_lock(&c->turn_mu);
                 run_fail_locked(c, s3, "sketches");
@@ -429,6 +430,7 @@ ds_status ds_driver_run(ds_driver *d, const ds_run_options *opt, ds_stats *globa
     c.status = DS_OK;
     ds_diag_clear(&c.fail_diag);
     c.stop = opt->stop;
+    c.replay = opt->replay;
     c.progress = opt->progress;
     c.progress_ctx = opt->progress_ctx;
     c.t0 = omp_get_wtime();

@@ -15,6 +15,13 @@ from dscommon import Checker, run, scenario, tmpdir  # noqa: E402
 c = Checker()
 d = tmpdir()
 
+
+def leftovers(path):
+    """What a run on path creates beside it while it runs: its partial and lock."""
+    import glob
+    return glob.glob(glob.escape(path) + ".partial*") + glob.glob(glob.escape(path) + ".lock")
+
+
 # Help teaches: every command documented, exit 0; no arguments is a usage error.
 cp = run(["--help"])
 for word in ("run", "check", "sample", "stream", "Exit codes"):
@@ -80,16 +87,16 @@ cp = run(["run", scenario("smoke.yaml"), "-o", out, "-n", "50000"])
 for needle in ("P(closed)", "P(target_met)", "coalitions", "gpu_hours", "Wrote " + out):
     c.ok(needle in cp.stdout, f"summary mentions {needle!r}")
 c.ok("progress:" in cp.stderr, "progress lines on stderr")
-c.ok(os.path.exists(out) and not os.path.exists(out + ".partial"), "file written, no .partial")
+c.ok(os.path.exists(out) and not leftovers(out), "file written, no partial or lock left")
 with h5py.File(out, "r") as f:
     c.ok(int(f.attrs["trials"]) == 50000, "trials attribute")
 
-# No overwrite without --force: exit 1, file untouched, no .partial left.
+# No overwrite without --force: a usage error (exit 2), file untouched, no partial left.
 before = open(out, "rb").read()
-cp = run(["run", scenario("smoke.yaml"), "-o", out, "-n", "1000"], expect=1)
+cp = run(["run", scenario("smoke.yaml"), "-o", out, "-n", "1000"], expect=2)
 c.ok("--force" in cp.stderr, f"refusal says --force: {cp.stderr.strip()}")
 c.ok(open(out, "rb").read() == before, "existing file untouched")
-c.ok(not os.path.exists(out + ".partial"), "no .partial after refusal")
+c.ok(not leftovers(out), "no partial or lock after refusal")
 run(["run", scenario("smoke.yaml"), "-o", out, "-n", "1000", "--force", "--quiet"])
 with h5py.File(out, "r") as f:
     c.ok(int(f.attrs["trials"]) == 1000, "--force overwrites")
@@ -112,7 +119,7 @@ cp = subprocess.run([os.environ["DEALSIM"], "run", scenario("smoke.yaml"), "-n",
                     preexec_fn=small_file_limit)
 c.ok(cp.returncode == 1, f"a failed write exits 1 (got {cp.returncode}: {cp.stderr.strip()[:200]})")
 c.ok("HDF5" in cp.stderr or "writ" in cp.stderr, f"the error says what failed: {cp.stderr.strip()[:200]}")
-c.ok(not os.path.exists(full) and not os.path.exists(full + ".partial"), "nothing left behind after a failed write")
+c.ok(not os.path.exists(full) and not leftovers(full), "nothing left behind after a failed write")
 
 # --quiet prints nothing on success.
 cp = run(["run", scenario("smoke.yaml"), "-o", out, "-n", "1000", "--force", "--quiet"])

@@ -301,9 +301,9 @@ static void test_sets(void)
                           "seed=18446744073709551615",
                           "round.cap=80",
                           "investors.Nvidia.join_probability=0.9",
-                          "investors.1.amount=5",
+                          "investors[1].amount=5",
                           "compute.price.drift={dist: normal, mean: -0.3, sd: 0.05}",
-                          "investors.Amazon.tranches.1.probability=0.25",
+                          "investors.Amazon.tranches[1].probability=0.25",
                           "output.per_trial=true",
                           "output.compression=deflate:4",
                           "round.cap=90"};
@@ -316,7 +316,7 @@ static void test_sets(void)
         CHECK(sc->investors[0].join_probability == 0.9, "Nvidia join");
         CHECK(ds_dist_is_fixed(&sc->investors[1].amount) &&
                   ds_dist_mean(&sc->investors[1].amount) == 5,
-              "investors.1.amount");
+              "investors[1].amount");
         CHECK(sc->price_drift.kind == DS_DIST_NORMAL && sc->price_drift.mean == -0.3 &&
                   sc->price_drift.sd == 0.05,
               "drift replaced");
@@ -352,7 +352,11 @@ static void test_sets(void)
         {{"round.cpa=80"}, 1, 1, 7, "did you mean \"cap\""},
         {{"trials=1e7", "rund.cap=3"}, 2, 2, 1, "did you mean \"round\""},
         {{"investors.Nvdia.join_probability=0.9"}, 1, 1, 11, "did you mean \"Nvidia\""},
-        {{"investors.7.amount=1"}, 1, 1, 11, "an index 0..2"},
+        {{"investors[7].amount=1"}, 1, 1, 10, "an index 0..2"},
+        {{"investors.1.amount=1"}, 1, 1, 11, "expected an entry name"},
+        {{"investors[x].amount=1"}, 1, 1, 10, "an index in brackets"},
+        {{"investors[1.amount=1"}, 1, 1, 10, "an index in brackets"},
+        {{"round[0]=1"}, 1, 1, 6, "expected a list"},
         {{"investors.Nvidia.join_probability=1.5"}, 1, 1, 35, "expected a number in [0, 1]"},
         {{"trials=0"}, 1, 1, 8, "expected an integer from 1"},
         {{"seed=18446744073709551616"}, 1, 1, 6, "past 2^64-1"},
@@ -459,6 +463,65 @@ static void roundtrip_dir(const char *rel)
     }
     CHECK(n > 0, "no scenarios in %s", rel);
     free(dir);
+}
+
+/* An investor named "1": investors.1 is that investor, never the one at
+ * index 1 (which is investors[1]). */
+static void test_set_by_name_not_index(void)
+{
+    static const char *const text = "name: mini\n"
+                                    "round:\n"
+                                    "  target: 10\n"
+                                    "investors:\n"
+                                    "  - name: A\n"
+                                    "    join_probability: 0.5\n"
+                                    "    amount: 1\n"
+                                    "  - name: B\n"
+                                    "    join_probability: 0.5\n"
+                                    "    amount: 2\n"
+                                    "  - name: \"1\"\n"
+                                    "    join_probability: 0.5\n"
+                                    "    amount: 3\n"
+                                    "compute:\n"
+                                    "  horizon_months: 6\n"
+                                    "  price:\n"
+                                    "    initial: 2\n";
+    ds_diag diag;
+    const char *by_name[] = {"investors.1.amount=7"};
+    ds_scenario *sc = load_text(text, by_name, 1, &diag);
+    CHECK(sc && ds_dist_mean(&sc->investors[2].amount) == 7 &&
+              ds_dist_mean(&sc->investors[1].amount) == 2,
+          "investors.1 is the investor named 1");
+    ds_scenario_free(sc);
+    const char *by_index[] = {"investors[1].amount=7"};
+    sc = load_text(text, by_index, 1, &diag);
+    CHECK(sc && ds_dist_mean(&sc->investors[1].amount) == 7 &&
+              ds_dist_mean(&sc->investors[2].amount) == 3,
+          "investors[1] is the second investor");
+    ds_scenario_free(sc);
+}
+
+/* A UTF-8 byte-order mark before a valid scenario is accepted, positions
+ * still count from the first real character, and /config keeps the text
+ * verbatim (the mark included). */
+static void test_bom(void)
+{
+    char text[1024];
+    ds_diag diag;
+    snprintf(text, sizeof text, "\xEF\xBB\xBF%s", k_minimal);
+    ds_scenario *sc = load_text(text, NULL, 0, &diag);
+    CHECK(sc != NULL, "a BOM is accepted");
+    CHECK(sc && sc->source_len == strlen(text) && !memcmp(sc->source, text, strlen(text)),
+          "the source is kept verbatim");
+    ds_scenario_free(sc);
+    snprintf(text, sizeof text, "\xEF\xBB\xBFname: [\n");
+    sc = load_text(text, NULL, 0, &diag);
+    CHECK(!sc && diag.line >= 1, "a BOM then a syntax error still fails: %s", diag.msg);
+    /* Only at the very start: a second one is a character like any other. */
+    snprintf(text, sizeof text, "\xEF\xBB\xBF\xEF\xBB\xBF%s", k_minimal);
+    sc = load_text(text, NULL, 0, &diag);
+    CHECK(!sc, "two BOMs are refused");
+    ds_scenario_free(sc);
 }
 
 static void test_roundtrip(void)
@@ -568,6 +631,8 @@ int main(int argc, char **argv)
     test_inputs();
     test_correlations();
     test_sets();
+    test_set_by_name_not_index();
+    test_bom();
     test_roundtrip();
     test_dist_from_yaml();
     test_misc();

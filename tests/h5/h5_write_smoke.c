@@ -16,6 +16,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,35 @@ static int exists(const char *path)
     return lstat(path, &sb) == 0;
 }
 
+/* The partial of path ("<path>.partial.<pid>.<random>") into buf; 1 when
+ * one exists.  The name is private to the run, so the test looks it up. */
+static int find_partial(const char *path, char *buf, size_t size)
+{
+    char dir[700];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t nb = strlen(base);
+    int found = 0;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    DIR *dd = opendir(dir);
+    struct dirent *e;
+    if (!dd)
+        return 0;
+    while ((e = readdir(dd)) != NULL)
+        if (!strncmp(e->d_name, base, nb) && !strncmp(e->d_name + nb, ".partial.", 9)) {
+            snprintf(buf, size, "%s/%s", dir, e->d_name);
+            found = 1;
+        }
+    closedir(dd);
+    return found;
+}
+
+static int has_partial(const char *path)
+{
+    char buf[1200];
+    return find_partial(path, buf, sizeof buf);
+}
+
 static int is_hdf5(const char *path)
 {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
@@ -226,7 +256,7 @@ static int cmd_errors(int argc, char **argv)
     fixture fx;
     ds_diag d;
     ds_h5out *w = NULL;
-    char dir[512], path[700], partial[720], other[700];
+    char dir[512], path[700], partial[1200], other[700];
     const char *precious = "precious: not an HDF5 file\n";
     if (argc < 4) {
         fprintf(stderr, "usage: %s errors SCENARIO DIR\n", argv[0]);
@@ -242,32 +272,31 @@ static int cmd_errors(int argc, char **argv)
         return 1;
     const uint64_t trials = DS_BLOCK_SIZE + 100;
 
-    /* 1. An existing file without force: DS_ERR_IO at open, file untouched. */
+    /* 1. An existing file without force: a refusal (DS_ERR_USAGE, exit 2)
+     * at open, file untouched. */
     snprintf(path, sizeof path, "%s/exists.h5", dir);
-    snprintf(partial, sizeof partial, "%s.partial", path);
     write_text(path, precious);
     ds_diag_clear(&d);
     w = (ds_h5out *)(void *)&d; /* a stale value open() must reset to NULL */
-    CHECK(ds_h5out_open(path, 0, fx.m, trials, fx.yaml, &w, &d) == DS_ERR_IO);
+    CHECK(ds_h5out_open(path, 0, fx.m, trials, fx.yaml, &w, &d) == DS_ERR_USAGE);
     CHECK(w == NULL);
-    CHECK(d.status == DS_ERR_IO && strstr(d.msg, "exists") && strstr(d.msg, "--force"));
+    CHECK(d.status == DS_ERR_USAGE && strstr(d.msg, "exists") && strstr(d.msg, "--force"));
     CHECK(file_equals(path, precious));
-    CHECK(!exists(partial));
+    CHECK(!has_partial(path));
 
     /* 2. With force it is replaced by a complete HDF5 file. */
     ds_diag_clear(&d);
     CHECK(write_file(&fx, path, 1, trials, 0, &d) == DS_OK);
     CHECK(is_hdf5(path));
-    CHECK(!exists(partial));
+    CHECK(!has_partial(path));
 
     /* 3. The file appears while the run goes on: refused at the rename, the
      * newcomer untouched, the partial removed. */
     snprintf(path, sizeof path, "%s/late.h5", dir);
-    snprintf(partial, sizeof partial, "%s.partial", path);
     remove(path);
     ds_diag_clear(&d);
     CHECK(ds_h5out_open(path, 0, fx.m, trials, fx.yaml, &w, &d) == DS_OK);
-    CHECK(w && exists(partial) && is_hdf5(partial));
+    CHECK(w && find_partial(path, partial, sizeof partial) && is_hdf5(partial));
     write_text(path, precious);
     {
         uint64_t done = 0;
@@ -280,11 +309,10 @@ static int cmd_errors(int argc, char **argv)
         ds_stats_free(s);
     }
     CHECK(file_equals(path, precious));
-    CHECK(!exists(partial));
+    CHECK(!has_partial(path));
 
     /* 4. Abort removes the partial and leaves nothing behind. */
     snprintf(path, sizeof path, "%s/aborted.h5", dir);
-    snprintf(partial, sizeof partial, "%s.partial", path);
     ds_diag_clear(&d);
     CHECK(ds_h5out_open(path, 0, fx.m, trials, fx.yaml, &w, &d) == DS_OK);
     {
@@ -292,14 +320,14 @@ static int cmd_errors(int argc, char **argv)
         CHECK(blk != NULL);
         ds_model_run_block(fx.m, 0, DS_BLOCK_SIZE, blk);
         CHECK(ds_h5out_write_block(w, blk, &d) == DS_OK);
-        CHECK(exists(partial));
+        CHECK(has_partial(path));
         /* 5. Blocks must come in order: block 0 again is refused. */
         CHECK(ds_h5out_write_block(w, blk, &d) == DS_ERR_INTERNAL);
         CHECK(strstr(d.msg, "out of order") != NULL);
         ds_block_free(blk);
     }
     ds_h5out_abort(w);
-    CHECK(!exists(partial));
+    CHECK(!has_partial(path));
     CHECK(!exists(path));
     ds_h5out_abort(NULL);
 
@@ -310,33 +338,32 @@ static int cmd_errors(int argc, char **argv)
     CHECK(write_file(&fx, path, 0, 100, 0, &d) == DS_OK);
     CHECK(is_hdf5(path));
 
-    /* 7. A parent that is a file: DS_ERR_IO naming it. */
+    /* 7. A parent that is a file: a refusal naming it. */
     snprintf(other, sizeof other, "%s/plainfile", dir);
     write_text(other, precious);
     snprintf(path, sizeof path, "%s/plainfile/x.h5", dir);
     ds_diag_clear(&d);
-    CHECK(ds_h5out_open(path, 0, fx.m, trials, fx.yaml, &w, &d) == DS_ERR_IO);
+    CHECK(ds_h5out_open(path, 0, fx.m, trials, fx.yaml, &w, &d) == DS_ERR_USAGE);
     CHECK(w == NULL && strstr(d.msg, "plainfile") != NULL);
     CHECK(file_equals(other, precious));
 
-    /* 8. HDF5 itself fails (the partial's name is taken by a directory):
-     * DS_ERR_HDF5 naming what failed; the directory is left alone. */
+    /* 8. A symlink planted at the lock's name is refused, its target kept
+     * (the partial's own name is private to the run: nothing to plant). */
     snprintf(path, sizeof path, "%s/blocked.h5", dir);
-    snprintf(partial, sizeof partial, "%s.partial", path);
-    CHECK(mkdir(partial, 0777) == 0 || errno == EEXIST);
+    snprintf(partial, sizeof partial, "%s.lock", path);
+    snprintf(other, sizeof other, "%s/victim", dir);
+    write_text(other, precious);
+    remove(partial);
+    CHECK(symlink("victim", partial) == 0);
     ds_diag_clear(&d);
-    CHECK(ds_h5out_open(path, 0, fx.m, trials, fx.yaml, &w, &d) == DS_ERR_HDF5);
-    CHECK(w == NULL && strstr(d.msg, "creating") && strstr(d.msg, ".partial"));
-    {
-        struct stat sb;
-        CHECK(stat(partial, &sb) == 0 && S_ISDIR(sb.st_mode));
-    }
-    CHECK(!exists(path));
-    rmdir(partial);
+    CHECK(ds_h5out_open(path, 0, fx.m, trials, fx.yaml, &w, &d) == DS_ERR_USAGE);
+    CHECK(w == NULL && strstr(d.msg, "lock") && strstr(d.msg, "symbolic link"));
+    CHECK(file_equals(other, precious));
+    CHECK(!exists(path) && !has_partial(path));
+    remove(partial);
 
     /* 9. finish with blocks missing from /trials: refused, nothing left. */
     snprintf(path, sizeof path, "%s/short.h5", dir);
-    snprintf(partial, sizeof partial, "%s.partial", path);
     ds_diag_clear(&d);
     CHECK(ds_h5out_open(path, 0, fx.m, trials, fx.yaml, &w, &d) == DS_OK);
     {
@@ -348,7 +375,7 @@ static int cmd_errors(int argc, char **argv)
         CHECK(ds_h5out_finish(w, s, &info, &d) == DS_ERR_INTERNAL);
         ds_stats_free(s);
     }
-    CHECK(!exists(partial) && !exists(path));
+    CHECK(!has_partial(path) && !exists(path));
 
     /* 10. The library version reads like "1.10.8". */
     {
