@@ -343,19 +343,32 @@ static ds_status side_reserve(sketch_side d)
 static ds_status sketch_add_grow(ds_sketch *s, int negative, int32_t key)
 {
     sketch_side d = side_of(s, negative);
-    int32_t a, b;
+    int32_t a = 0, b;
     int32_t top = key;
-    if (*d.len > 0 && side_span(*d.buf, *d.lo, *d.len, &a, &b) && b > top)
+    int has = *d.len > 0 && side_span(*d.buf, *d.lo, *d.len, &a, &b);
+    if (has && b > top)
         top = b;
-    if ((int64_t)top - SKETCH_W + 1 > *d.floor) {
-        /* Reserve first: a failure then leaves the counts unchanged. */
-        DS_TRY(side_reserve(d));
-        side_collapse_to(d, (int32_t)((int64_t)top - SKETCH_W + 1));
+    const int64_t f64 = (int64_t)top - SKETCH_W + 1;
+    int32_t f = f64 > *d.floor ? (int32_t)f64 : *d.floor;
+    int raise_later = 0;
+    if (f > *d.floor) {
+        if (has && a < f) {
+            /* Counts move: reserve W slots first, so that the cover below
+             * cannot fail and a failure leaves the counts unchanged. */
+            DS_TRY(side_reserve(d));
+            side_collapse_to(d, f);
+        } else {
+            /* Nothing below f yet: only the floor rises, after the cover
+             * (which may fail), so that small sketches stay small. */
+            raise_later = 1;
+        }
     }
-    int below = key < *d.floor;
+    int below = key < f;
     if (below)
-        key = *d.floor;
+        key = f;
     DS_TRY(side_cover(d, key, key));
+    if (raise_later)
+        side_collapse_to(d, f); /* moves no counts: none lies below f */
     (*d.buf)[(uint32_t)(key - *d.lo)]++;
     if (below)
         (*d.coll)++;
