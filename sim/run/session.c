@@ -210,12 +210,21 @@ ds_status ds_session_open(const ds_session_options *opt, ds_session **out, ds_di
                              (unsigned long long)s->st->trials);
             goto fail;
         }
-        if (opt->mode == DS_SESSION_EXTEND && opt->base->trials % DS_BLOCK_SIZE != 0) {
-            st = ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
-                             "%s ends inside a block (%llu trials); extending such a run is not "
-                             "supported yet",
-                             opt->base->path, (unsigned long long)opt->base->trials);
-            goto fail;
+        if (opt->mode == DS_SESSION_EXTEND && s->st->has_tail) {
+            /* The saved run ended inside block b: take that short block out
+             * of the summaries (recomputed: it is a function of scenario,
+             * seed and block), so the run below redoes it at full size. */
+            const uint64_t b = s->st->tail.index, n_old = s->st->tail.trials;
+            ds_block *blk = ds_block_alloc(s->m);
+            if (!blk) {
+                st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (block)");
+                goto fail;
+            }
+            ds_model_run_block(s->m, b, (size_t)n_old, blk);
+            st = ds_stats_drop_tail(s->st, blk, diag);
+            ds_block_free(blk);
+            if (st != DS_OK)
+                goto fail;
         }
         s->blocks0 = s->st->blocks;
         s->trials0 = s->st->trials;
