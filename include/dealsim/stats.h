@@ -179,6 +179,22 @@ typedef struct {
     double sum_total; /* sum of total over the trials with this mask (along the merge tree) */
 } ds_coalition;
 
+/* The coalition table is bounded (at most DS_COAL_MAX_TRACKED masks a node,
+ * whatever the trials and investors).  With <= DS_COAL_ALL_INVESTORS
+ * investors every mask is tracked exactly (2^12 = 4096 at most).  With more,
+ * the tracked masks are those that occur in block 0 run at full size
+ * (DS_BLOCK_SIZE trials, so at most 4096): block 0 is the first block of
+ * every run, whatever its length, partition, resume or extension, so the
+ * set is the same everywhere (ds_stats_alloc computes it from the model).
+ * Every other trial is pooled in one "other" row (count, sum of total,
+ * summed in trial order within a block and along the merge tree like the
+ * tracked sums).  The most probable coalitions of a long run are almost
+ * surely in block 0 (a mask of probability p is missed with probability
+ * (1-p)^4096: 1.6e-18 for p = 1%), so the top of the table is exact; the
+ * "other" row holds the long tail of rare masks. */
+#define DS_COAL_ALL_INVESTORS 12
+#define DS_COAL_MAX_TRACKED 4096
+
 /* One convergence checkpoint: after `blocks` blocks (2^k: node (k, 0); or
  * the final one at the end of the run). */
 typedef struct {
@@ -197,6 +213,8 @@ typedef struct {
     ds_moments *mo;     /* [ds_stats_n_accumulators]: outputs, amount, paid, stake, price */
     size_t n_coal;
     ds_coalition *coal; /* sorted by mask, count >= 1 each */
+    uint64_t other_count; /* trials with an untracked mask (pooled) */
+    double other_sum;     /* their sum of total */
 } ds_stats_node;
 
 /* All accumulators of a run.  The same type serves as the global summary
@@ -220,6 +238,12 @@ typedef struct {
     ds_moments *price;      /* [horizon] p_m */
     size_t n_coalitions, cap_coalitions;
     ds_coalition *coalitions; /* unsorted; a small open table */
+    ds_coalition coal_other;  /* the pooled "other" row (mask unused, 0) */
+    /* The tracking rule (above): pooled = 0: every mask is tracked;
+     * pooled = 1: exactly the n_tracked masks in `tracked` (sorted). */
+    int coal_pooled;
+    size_t n_tracked;
+    uint64_t *tracked;
     size_t n_checkpoints, cap_checkpoints;
     ds_checkpoint *checkpoints; /* by blocks, the final one last */
 
@@ -246,8 +270,17 @@ typedef struct {
     double *scratch;        /* [max(horizon, n_investors) + 1], private to stats.c */
 } ds_stats;
 
-/* Allocates empty accumulators shaped for the model. NULL on no memory. */
+/* Allocates empty accumulators shaped for the model (with more than
+ * DS_COAL_ALL_INVESTORS investors it runs block 0 to find the tracked
+ * coalitions). NULL on no memory. */
 ds_stats *ds_stats_alloc(const ds_model *m);
+/* Sets the tracked coalition masks (a copy; sorted and deduplicated here,
+ * at most DS_COAL_MAX_TRACKED) of an accumulator with more than
+ * DS_COAL_ALL_INVESTORS investors that holds nothing yet: for tests, tools
+ * and ds_stats_import.  DS_ERR_INTERNAL otherwise, DS_ERR_NOMEM. */
+ds_status ds_stats_set_tracked(ds_stats *s, const uint64_t *masks, size_t n);
+/* Accumulators that merge must have the same tracked set (else
+ * DS_ERR_INTERNAL), as they do when made from the same model. */
 /* Same, from the shape alone (n_outputs <= DS_OUT_COUNT; stake moments when
  * n_outputs == DS_OUT_COUNT): for tests and tools without a model.  NULL on
  * no memory or a shape beyond the DS_MAX_* limits. */
@@ -301,7 +334,7 @@ ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *tail_blk, ds_diag *dia
 /* ------------------------------------------------------------------------ */
 /* Saved state: a generic, self-describing list of named arrays. */
 
-#define DS_STATS_STATE_VERSION 2 /* of the array set ds_stats_export writes */
+#define DS_STATS_STATE_VERSION 3 /* of the array set ds_stats_export writes */
 #define DS_STATE_NAME_MAX 40
 #define DS_STATE_MAX_RANK 2
 /* Arrays bigger than this (elements) are refused on import and read. */

@@ -278,6 +278,29 @@ ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     ds_gw_var(&g, "mean_total", DS_H5_F64, 1, d1, b, ds_output_get_info(DS_OUT_TOTAL)->units,
               "mean total given this join mask");
     st = ds_gw_close(&g);
+    /* The bounded table (stats.h): which masks have rows, and the pooled
+     * rest as the "other" row, kept out of the coalition axis (it has no
+     * mask). */
+    {
+        const ds_coalition *o = &stats->coal_other;
+        double trials = (double)stats->trials;
+        hid_t grp = st == DS_OK ? H5Gopen2(file, "/coalitions", H5P_DEFAULT) : H5I_INVALID_HID;
+        if (st == DS_OK && grp < 0)
+            st = ds_h5_fail(diag, "opening /coalitions");
+        if (st == DS_OK)
+            st = ds_h5_attr_str(grp, "/coalitions", "tracking",
+                                stats->coal_pooled ? "block0" : "all", diag);
+        if (st == DS_OK)
+            st = ds_h5_attr_u64(grp, "/coalitions", "other_count", o->count, diag);
+        if (st == DS_OK)
+            st = ds_h5_attr_f64(grp, "/coalitions", "other_probability",
+                                stats->trials ? (double)o->count / trials : (double)NAN, diag);
+        if (st == DS_OK)
+            st = ds_h5_attr_f64(grp, "/coalitions", "other_mean_total",
+                                o->count ? o->sum_total / (double)o->count : (double)NAN, diag);
+        if (grp >= 0)
+            H5Gclose(grp);
+    }
 done:
     free(c);
     free(names);

@@ -15,11 +15,13 @@
  *    hostile file gives DS_ERR_FORMAT and a message, never a crash;
  *  - import of export is the identity on everything mergeable (the round
  *    trip tests compare bits).
- * State version 2 arrays (dims in brackets):
+ * State version 3 arrays (dims in brackets):
  *   n_outputs, n_investors, horizon, trials, blocks,
- *   block_size, tail                                         scalars (u64)
+ *   block_size, tail, coalition_pooled                       scalars (u64)
+ *   coalition_tracked (u64)                                  [tracked]
  *   node_level, node_index, node_trials,
- *   node_coalition_offset, node_coalition_count              [node] (u64)
+ *   node_coalition_offset, node_coalition_count,
+ *   node_other_trials (u64); node_other_sum_total (f64)      [node]
  *   node_n, node_nan (u64); node_mean, node_m2, node_min,
  *   node_max (f64)                                           [node, accumulator]
  *   node_coalition_mask, node_coalition_trials (u64),
@@ -258,6 +260,17 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
     DS_TRY(add_scalar(st, "tail", (uint64_t)(s->has_tail != 0),
                       "1: the last node row is the short last block (the tail), not a "
                       "forest node"));
+    DS_TRY(add_scalar(st, "coalition_pooled", (uint64_t)(s->coal_pooled != 0),
+                      "1: only the masks in coalition_tracked (those of block 0) have rows; "
+                      "the rest are pooled as node_other_*"));
+    {
+        const char *dt[1] = {"tracked"};
+        uint64_t d_t[1] = {s->n_tracked}, *tv;
+        DS_TRY(add_u64(st, "coalition_tracked", 1, d_t, dt, "1",
+                       "join masks with their own coalition row (sorted)", &tv));
+        if (s->n_tracked)
+            memcpy(tv, s->tracked, s->n_tracked * sizeof *tv);
+    }
 
     const char *dn[1] = {"node"}, *dna[2] = {"node", "accumulator"};
     const char *dnc[1] = {"node_coalition"}, *dk[1] = {"checkpoint"};
@@ -275,6 +288,12 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
                    "first row of the node's coalitions in node_coalition", &co));
     DS_TRY(add_u64(st, "node_coalition_count", 1, d_n, dn, "1",
                    "number of the node's coalitions (sorted by mask)", &cc));
+    uint64_t *ot;
+    double *os;
+    DS_TRY(add_u64(st, "node_other_trials", 1, d_n, dn, "1",
+                   "trials of the node with an untracked (pooled) join mask", &ot));
+    DS_TRY(add_f64(st, "node_other_sum_total", 1, d_n, dn, "USD billion",
+                   "sum of total over those trials (merged along the tree)", &os));
     uint64_t *mn, *mnan;
     double *mmean, *mm2, *mmin, *mmax;
     DS_TRY(add_u64(st, "node_n", 2, d_na, dna, "1", "number of finite values", &mn));
@@ -303,6 +322,8 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
         tr[j] = nd->trials;
         co[j] = r;
         cc[j] = nd->n_coal;
+        ot[j] = nd->other_count;
+        os[j] = nd->other_sum;
         for (size_t k = 0; k < na; ++k) {
             mn[j * na + k] = nd->mo[k].n;
             mnan[j * na + k] = nd->mo[k].nan;
@@ -460,6 +481,22 @@ static int add_ok(uint64_t a, uint64_t b, uint64_t *sum)
     return 1;
 }
 
+/* Whether a mask may have a row (every mask when nothing is pooled). */
+static int tracked_has(const ds_stats *s, uint64_t mask)
+{
+    if (!s->coal_pooled)
+        return 1;
+    size_t lo = 0, hi = s->n_tracked;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->tracked[mid] < mask)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_tracked && s->tracked[lo] == mask;
+}
+
 static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_diag *diag)
 {
     const uint64_t na = ds_stats_n_accumulators(s);
@@ -478,6 +515,10 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
     NEED("node_trials", DS_STATE_U64, 1, nn, 0, tr, uint64_t);
     NEED("node_coalition_offset", DS_STATE_U64, 1, nn, 0, co, uint64_t);
     NEED("node_coalition_count", DS_STATE_U64, 1, nn, 0, cc, uint64_t);
+    const uint64_t *ot;
+    const double *os;
+    NEED("node_other_trials", DS_STATE_U64, 1, nn, 0, ot, uint64_t);
+    NEED("node_other_sum_total", DS_STATE_F64, 1, nn, 0, os, double);
     NEED("node_n", DS_STATE_U64, 2, nn, na, mn, uint64_t);
     NEED("node_nan", DS_STATE_U64, 2, nn, na, mnan, uint64_t);
     NEED("node_mean", DS_STATE_F64, 2, nn, na, mmean, double);
@@ -506,9 +547,9 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
         if (ix[j] >= (UINT64_MAX >> 1) >> lv[j])
             BAD("node %llu: index %llu at level %llu is beyond the block range",
                 (unsigned long long)j, (unsigned long long)ix[j], (unsigned long long)lv[j]);
-        ds_stats_node a = {(uint32_t)lv[j], ix[j], 0, NULL, 0, NULL};
+        ds_stats_node a = {(uint32_t)lv[j], ix[j], 0, NULL, 0, NULL, 0, 0.0};
         if (j > 0) {
-            ds_stats_node b = {(uint32_t)lv[j - 1], ix[j - 1], 0, NULL, 0, NULL};
+            ds_stats_node b = {(uint32_t)lv[j - 1], ix[j - 1], 0, NULL, 0, NULL, 0, 0.0};
             if (ds_stats_node_first(&a) <= ds_stats_node_last(&b))
                 BAD("node %llu overlaps or precedes node %llu (nodes must be sorted and "
                     "disjoint)",
@@ -524,11 +565,16 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
                 (unsigned long long)j, (unsigned long long)co[j], (unsigned long long)cc[j],
                 (unsigned long long)nc);
         rows += cc[j];
-        uint64_t seen = 0;
+        uint64_t seen = ot[j];
+        if (!s->coal_pooled && ot[j] != 0)
+            BAD("node %llu: %llu pooled trials, but every mask is tracked", (unsigned long long)j,
+                (unsigned long long)ot[j]);
         for (uint64_t c = co[j]; c < co[j] + cc[j]; ++c) {
             if (ct[c] == 0 || (c > co[j] && cm[c] <= cm[c - 1]) ||
-                (s->n_investors < 64 && cm[c] >> s->n_investors) || !add_ok(seen, ct[c], &seen))
-                BAD("node %llu: coalition row %llu is empty, out of order or not a join mask",
+                (s->n_investors < 64 && cm[c] >> s->n_investors) || !add_ok(seen, ct[c], &seen) ||
+                !tracked_has(s, cm[c]))
+                BAD("node %llu: coalition row %llu is empty, out of order, not a join mask or "
+                    "not tracked",
                     (unsigned long long)j, (unsigned long long)c);
         }
         if (seen != tr[j])
@@ -589,6 +635,8 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
             nd->coal[c].sum_total = cs[co[j] + c];
         }
         nd->n_coal = (size_t)cc[j];
+        nd->other_count = ot[j];
+        nd->other_sum = os[j];
     }
     return DS_OK;
 }
@@ -717,6 +765,28 @@ static ds_status import_sketches(const ds_state *in, ds_stats *s, ds_diag *diag)
     return DS_OK;
 }
 
+/* The coalition tracking rule: pooled exactly when the shape says so, the
+ * tracked masks strictly increasing join masks, at most DS_COAL_MAX_TRACKED. */
+static ds_status import_tracked(const ds_state *in, ds_stats *s, ds_diag *diag)
+{
+    uint64_t pooled, nt;
+    const void *p = NULL;
+    DS_TRY(need_scalar(in, "coalition_pooled", &pooled, diag));
+    DS_TRY(need(in, "coalition_tracked", DS_STATE_U64, 1, ANY, 0, &p, &nt, diag));
+    const uint64_t *tv = p;
+    if (pooled != (uint64_t)(s->coal_pooled != 0) || (!pooled && nt != 0) ||
+        nt > DS_COAL_MAX_TRACKED)
+        BAD("coalition_pooled %llu with %llu tracked masks does not fit %zu investors",
+            (unsigned long long)pooled, (unsigned long long)nt, s->n_investors);
+    for (uint64_t k = 0; k < nt; ++k)
+        if ((k > 0 && tv[k] <= tv[k - 1]) || (s->n_investors < 64 && tv[k] >> s->n_investors))
+            BAD("coalition_tracked[%llu] is out of order or not a join mask",
+                (unsigned long long)k);
+    if (pooled)
+        return ds_stats_set_tracked(s, tv, (size_t)nt);
+    return DS_OK;
+}
+
 ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_stats **out,
                           ds_diag *diag)
 {
@@ -746,10 +816,12 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
     ds_stats *s = ds_stats_alloc_shape((size_t)no, (size_t)ni, (size_t)h);
     if (!s)
         return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (importing state)");
+    ds_status st = import_tracked(in, s, diag);
     s->trials = trials;
     s->blocks = blocks;
     s->block_size = bsize;
-    ds_status st = import_nodes(in, s, (int)tail, diag);
+    if (st == DS_OK)
+        st = import_nodes(in, s, (int)tail, diag);
     if (st == DS_OK)
         st = import_checkpoints(in, s, diag);
     if (st == DS_OK)

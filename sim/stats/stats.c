@@ -728,6 +728,7 @@ static void stats_reset_moments(ds_stats *s)
     if (s->coalitions)
         memset(s->coalitions, 0, s->cap_coalitions * sizeof *s->coalitions);
     s->n_coalitions = 0;
+    memset(&s->coal_other, 0, sizeof s->coal_other);
     s->n_checkpoints = 0;
 }
 
@@ -742,6 +743,7 @@ ds_stats *ds_stats_alloc_shape(size_t n_outputs, size_t n_investors, size_t hori
     s->n_investors = n_investors;
     s->horizon = horizon;
     s->block_size = DS_BLOCK_SIZE;
+    s->coal_pooled = n_investors > DS_COAL_ALL_INVESTORS;
     for (size_t o = 0; o < DS_OUT_COUNT; ++o)
         ds_sketch_init(&s->sk_out[o]);
     /* calloc(n + 1): never a zero-size request, whose NULL would read as
@@ -780,7 +782,74 @@ ds_stats *ds_stats_alloc(const ds_model *m)
     int n_outputs = ds_model_n_outputs(m);
     if (n_outputs < 0 || sc->horizon < 0)
         return NULL;
-    return ds_stats_alloc_shape((size_t)n_outputs, sc->n_investors, (size_t)sc->horizon);
+    ds_stats *s = ds_stats_alloc_shape((size_t)n_outputs, sc->n_investors, (size_t)sc->horizon);
+    if (!s || !s->coal_pooled)
+        return s;
+    /* The tracked coalitions (stats.h): the masks of block 0 at full size,
+     * whatever this run's length, so every accumulator of every run of the
+     * scenario and seed gets the same set. */
+    ds_block *blk = ds_block_alloc(m);
+    uint64_t *masks = blk ? malloc(DS_BLOCK_SIZE * sizeof *masks) : NULL;
+    ds_status st = DS_ERR_NOMEM;
+    if (masks) {
+        ds_model_run_block(m, 0, DS_BLOCK_SIZE, blk);
+        memcpy(masks, blk->joined_mask, DS_BLOCK_SIZE * sizeof *masks);
+        st = ds_stats_set_tracked(s, masks, DS_BLOCK_SIZE);
+    }
+    free(masks);
+    ds_block_free(blk);
+    if (st != DS_OK) {
+        ds_stats_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int u64_compare(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+ds_status ds_stats_set_tracked(ds_stats *s, const uint64_t *masks, size_t n)
+{
+    if (!s->coal_pooled || s->blocks != 0 || s->n_nodes != 0 || s->has_tail)
+        return DS_ERR_INTERNAL;
+    uint64_t *v = malloc((n + 1) * sizeof *v);
+    if (!v)
+        return DS_ERR_NOMEM;
+    if (n)
+        memcpy(v, masks, n * sizeof *v);
+    qsort(v, n, sizeof *v, u64_compare);
+    size_t w = 0;
+    for (size_t k = 0; k < n; ++k)
+        if (w == 0 || v[k] != v[w - 1])
+            v[w++] = v[k];
+    if (w > DS_COAL_MAX_TRACKED) {
+        free(v);
+        return DS_ERR_INTERNAL;
+    }
+    free(s->tracked);
+    s->tracked = v;
+    s->n_tracked = w;
+    return DS_OK;
+}
+
+/* Whether a mask has its own row (stats.h): binary search of the sorted
+ * tracked set, 12 steps at most. */
+static int coal_is_tracked(const ds_stats *s, uint64_t mask)
+{
+    if (!s->coal_pooled)
+        return 1;
+    size_t lo = 0, hi = s->n_tracked;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->tracked[mid] < mask)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_tracked && s->tracked[lo] == mask;
 }
 
 void ds_stats_free(ds_stats *s)
@@ -806,6 +875,7 @@ void ds_stats_free(ds_stats *s)
     free(s->scratch);
     free(s->price);
     free(s->coalitions);
+    free(s->tracked);
     free(s->checkpoints);
     for (size_t j = 0; j < s->n_nodes; ++j)
         ds_stats_node_free(&s->nodes[j]);
@@ -838,7 +908,10 @@ static int stats_block_fits(const ds_stats *s, const ds_block *blk)
 static int stats_same_shape(const ds_stats *a, const ds_stats *b)
 {
     return a->n_outputs == b->n_outputs && a->n_investors == b->n_investors &&
-           a->horizon == b->horizon && a->block_size == b->block_size;
+           a->horizon == b->horizon && a->block_size == b->block_size &&
+           a->coal_pooled == b->coal_pooled && a->n_tracked == b->n_tracked &&
+           (a->n_tracked == 0 || a->tracked == b->tracked ||
+            memcmp(a->tracked, b->tracked, a->n_tracked * sizeof *a->tracked) == 0);
 }
 
 /* Moments of `ncol` interleaved columns of n rows (value of row t, column c
@@ -969,6 +1042,12 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     const double *total = blk->out[DS_OUT_TOTAL];
     for (size_t t = 0; t < n; ++t) {
         uint64_t mask = blk->joined_mask[t];
+        if (!coal_is_tracked(partial, mask)) {
+            /* Pooled, summed in trial order like the tracked rows. */
+            partial->coal_other.count++;
+            partial->coal_other.sum_total += total[t];
+            continue;
+        }
         ds_coalition *c = NULL;
         if (partial->cap_coalitions) {
             c = coal_slot(partial->coalitions, partial->cap_coalitions, mask);
@@ -1126,6 +1205,8 @@ static ds_status node_merge(const ds_stats *s, const ds_stats_node *l, const ds_
         }
     }
     out->n_coal = n;
+    out->other_count = l->other_count + r->other_count;
+    out->other_sum = l->other_sum + r->other_sum;
     out->level = l->level + 1;
     out->index = l->index >> 1;
     out->trials = l->trials + r->trials;
@@ -1139,6 +1220,8 @@ static ds_status node_copy(const ds_stats *s, const ds_stats_node *src, ds_stats
     if (src->n_coal)
         memcpy(dst->coal, src->coal, src->n_coal * sizeof *dst->coal);
     dst->n_coal = src->n_coal;
+    dst->other_count = src->other_count;
+    dst->other_sum = src->other_sum;
     dst->level = src->level;
     dst->index = src->index;
     dst->trials = src->trials;
@@ -1261,6 +1344,8 @@ ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t
             leaf.coal[n++] = partial->coalitions[k];
     qsort(leaf.coal, n, sizeof *leaf.coal, coal_mask_compare);
     leaf.n_coal = n;
+    leaf.other_count = partial->coal_other.count;
+    leaf.other_sum = partial->coal_other.sum_total;
     if (is_tail) {
         /* Kept apart (stats.h): only full blocks enter the forest. */
         acc->tail = leaf;
@@ -1411,6 +1496,9 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
     for (size_t k = 0; k < acc.n_coal; ++k)
         *coal_slot(s->coalitions, s->cap_coalitions, acc.coal[k].mask) = acc.coal[k];
     s->n_coalitions = acc.n_coal;
+    memset(&s->coal_other, 0, sizeof s->coal_other);
+    s->coal_other.count = acc.other_count;
+    s->coal_other.sum_total = acc.other_sum;
     if (s->n_node_cps)
         memcpy(s->checkpoints, s->node_cps, s->n_node_cps * sizeof *s->checkpoints);
     s->n_checkpoints = s->n_node_cps;

@@ -38,6 +38,8 @@ def contents(path):
 
 
 def same(a, b):
+    if isinstance(a, np.floating):
+        return isinstance(b, np.floating) and a.tobytes() == b.tobytes()  # NaN == NaN
     if isinstance(a, np.ndarray):
         if a.dtype.kind == "f":
             return a.shape == b.shape and a.tobytes() == b.tobytes()  # bits, NaNs included
