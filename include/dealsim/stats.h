@@ -394,6 +394,28 @@ ds_status ds_stats_export(const ds_stats *s, ds_state **out);
 ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_stats **out,
                           ds_diag *diag);
 
+/* ------------------------------------------------------------------------ */
+/* Memory bound.  Every summary is bounded whatever the trials, parameter
+ * values and horizon of prices: a sketch holds at most W buckets a sign
+ * (DS_SKETCH_MAX_BUCKETS, 64 KiB for both), a coalition table at most
+ * DS_COAL_MAX_TRACKED masks, a forest at most 64 nodes plus the tail and
+ * the blocks in flight (one a thread).  A run with T threads holds
+ * shared + T * per_thread bytes at most for its summaries and blocks:
+ *   per_thread = the block workspace (B trials of every output, investor
+ *                array, price month and input) + a block partial (moments,
+ *                its coalition table) + a sketch accumulator (all sketches);
+ *   shared     = the global accumulator (sketches, views, coalitions) and
+ *                its forest nodes (64 + 1 + T), plus the finalize fold.
+ * The HDF5 library, per-trial output chunks and the program itself come on
+ * top (a few MiB).  The file holds at most one accumulator's worth. */
+typedef struct {
+    uint64_t per_thread; /* bytes */
+    uint64_t shared;     /* bytes, for `threads` threads */
+    uint64_t total;      /* shared + threads * per_thread */
+    uint64_t file_state; /* bytes of /state and the summaries at most (no /trials) */
+} ds_stats_memory;
+ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads);
+
 /* Coalitions sorted most probable first (ties by mask), into a new array
  * the caller frees.  NULL on no memory. */
 ds_coalition *ds_stats_sorted_coalitions(const ds_stats *s);

@@ -1584,3 +1584,43 @@ ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *blk, ds_diag *diag)
     s->blocks -= 1;
     return DS_OK;
 }
+
+/* ------------------------------------------------------------------------ */
+/* The memory bound (stats.h): each term is the largest its structure can
+ * grow to, by the caps above, never a measurement. */
+
+ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
+{
+    const ds_scenario *sc = ds_model_scenario(m);
+    const uint64_t B = DS_BLOCK_SIZE, ni = sc->n_investors;
+    const uint64_t h = sc->horizon > 0 ? (uint64_t)sc->horizon : 0;
+    const uint64_t nin = sc->n_inputs, T = threads > 0 ? (uint64_t)threads : 1;
+    const uint64_t d = sizeof(double);
+    /* ds_block_alloc: outputs, mask, amount, paid, stake, joined, price
+     * and log price, inputs and copula normals. */
+    const uint64_t block = B * d * (DS_OUT_COUNT + 1 + 3 * ni + 2 * h + 2 * nin) + B * ni +
+                           d * (h + 1 + nin);
+    const uint64_t n_mo = DS_OUT_COUNT + 3 * ni + h;       /* moments of a view */
+    const uint64_t n_sk = DS_OUT_COUNT + 2 * ni + h;       /* sketches */
+    const uint64_t sketch = 2 * (uint64_t)DS_SKETCH_MAX_BUCKETS * sizeof(uint64_t);
+    const uint64_t coal_table = 2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition);
+    const uint64_t tracked = (uint64_t)DS_COAL_MAX_TRACKED * sizeof(uint64_t);
+    const uint64_t view = sizeof(ds_stats) + n_mo * sizeof(ds_moments) +
+                          n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
+                          (h > ni ? h : ni) * d + coal_table + tracked;
+    const uint64_t node = n_mo * sizeof(ds_moments) +
+                          (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition) +
+                          sizeof(ds_stats_node);
+    const uint64_t accumulator = view + n_sk * sketch;
+    ds_stats_memory r;
+    r.per_thread = block + view + accumulator;
+    /* The global one, its forest (64 levels, the tail, a gap per block in
+     * flight) and the fold's two temporaries; checkpoints are tiny. */
+    r.shared = accumulator + (64 + 1 + T + 2) * node +
+               66 * 2 * (uint64_t)sizeof(ds_checkpoint);
+    r.total = r.shared + T * r.per_thread;
+    /* /state: the forest's 65 node rows and the sketches' buckets (as
+     * u64 counts), the summaries a small multiple of the views. */
+    r.file_state = 65 * node + n_sk * sketch + 4 * n_mo * sizeof(ds_moments);
+    return r;
+}
