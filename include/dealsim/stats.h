@@ -99,11 +99,13 @@
  * (/state sketch_*_collapsed, /summary collapsed_count). */
 #define DS_SKETCH_MAX_BUCKETS 4096
 
-/* Count, NaN count, mean, sum of squared deviations (Welford / Chan et al.
- * 1979 pairwise update), min and max of the finite values. */
+/* Count, NaN count, infinity counts, mean, sum of squared deviations
+ * (Welford / Chan et al. 1979 pairwise update), min and max of the finite
+ * values. */
 typedef struct {
     uint64_t n;   /* finite values */
     uint64_t nan; /* NaN values (never treated as 0) */
+    uint64_t posinf, neginf; /* +inf and -inf values (merged by addition) */
     double mean;
     double m2;
     double min, max;
@@ -116,9 +118,17 @@ void ds_moments_merge(ds_moments *into, const ds_moments *from);
 double ds_moments_sd(const ds_moments *mo);     /* sample sd (n-1); NaN when n < 2 */
 double ds_moments_stderr(const ds_moments *mo); /* sd / sqrt(n); NaN when n < 2 */
 /* Notes on the moments (stats.c): an empty summary (n = 0) has mean, m2, min
- * and max NaN; +-inf, which the model never produces, is counted in `nan`
- * with the NaNs (it would poison the mean), so `n` is exactly the number of
- * values a sketch of the same data counts. */
+ * and max NaN; +-inf, which the model never produces, is counted in posinf /
+ * neginf, apart from the finite values (it would poison m2), so `n` is
+ * exactly the number of values a sketch of the same data counts.  The
+ * reported values over all non-NaN values: */
+/* mean: +inf when a +inf occurred and no -inf, -inf in the mirror case, NaN
+ * when both did (or no value at all), else the finite mean. */
+double ds_moments_mean_all(const ds_moments *mo);
+/* min: -inf when a -inf occurred, else the finite min (+inf when only +inf
+ * values, NaN when none); max mirrors it. */
+double ds_moments_min_all(const ds_moments *mo);
+double ds_moments_max_all(const ds_moments *mo);
 
 /* Log-bucket quantile sketch with exactly mergeable integer counts.  The
  * bucket arrays grow as needed (ds_sketch_add may allocate). */
@@ -161,6 +171,12 @@ ds_status ds_sketch_merge(ds_sketch *into, const ds_sketch *from);
  * its bucket, clamped to [min, max] when given (pass NaN to skip). NaN when
  * empty. */
 double ds_sketch_quantile(const ds_sketch *s, double q, double min, double max);
+/* The q-quantile over all non-NaN values of an accumulator whose finite
+ * values are in `sk` and whose counts are in `mo`: the rank floor(q (N-1))
+ * of N = neginf + n + posinf, -inf for ranks among the -inf values, +inf
+ * for those among the +inf ones, else the sketch's estimate for the finite
+ * rank, clamped to [min, max] (exact at the extremes).  NaN when empty. */
+double ds_stats_quantile(const ds_sketch *sk, const ds_moments *mo, double q);
 /* Counts of values in `bins` equal bins between edges[0] and edges[bins]
  * (caller's arrays), each value placed by its bucket estimate. */
 void ds_sketch_histogram(const ds_sketch *s, const double *edges, size_t bins,

@@ -22,7 +22,8 @@
  *   node_level, node_index, node_trials,
  *   node_coalition_offset, node_coalition_count,
  *   node_other_trials (u64); node_other_sum_total (f64)      [node]
- *   node_n, node_nan (u64); node_mean, node_m2, node_min,
+ *   node_n, node_nan, node_posinf, node_neginf (u64);
+ *   node_mean, node_m2, node_min,
  *   node_max (f64)                                           [node, accumulator]
  *   node_coalition_mask, node_coalition_trials (u64),
  *   node_coalition_sum_total (f64)                           [node_coalition]
@@ -297,8 +298,10 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
     uint64_t *mn, *mnan;
     double *mmean, *mm2, *mmin, *mmax;
     DS_TRY(add_u64(st, "node_n", 2, d_na, dna, "1", "number of finite values", &mn));
-    DS_TRY(add_u64(st, "node_nan", 2, d_na, dna, "1", "number of NaN (or infinite) values",
-                   &mnan));
+    DS_TRY(add_u64(st, "node_nan", 2, d_na, dna, "1", "number of NaN values", &mnan));
+    uint64_t *mpi, *mni;
+    DS_TRY(add_u64(st, "node_posinf", 2, d_na, dna, "1", "number of +inf values", &mpi));
+    DS_TRY(add_u64(st, "node_neginf", 2, d_na, dna, "1", "number of -inf values", &mni));
     DS_TRY(add_f64(st, "node_mean", 2, d_na, dna, "various: the accumulator's",
                    "mean (Chan et al. merge along the tree)", &mmean));
     DS_TRY(add_f64(st, "node_m2", 2, d_na, dna, "various: the accumulator's, squared",
@@ -327,6 +330,8 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
         for (size_t k = 0; k < na; ++k) {
             mn[j * na + k] = nd->mo[k].n;
             mnan[j * na + k] = nd->mo[k].nan;
+            mpi[j * na + k] = nd->mo[k].posinf;
+            mni[j * na + k] = nd->mo[k].neginf;
             mmean[j * na + k] = nd->mo[k].mean;
             mm2[j * na + k] = nd->mo[k].m2;
             mmin[j * na + k] = nd->mo[k].min;
@@ -521,6 +526,9 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
     NEED("node_other_sum_total", DS_STATE_F64, 1, nn, 0, os, double);
     NEED("node_n", DS_STATE_U64, 2, nn, na, mn, uint64_t);
     NEED("node_nan", DS_STATE_U64, 2, nn, na, mnan, uint64_t);
+    const uint64_t *mpi, *mni;
+    NEED("node_posinf", DS_STATE_U64, 2, nn, na, mpi, uint64_t);
+    NEED("node_neginf", DS_STATE_U64, 2, nn, na, mni, uint64_t);
     NEED("node_mean", DS_STATE_F64, 2, nn, na, mmean, double);
     NEED("node_m2", DS_STATE_F64, 2, nn, na, mm2, double);
     NEED("node_min", DS_STATE_F64, 2, nn, na, mmin, double);
@@ -582,8 +590,11 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
                 (unsigned long long)seen, (unsigned long long)tr[j]);
         for (uint64_t k = 0; k < na; ++k) {
             uint64_t sum;
-            if (!add_ok(mn[j * na + k], mnan[j * na + k], &sum) || sum != tr[j])
-                BAD("node %llu, accumulator %llu: %llu finite + %llu NaN values, not the node's "
+            if (!add_ok(mn[j * na + k], mnan[j * na + k], &sum) ||
+                !add_ok(sum, mpi[j * na + k], &sum) || !add_ok(sum, mni[j * na + k], &sum) ||
+                sum != tr[j])
+                BAD("node %llu, accumulator %llu: %llu finite + %llu NaN (+ infinite) values, not "
+                    "the node's "
                     "%llu trials",
                     (unsigned long long)j, (unsigned long long)k,
                     (unsigned long long)mn[j * na + k], (unsigned long long)mnan[j * na + k],
@@ -624,6 +635,8 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
             ds_moments *m = &nd->mo[k];
             m->n = mn[j * na + k];
             m->nan = mnan[j * na + k];
+            m->posinf = mpi[j * na + k];
+            m->neginf = mni[j * na + k];
             m->mean = mmean[j * na + k];
             m->m2 = mm2[j * na + k];
             m->min = mmin[j * na + k];

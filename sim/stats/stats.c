@@ -40,6 +40,8 @@ void ds_moments_init(ds_moments *mo)
 {
     mo->n = 0;
     mo->nan = 0;
+    mo->posinf = 0;
+    mo->neginf = 0;
     /* An empty summary reports NaN rather than a misleading 0 or +-inf. */
     mo->mean = (double)NAN;
     mo->m2 = (double)NAN;
@@ -49,9 +51,14 @@ void ds_moments_init(ds_moments *mo)
 
 void ds_moments_add(ds_moments *mo, double x)
 {
-    /* NaN (and +-inf, which would poison the mean) are counted apart. */
+    /* NaN and +-inf (which would poison the mean) are counted apart. */
     if (!isfinite(x)) {
-        mo->nan++;
+        if (isnan(x))
+            mo->nan++;
+        else if (x > 0.0)
+            mo->posinf++;
+        else
+            mo->neginf++;
         return;
     }
     if (mo->n == 0) {
@@ -75,6 +82,8 @@ void ds_moments_add(ds_moments *mo, double x)
 void ds_moments_merge(ds_moments *into, const ds_moments *from)
 {
     into->nan += from->nan;
+    into->posinf += from->posinf;
+    into->neginf += from->neginf;
     if (from->n == 0)
         return;
     if (into->n == 0) {
@@ -97,6 +106,35 @@ void ds_moments_merge(ds_moments *into, const ds_moments *from)
         into->min = from->min;
     if (from->max > into->max)
         into->max = from->max;
+}
+
+double ds_moments_mean_all(const ds_moments *mo)
+{
+    if (mo->posinf && mo->neginf)
+        return (double)NAN;
+    if (mo->posinf)
+        return (double)INFINITY;
+    if (mo->neginf)
+        return -(double)INFINITY;
+    return mo->n ? mo->mean : (double)NAN;
+}
+
+double ds_moments_min_all(const ds_moments *mo)
+{
+    if (mo->neginf)
+        return -(double)INFINITY;
+    if (mo->n)
+        return mo->min;
+    return mo->posinf ? (double)INFINITY : (double)NAN;
+}
+
+double ds_moments_max_all(const ds_moments *mo)
+{
+    if (mo->posinf)
+        return (double)INFINITY;
+    if (mo->n)
+        return mo->max;
+    return mo->neginf ? -(double)INFINITY : (double)NAN;
 }
 
 double ds_moments_sd(const ds_moments *mo)
@@ -540,18 +578,42 @@ static double sketch_estimate(double log_gamma, double scale, int32_t key)
     return v <= DBL_MAX ? v : DBL_MAX;
 }
 
-double ds_sketch_quantile(const ds_sketch *s, double q, double min, double max)
+static double sketch_quantile_rank(const ds_sketch *s, uint64_t rank, double min, double max);
+
+/* The rank numpy's quantile(method="lower") uses: floor(q (n - 1)), n > 0. */
+static uint64_t quantile_rank(uint64_t n, double q)
 {
-    if (s->count == 0 || isnan(q))
-        return (double)NAN;
     if (q < 0.0)
         q = 0.0;
     if (q > 1.0)
         q = 1.0;
-    /* The rank numpy's quantile(method="lower") uses: floor(q (n - 1)). */
-    uint64_t rank = (uint64_t)floor((double)(s->count - 1) * q);
-    if (rank > s->count - 1)
-        rank = s->count - 1;
+    uint64_t rank = (uint64_t)floor((double)(n - 1) * q);
+    return rank > n - 1 ? n - 1 : rank;
+}
+
+double ds_sketch_quantile(const ds_sketch *s, double q, double min, double max)
+{
+    if (s->count == 0 || isnan(q))
+        return (double)NAN;
+    return sketch_quantile_rank(s, quantile_rank(s->count, q), min, max);
+}
+
+double ds_stats_quantile(const ds_sketch *sk, const ds_moments *mo, double q)
+{
+    const uint64_t fin = sk->count, total = mo->neginf + fin + mo->posinf;
+    if (total == 0 || isnan(q))
+        return (double)NAN;
+    const uint64_t rank = quantile_rank(total, q);
+    if (rank < mo->neginf)
+        return -(double)INFINITY;
+    if (rank >= mo->neginf + fin)
+        return (double)INFINITY;
+    return mo->n > 0 ? sketch_quantile_rank(sk, rank - mo->neginf, mo->min, mo->max)
+                     : (double)NAN;
+}
+
+static double sketch_quantile_rank(const ds_sketch *s, uint64_t rank, double min, double max)
+{
     /* The extreme ranks are the exact min and max when the caller has them
      * (a clamp alone would not lift an estimate that falls short of max). */
     if (rank == 0 && !isnan(min))
@@ -945,8 +1007,12 @@ static void block_columns(const double *v, size_t n, size_t ncol, ds_moments *mo
                 mo[c].mean += x - shift[c];
                 mo[c].min = x < mo[c].min ? x : mo[c].min;
                 mo[c].max = x > mo[c].max ? x : mo[c].max;
-            } else {
+            } else if (isnan(x)) {
                 mo[c].nan++;
+            } else if (x > 0.0) {
+                mo[c].posinf++;
+            } else {
+                mo[c].neginf++;
             }
         }
     }
@@ -984,7 +1050,7 @@ static void block_column(const double *v, size_t n, size_t stride, ds_moments *m
             shift = v[t * stride];
             break;
         }
-    uint64_t cnt = 0, nan = 0;
+    uint64_t cnt = 0, nan = 0, pinf = 0, ninf = 0;
     double sum = 0.0, lo = (double)INFINITY, hi = -(double)INFINITY;
     for (size_t t = 0; t < n; ++t) {
         const double x = v[t * stride];
@@ -993,12 +1059,18 @@ static void block_column(const double *v, size_t n, size_t stride, ds_moments *m
             sum += x - shift;
             lo = x < lo ? x : lo;
             hi = x > hi ? x : hi;
-        } else {
+        } else if (isnan(x)) {
             nan++;
+        } else if (x > 0.0) {
+            pinf++;
+        } else {
+            ninf++;
         }
     }
     mo->n = cnt;
     mo->nan = nan;
+    mo->posinf = pinf;
+    mo->neginf = ninf;
     if (cnt == 0) {
         mo->mean = mo->m2 = mo->min = mo->max = (double)NAN;
         return;

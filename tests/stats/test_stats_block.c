@@ -88,7 +88,12 @@ static void tb_fill(ds_block *blk, size_t n_outputs, size_t ni, size_t h, size_t
         blk->out[DS_OUT_TARGET_MET][t] = total >= 2.0;
         blk->out[DS_OUT_HHI][t] = total > 0.0 ? hhi : (double)NAN;
         blk->out[DS_OUT_TOP_SHARE][t] = total > 0.0 ? top / total : (double)NAN;
-        blk->out[DS_OUT_ROUND_TRIP_SHARE][t] = tu_uniform(&r) < 0.1 ? (double)NAN : 0.3;
+        /* NaN, +inf and -inf (which the model never makes) counted apart. */
+        const double u = tu_uniform(&r);
+        blk->out[DS_OUT_ROUND_TRIP_SHARE][t] = u < 0.1    ? (double)NAN
+                                               : u < 0.13 ? (double)INFINITY
+                                               : u < 0.15 ? -(double)INFINITY
+                                                          : 0.3;
         double lp = 0.0;
         for (size_t m = 0; m < h; ++m) {
             lp += 0.1 * tu_normal(&r);
@@ -115,7 +120,12 @@ static ds_moments column(const double *v, size_t n, size_t stride, size_t off)
     for (size_t t = 0; t < n; ++t) {
         const double x = v[t * stride + off];
         if (!isfinite(x)) {
-            mo.nan++;
+            if (isnan(x))
+                mo.nan++;
+            else if (x > 0.0)
+                mo.posinf++;
+            else
+                mo.neginf++;
             continue;
         }
         mo.n++;
