@@ -293,9 +293,9 @@ static int cmd_check(int argc, char **argv)
         const ds_stats_memory mb = ds_stats_memory_bound(m, threads);
         const double mib = 1024.0 * 1024.0;
         printf("Memory: at most %.1f MiB a thread + %.1f MiB shared = %.1f MiB with %d "
-               "threads (the default); summaries in the file at most %.1f MiB\n",
+               "thread%s (the default); summaries in the file at most %.1f MiB\n",
                (double)mb.per_thread / mib, (double)mb.shared / mib, (double)mb.total / mib,
-               threads, (double)mb.file_state / mib);
+               threads, threads == 1 ? "" : "s", (double)mb.file_state / mib);
         ds_model_free(m);
     }
     free(yaml);

@@ -1680,8 +1680,10 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
     const uint64_t view = sizeof(ds_stats) + n_mo * sizeof(ds_moments) +
                           n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
                           (h > ni ? h : ni) * d + coal_table + tracked;
+    /* A merged node's coalition array is sized for both children's rows
+     * (node_merge), so up to twice the tracked cap. */
     const uint64_t node = n_mo * sizeof(ds_moments) +
-                          (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition) +
+                          2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition) +
                           sizeof(ds_stats_node);
     const uint64_t accumulator = view + n_sk * sketch;
     ds_stats_memory r;

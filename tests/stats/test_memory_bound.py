@@ -45,7 +45,7 @@ def bound(scen, sets, threads):
     out = subprocess.run([DEALSIM, "check", scen] + sets, capture_output=True, text=True,
                          env=env, check=True).stdout
     m = re.search(r"Memory: at most ([\d.]+) MiB a thread \+ ([\d.]+) MiB shared = ([\d.]+) MiB "
-                  r"with (\d+) threads.*at most ([\d.]+) MiB", out)
+                  r"with (\d+) threads?.*at most ([\d.]+) MiB", out)
     check(m is not None and int(m.group(4)) == threads, "check prints the memory bound")
     return float(m.group(3)) * MIB, float(m.group(5)) * MIB
 
