@@ -29,15 +29,28 @@
  *        their parent inserted.  The forest is canonical (it does not depend
  *        on insertion order); blocks committed in order from 0 leave exactly
  *        the binary representation of the block count (<= 64 nodes);
+ *      * the forest holds FULL blocks only (DS_BLOCK_SIZE trials).  A short
+ *        last block (the run ended inside it) is kept apart as the "tail"
+ *        partial: leaf (0, N-1) outside the forest;
  *      * the result for blocks [0, N) (ds_stats_finalize): the forest is then
- *        the binary decomposition of N, nodes at strictly decreasing levels
- *        left to right; fold from the right: acc = rightmost node, then for
- *        each node to its left acc = merge(node, acc).  Fixed for a given N;
+ *        the binary decomposition of N (or of N-1 plus the tail), nodes at
+ *        strictly decreasing levels left to right; fold from the right:
+ *        acc = rightmost element (the tail when there is one), then for
+ *        each node to its left acc = merge(node, acc).  Fixed for a given N:
+ *        inserting leaf N-1 into the decomposition of N-1 carries exactly
+ *        through the trailing nodes of levels 0, 1, ..., j, each carry being
+ *        merge(left node, right subtree) -- the very operations the fold
+ *        from the right performs with the tail as its start; so the value
+ *        with a tail equals the canonical tree over all N blocks
+ *        (tests/stats/test_stats_block.c checks 37 and 40 blocks by hand);
  *      * convergence checkpoint k (MODEL.md 5, "after the first 2^k blocks")
  *        is the value of node (k, 0), recorded when that node is formed by a
  *        carry (or committed as leaf 0 for k = 0), plus a final checkpoint at
- *        N blocks (the fold) when N is not a power of two.  Checkpoints are
- *        part of the mergeable state (a union when forests merge).
+ *        N blocks (the fold) when N is not already a checkpoint (a power of
+ *        two formed in the forest).  With a tail, node (k, 0) containing it
+ *        is never formed, but the fold equals it, so the checkpoints are the
+ *        same as without the tail rule.  Checkpoints are part of the
+ *        mergeable state (a union when forests merge).
  *
  * The driver computes a block partial per thread, commits it as a leaf
  * (ds_stats_commit_block, any order, each block once), accumulates sketches
@@ -69,12 +82,30 @@
 
 #define DS_SKETCH_ALPHA 1e-3     /* relative accuracy of every quantile */
 #define DS_SKETCH_MIN_ABS 1e-12  /* |x| below this is counted as 0 */
+/* W: buckets kept per sign of a sketch.  When the keys of one sign span more
+ * than W, every key below (max_key - W + 1) is counted in that lowest kept
+ * bucket ("collapsed").  max_key only grows, and collapsing at a threshold
+ * then at a higher one equals collapsing once at the higher one, while
+ * collapsing commutes with adding counts; so the counts after any order of
+ * adds and merges are the raw counts collapsed once at the final threshold
+ * (max_key of all values - W + 1): partition-invariant (stats.c proves it in
+ * more detail; tests/stats/test_stats_sketch.c checks random partitions).
+ * Accuracy: a quantile whose rank falls in a non-collapsed bucket keeps
+ * relative accuracy DS_SKETCH_ALPHA; a collapsed value has a magnitude at
+ * most the lowest kept bucket's lower bound gamma^(floor-1), and quantiles
+ * at its ranks report that bucket's estimate (an upper bound of |x|).  W
+ * buckets span a factor gamma^W ~ 3600 in magnitude below the largest value
+ * of each sign.  The file marks how many values were collapsed per sketch
+ * (/state sketch_*_collapsed, /summary collapsed_count). */
+#define DS_SKETCH_MAX_BUCKETS 4096
 
-/* Count, NaN count, mean, sum of squared deviations (Welford / Chan et al.
- * 1979 pairwise update), min and max of the finite values. */
+/* Count, NaN count, infinity counts, mean, sum of squared deviations
+ * (Welford / Chan et al. 1979 pairwise update), min and max of the finite
+ * values. */
 typedef struct {
     uint64_t n;   /* finite values */
     uint64_t nan; /* NaN values (never treated as 0) */
+    uint64_t posinf, neginf; /* +inf and -inf values (merged by addition) */
     double mean;
     double m2;
     double min, max;
@@ -87,9 +118,17 @@ void ds_moments_merge(ds_moments *into, const ds_moments *from);
 double ds_moments_sd(const ds_moments *mo);     /* sample sd (n-1); NaN when n < 2 */
 double ds_moments_stderr(const ds_moments *mo); /* sd / sqrt(n); NaN when n < 2 */
 /* Notes on the moments (stats.c): an empty summary (n = 0) has mean, m2, min
- * and max NaN; +-inf, which the model never produces, is counted in `nan`
- * with the NaNs (it would poison the mean), so `n` is exactly the number of
- * values a sketch of the same data counts. */
+ * and max NaN; +-inf, which the model never produces, is counted in posinf /
+ * neginf, apart from the finite values (it would poison m2), so `n` is
+ * exactly the number of values a sketch of the same data counts.  The
+ * reported values over all non-NaN values: */
+/* mean: +inf when a +inf occurred and no -inf, -inf in the mirror case, NaN
+ * when both did (or no value at all), else the finite mean. */
+double ds_moments_mean_all(const ds_moments *mo);
+/* min: -inf when a -inf occurred, else the finite min (+inf when only +inf
+ * values, NaN when none); max mirrors it. */
+double ds_moments_min_all(const ds_moments *mo);
+double ds_moments_max_all(const ds_moments *mo);
 
 /* Log-bucket quantile sketch with exactly mergeable integer counts.  The
  * bucket arrays grow as needed (ds_sketch_add may allocate). */
@@ -106,6 +145,12 @@ typedef struct {
     int32_t neg_lo;
     uint32_t neg_len, neg_cap;
     uint64_t *neg;
+    /* Bounded stores (at most DS_SKETCH_MAX_BUCKETS keys a side): keys below
+     * the floor (the highest key seen minus W - 1, kept lazily: the
+     * effective floor is max(floor, top key - W + 1)) are counted in the
+     * floor's bucket; `collapsed` of them had a key below it. */
+    int32_t pos_floor, neg_floor;
+    uint64_t pos_collapsed, neg_collapsed;
 } ds_sketch;
 
 void ds_sketch_init(ds_sketch *s);
@@ -126,6 +171,12 @@ ds_status ds_sketch_merge(ds_sketch *into, const ds_sketch *from);
  * its bucket, clamped to [min, max] when given (pass NaN to skip). NaN when
  * empty. */
 double ds_sketch_quantile(const ds_sketch *s, double q, double min, double max);
+/* The q-quantile over all non-NaN values of an accumulator whose finite
+ * values are in `sk` and whose counts are in `mo`: the rank floor(q (N-1))
+ * of N = neginf + n + posinf, -inf for ranks among the -inf values, +inf
+ * for those among the +inf ones, else the sketch's estimate for the finite
+ * rank, clamped to [min, max] (exact at the extremes).  NaN when empty. */
+double ds_stats_quantile(const ds_sketch *sk, const ds_moments *mo, double q);
 /* Counts of values in `bins` equal bins between edges[0] and edges[bins]
  * (caller's arrays), each value placed by its bucket estimate. */
 void ds_sketch_histogram(const ds_sketch *s, const double *edges, size_t bins,
@@ -143,6 +194,22 @@ typedef struct {
     uint64_t count;
     double sum_total; /* sum of total over the trials with this mask (along the merge tree) */
 } ds_coalition;
+
+/* The coalition table is bounded (at most DS_COAL_MAX_TRACKED masks a node,
+ * whatever the trials and investors).  With <= DS_COAL_ALL_INVESTORS
+ * investors every mask is tracked exactly (2^12 = 4096 at most).  With more,
+ * the tracked masks are those that occur in block 0 run at full size
+ * (DS_BLOCK_SIZE trials, so at most 4096): block 0 is the first block of
+ * every run, whatever its length, partition, resume or extension, so the
+ * set is the same everywhere (ds_stats_alloc computes it from the model).
+ * Every other trial is pooled in one "other" row (count, sum of total,
+ * summed in trial order within a block and along the merge tree like the
+ * tracked sums).  The most probable coalitions of a long run are almost
+ * surely in block 0 (a mask of probability p is missed with probability
+ * (1-p)^4096: 1.6e-18 for p = 1%), so the top of the table is exact; the
+ * "other" row holds the long tail of rare masks. */
+#define DS_COAL_ALL_INVESTORS 12
+#define DS_COAL_MAX_TRACKED 4096
 
 /* One convergence checkpoint: after `blocks` blocks (2^k: node (k, 0); or
  * the final one at the end of the run). */
@@ -162,6 +229,8 @@ typedef struct {
     ds_moments *mo;     /* [ds_stats_n_accumulators]: outputs, amount, paid, stake, price */
     size_t n_coal;
     ds_coalition *coal; /* sorted by mask, count >= 1 each */
+    uint64_t other_count; /* trials with an untracked mask (pooled) */
+    double other_sum;     /* their sum of total */
 } ds_stats_node;
 
 /* All accumulators of a run.  The same type serves as the global summary
@@ -171,6 +240,9 @@ typedef struct {
     size_t n_investors;
     size_t horizon;
     uint64_t trials;    /* trials merged (committed blocks) */
+    uint64_t block_size; /* trials of a full block: DS_BLOCK_SIZE; tests with
+                          * hand-made small blocks may lower it right after
+                          * allocation (a partial with fewer is a tail) */
     uint64_t blocks;    /* blocks merged */
 
     /* Result views: in a block partial, that block's floating state; in a
@@ -182,6 +254,12 @@ typedef struct {
     ds_moments *price;      /* [horizon] p_m */
     size_t n_coalitions, cap_coalitions;
     ds_coalition *coalitions; /* unsorted; a small open table */
+    ds_coalition coal_other;  /* the pooled "other" row (mask unused, 0) */
+    /* The tracking rule (above): pooled = 0: every mask is tracked;
+     * pooled = 1: exactly the n_tracked masks in `tracked` (sorted). */
+    int coal_pooled;
+    size_t n_tracked;
+    uint64_t *tracked;
     size_t n_checkpoints, cap_checkpoints;
     ds_checkpoint *checkpoints; /* by blocks, the final one last */
 
@@ -189,6 +267,12 @@ typedef struct {
      * the checkpoints of nodes (k, 0) formed so far (sorted by blocks). */
     size_t n_nodes, cap_nodes;
     ds_stats_node *nodes;
+    /* A short last block (fewer than DS_BLOCK_SIZE trials) is never a leaf
+     * of the forest: it is kept here and folded in at finalize as the
+     * rightmost element, so that ds_stats_drop_tail can take it out again
+     * when a run is extended. */
+    int has_tail;
+    ds_stats_node tail;
     size_t n_node_cps, cap_node_cps;
     ds_checkpoint *node_cps;
 
@@ -202,8 +286,17 @@ typedef struct {
     double *scratch;        /* [max(horizon, n_investors) + 1], private to stats.c */
 } ds_stats;
 
-/* Allocates empty accumulators shaped for the model. NULL on no memory. */
+/* Allocates empty accumulators shaped for the model (with more than
+ * DS_COAL_ALL_INVESTORS investors it runs block 0 to find the tracked
+ * coalitions). NULL on no memory. */
 ds_stats *ds_stats_alloc(const ds_model *m);
+/* Sets the tracked coalition masks (a copy; sorted and deduplicated here,
+ * at most DS_COAL_MAX_TRACKED) of an accumulator with more than
+ * DS_COAL_ALL_INVESTORS investors that holds nothing yet: for tests, tools
+ * and ds_stats_import.  DS_ERR_INTERNAL otherwise, DS_ERR_NOMEM. */
+ds_status ds_stats_set_tracked(ds_stats *s, const uint64_t *masks, size_t n);
+/* Accumulators that merge must have the same tracked set (else
+ * DS_ERR_INTERNAL), as they do when made from the same model. */
 /* Same, from the shape alone (n_outputs <= DS_OUT_COUNT; stake moments when
  * n_outputs == DS_OUT_COUNT): for tests and tools without a model.  NULL on
  * no memory or a shape beyond the DS_MAX_* limits. */
@@ -221,6 +314,9 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk);
  * block already covered is DS_ERR_INTERNAL.  Memory is reserved first, so
  * DS_ERR_NOMEM leaves acc unchanged. */
 ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t block);
+/* A partial with fewer than DS_BLOCK_SIZE trials becomes the tail (above);
+ * a second tail, or a tail not after every forest block at finalize, is
+ * DS_ERR_INTERNAL. */
 /* Adds the integer state (sketches, join counts) of a committed block. */
 ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk);
 /* into := into (+) from, everything: forest nodes (inserted with carries),
@@ -236,6 +332,17 @@ ds_status ds_stats_merge(ds_stats *into, const ds_stats *from);
  * the checkpoints (the final one included).  May be called again after more
  * merges.  On DS_ERR_NOMEM the views are unchanged. */
 ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag);
+/* Takes the tail (a short last block b with n trials) out again so that s
+ * holds exactly blocks [0, b) -- the first step of extending a run that
+ * ended inside a block.  tail_blk is that block recomputed by the caller
+ * (ds_model_run_block(m, b, n, blk)): its integer contributions (sketch
+ * counts, join counts) are subtracted and the tail partial (moments,
+ * coalitions, NaN and infinity counts) dropped.  DS_ERR_FORMAT and a
+ * message when s has no tail, the block is not it (index, n) or a count
+ * would go below zero (then s is unusable and must be freed).  A sketch
+ * whose floor rose because of the tail keeps that floor (stats.c): exact
+ * again once the extension re-adds the block's trials, as it always does. */
+ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *tail_blk, ds_diag *diag);
 /* Notes (stats.c): the block and merge functions return DS_ERR_INTERNAL when
  * shapes differ; ds_stats_block_moments and ds_stats_add_sketches may leave
  * an incomplete accumulator on DS_ERR_NOMEM, after which the run must fail. */
@@ -243,7 +350,7 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag);
 /* ------------------------------------------------------------------------ */
 /* Saved state: a generic, self-describing list of named arrays. */
 
-#define DS_STATS_STATE_VERSION 1 /* of the array set ds_stats_export writes */
+#define DS_STATS_STATE_VERSION 3 /* of the array set ds_stats_export writes */
 #define DS_STATE_NAME_MAX 40
 #define DS_STATE_MAX_RANK 2
 /* Arrays bigger than this (elements) are refused on import and read. */
@@ -303,8 +410,37 @@ ds_status ds_stats_export(const ds_stats *s, ds_state **out);
 ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_stats **out,
                           ds_diag *diag);
 
+/* ------------------------------------------------------------------------ */
+/* Memory bound.  Every summary is bounded whatever the trials, parameter
+ * values and horizon of prices: a sketch holds at most W buckets a sign
+ * (DS_SKETCH_MAX_BUCKETS, 64 KiB for both), a coalition table at most
+ * DS_COAL_MAX_TRACKED masks, a forest at most 64 nodes plus the tail and
+ * the blocks in flight (one a thread).  A run with T threads holds
+ * shared + T * per_thread bytes at most for its summaries and blocks:
+ *   per_thread = the block workspace (B trials of every output, investor
+ *                array, price month and input) + a block partial (moments,
+ *                its coalition table) + a sketch accumulator (all sketches);
+ *   shared     = the global accumulator (sketches, views, coalitions) and
+ *                its forest nodes (64 + 1 + T), plus the finalize fold.
+ * The HDF5 library, per-trial output chunks and the program itself come on
+ * top (a few MiB).  The file holds at most one accumulator's worth. */
+typedef struct {
+    uint64_t per_thread; /* bytes */
+    uint64_t shared;     /* bytes, for `threads` threads */
+    uint64_t total;      /* shared + threads * per_thread */
+    uint64_t file_state; /* bytes of /state and the summaries at most (no /trials) */
+} ds_stats_memory;
+ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads);
+
 /* Coalitions sorted most probable first (ties by mask), into a new array
  * the caller frees.  NULL on no memory. */
 ds_coalition *ds_stats_sorted_coalitions(const ds_stats *s);
+
+/* A state as one byte buffer (stateblob.c), to send between MPI ranks or
+ * processes, and back: ds_state_pack makes one malloc'd buffer;
+ * ds_state_unpack rebuilds the state, checking every length against the
+ * buffer (a short or damaged buffer is an error, never an overread). */
+ds_status ds_state_pack(const ds_state *st, void **out, size_t *len, ds_diag *diag);
+ds_status ds_state_unpack(const void *buf, size_t len, ds_state **out, ds_diag *diag);
 
 #endif /* DEALSIM_STATS_H */

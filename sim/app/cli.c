@@ -32,6 +32,8 @@
 #include "dealsim/model.h"
 #include "dealsim/par.h"
 #include "dealsim/rng.h"
+#include "dealsim/stats.h"
+#include "dealsim/driver.h"
 
 #define MAX_SETS 256
 
@@ -297,6 +299,18 @@ static int cmd_check(int argc, char **argv)
     fputs(yaml, stdout);
     printf("\n");
     ds_scenario_describe(sc, stdout);
+    /* The memory bound of a run (stats.h ds_stats_memory_bound). */
+    ds_model *m = NULL;
+    if (ds_model_create(sc, &m, &diag) == DS_OK) {
+        const int threads = ds_driver_max_threads();
+        const ds_stats_memory mb = ds_stats_memory_bound(m, threads);
+        const double mib = 1024.0 * 1024.0;
+        printf("Memory: at most %.1f MiB a thread + %.1f MiB shared = %.1f MiB with %d "
+               "thread%s (the default); summaries in the file at most %.1f MiB\n",
+               (double)mb.per_thread / mib, (double)mb.shared / mib, (double)mb.total / mib,
+               threads, threads == 1 ? "" : "s", (double)mb.file_state / mib);
+        ds_model_free(m);
+    }
     free(yaml);
     ds_scenario_free(sc);
     return ds_cli_stdout_status(0);

@@ -76,4 +76,12 @@ int ds_cli_report(const ds_diag *diag);
 /* Same for a scenario that cannot be loaded: the user's input error (2). */
 int ds_cli_report_load(ds_diag *diag);
 
+/* Reads a result file a user handed us (untrusted.c): its run facts
+ * (root attributes, /effective_config, /config) and /state, in a child
+ * process, so that a file that crashes the HDF5 library is reported as
+ * damaged (DS_ERR_FORMAT) instead.  *stage: 0 when the run facts failed, 1
+ * when /state did. */
+ds_status ds_cli_read_untrusted(const char *path, ds_h5_file_info *fi, ds_state **state,
+                                int *stage, ds_diag *diag);
+
 #endif /* DEALSIM_CLI_H */

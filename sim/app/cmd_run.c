@@ -373,15 +373,14 @@ static void saved_run_clear(saved_run *sr)
 static ds_status saved_run_read(const char *file, saved_run *sr, ds_diag *diag)
 {
     memset(sr, 0, sizeof *sr);
-    ds_status st = ds_h5_read_info(file, &sr->meta, diag);
+    int stage = 0;
+    ds_status st = ds_cli_read_untrusted(file, &sr->meta, &sr->state, &stage, diag);
     if (st == DS_OK && sr->meta.format_major != DS_FILE_FORMAT_MAJOR)
         st = ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
                          "%s has file_format_version %d.%d; this build continues only version "
                          "%d files",
                          file, sr->meta.format_major, sr->meta.format_minor,
                          DS_FILE_FORMAT_MAJOR);
-    if (st == DS_OK)
-        st = ds_h5_read_state(file, &sr->state, diag);
     if (st != DS_OK) {
         if (diag && diag->status != DS_ERR_NOMEM)
             diag->status = DS_ERR_USAGE; /* the user handed us this file */

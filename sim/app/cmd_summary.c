@@ -256,8 +256,17 @@ int ds_cli_result_load(const char *path, ds_cli_result *r)
     ds_diag_clear(&diag);
     ds_state *state = NULL;
     int rc = 0;
-    if (ds_h5_read_info(path, &r->fi, &diag) != DS_OK)
-        return load_error(NULL, &diag);
+    int stage = 0;
+    if (ds_cli_read_untrusted(path, &r->fi, &state, &stage, &diag) != DS_OK) {
+        char pre[DS_DIAG_FILE_MAX + 32];
+        snprintf(pre, sizeof pre, "%s: damaged /state: ", path);
+        diag.file[0] = '\0';
+        return load_error(stage == 1 && diag.status == DS_ERR_FORMAT &&
+                                  !strstr(diag.msg, "crashed")
+                              ? pre
+                              : NULL,
+                          &diag);
+    }
     char label[DS_DIAG_FILE_MAX];
     snprintf(label, sizeof label, "%s:/effective_config", path);
     if (ds_scenario_load_string(r->fi.effective_config, strlen(r->fi.effective_config), label,
@@ -267,8 +276,7 @@ int ds_cli_result_load(const char *path, ds_cli_result *r)
     }
     char prefix[DS_DIAG_FILE_MAX + 32];
     snprintf(prefix, sizeof prefix, "%s: damaged /state: ", path);
-    if (ds_h5_read_state(path, &state, &diag) != DS_OK ||
-        ds_stats_import(NULL, state, &r->st, &diag) != DS_OK ||
+    if (ds_stats_import(NULL, state, &r->st, &diag) != DS_OK ||
         ds_stats_finalize(r->st, &diag) != DS_OK) {
         diag.file[0] = '\0';
         rc = load_error(prefix, &diag);

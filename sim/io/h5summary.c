@@ -7,29 +7,23 @@
 
 #include "h5_internal.h"
 
+#include <math.h>
+
 /* ----------------------------------------------------------- summaries */
 
-/* The moments' mean/min/max, NaN when there are no finite values. */
-static double ds_h5_mean(const ds_moments *mo)
-{
-    return mo->n > 0 ? mo->mean : DS_H5_NAN;
-}
-static double ds_h5_min(const ds_moments *mo)
-{
-    return mo->n > 0 ? mo->min : DS_H5_NAN;
-}
-static double ds_h5_max(const ds_moments *mo)
-{
-    return mo->n > 0 ? mo->max : DS_H5_NAN;
-}
+/* The moments' mean/min/max over every non-NaN value, infinities included
+ * (stats.h ds_moments_mean_all); NaN when there is none. */
+static double ds_h5_mean(const ds_moments *mo) { return ds_moments_mean_all(mo); }
+static double ds_h5_min(const ds_moments *mo) { return ds_moments_min_all(mo); }
+static double ds_h5_max(const ds_moments *mo) { return ds_moments_max_all(mo); }
 
-/* q-quantiles of a sketch into row[nq], clamped to the exact range. */
+/* q-quantiles into row[nq], over every non-NaN value (ds_stats_quantile:
+ * infinities at the ends, the finite ones clamped to the exact range). */
 static void ds_h5_quantiles(const ds_sketch *sk, const ds_moments *mo, const double *q, size_t nq,
                             double *row)
 {
     for (size_t j = 0; j < nq; j++)
-        row[j] = mo->n > 0 && sk->count > 0 ? ds_sketch_quantile(sk, q[j], mo->min, mo->max)
-                                            : DS_H5_NAN;
+        row[j] = ds_stats_quantile(sk, mo, q[j]);
 }
 
 
@@ -79,9 +73,22 @@ ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag)
         u[o] = st->out[o].nan;
     ds_gw_var(&g, "nan_count", DS_H5_U64, 1, d1, u, "1", "number of NaN (undefined) values");
     for (size_t o = 0; o < s->no; o++)
+        u[o] = st->out[o].posinf;
+    ds_gw_var(&g, "posinf_count", DS_H5_U64, 1, d1, u, "1", "number of +inf values");
+    for (size_t o = 0; o < s->no; o++)
+        u[o] = st->out[o].neginf;
+    ds_gw_var(&g, "neginf_count", DS_H5_U64, 1, d1, u, "1", "number of -inf values");
+    for (size_t o = 0; o < s->no; o++)
+        u[o] = st->sk_out[o].pos_collapsed + st->sk_out[o].neg_collapsed;
+    ds_gw_var(&g, "quantiles_collapsed", DS_H5_U64, 1, d1, u, "1",
+              "values counted in the lowest kept bucket of their sign's sketch (more than "
+              "4096 buckets below the largest): quantiles at their ranks are upper bounds "
+              "of |x|");
+    for (size_t o = 0; o < s->no; o++)
         b[o] = ds_h5_mean(&st->out[o]);
     ds_gw_var(&g, "mean", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
-              "mean of the finite values (a probability for booleans)");
+              "mean of the finite values (a probability for booleans); +-inf when such "
+              "values occurred (NaN when both signs did)");
     for (size_t o = 0; o < s->no; o++)
         b[o] = ds_moments_sd(&st->out[o]);
     ds_gw_var(&g, "sd", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
@@ -92,20 +99,28 @@ ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag)
               "standard error of the mean (sd / sqrt(count))");
     for (size_t o = 0; o < s->no; o++)
         b[o] = ds_h5_min(&st->out[o]);
-    ds_gw_var(&g, "min", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED, "smallest finite value");
+    ds_gw_var(&g, "min", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
+              "smallest value (-inf when one occurred), NaN excluded");
     for (size_t o = 0; o < s->no; o++)
         b[o] = ds_h5_max(&st->out[o]);
-    ds_gw_var(&g, "max", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED, "largest finite value");
+    ds_gw_var(&g, "max", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
+              "largest value (+inf when one occurred), NaN excluded");
     for (size_t o = 0; o < s->no; o++)
         ds_h5_quantiles(&st->sk_out[o], &st->out[o], s->sc->quantiles, s->nq, b + o * s->nq);
     ds_gw_var(&g, "quantiles", DS_H5_F64, 2, d2, b, DS_H5_UNITS_MIXED,
-              "quantiles of the finite values, estimated from a sketch");
+              "quantiles of the non-NaN values (infinities at the ends), estimated from a "
+              "sketch");
     ds_h5_estimator_attrs(&g, "quantiles");
     return ds_gw_close(&g);
 }
 
-/* Equal-width edges from the exact min to max (widened by 0.5 on each side
- * when they are equal; NaN without finite values). */
+/* Equal-width edges from the exact min to max of the finite values (NaN
+ * without any).  A near-constant output (a fixed price makes avg_price vary
+ * by ulps) would give edges that round to a few distinct values: when
+ * max - min <= 1e-9 max(|min|, |max|) the range becomes mean +- alpha
+ * max(|min|, |max|) -- alpha (DS_SKETCH_ALPHA) being the resolution of the
+ * sketch the counts come from, so every value's estimate lies inside and
+ * the edges are distinct and increasing -- and [-0.5, 0.5] for all zeros. */
 static void ds_h5_edges(const ds_moments *mo, size_t bins, double *edges)
 {
     double lo = mo->min, hi = mo->max;
@@ -114,9 +129,14 @@ static void ds_h5_edges(const ds_moments *mo, size_t bins, double *edges)
             edges[k] = DS_H5_NAN;
         return;
     }
-    if (lo == hi) {
-        lo -= 0.5;
-        hi += 0.5;
+    const double scale = fabs(lo) > fabs(hi) ? fabs(lo) : fabs(hi);
+    if (scale == 0.0) {
+        lo = -0.5;
+        hi = 0.5;
+    } else if (hi - lo <= 1e-9 * scale) {
+        const double w = DS_SKETCH_ALPHA * scale;
+        lo = mo->mean - w;
+        hi = mo->mean + w;
     }
     for (size_t k = 0; k < bins; k++)
         edges[k] = lo + (hi - lo) * ((double)k / (double)bins);
@@ -278,6 +298,29 @@ ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     ds_gw_var(&g, "mean_total", DS_H5_F64, 1, d1, b, ds_output_get_info(DS_OUT_TOTAL)->units,
               "mean total given this join mask");
     st = ds_gw_close(&g);
+    /* The bounded table (stats.h): which masks have rows, and the pooled
+     * rest as the "other" row, kept out of the coalition axis (it has no
+     * mask). */
+    {
+        const ds_coalition *o = &stats->coal_other;
+        double trials = (double)stats->trials;
+        hid_t grp = st == DS_OK ? H5Gopen2(file, "/coalitions", H5P_DEFAULT) : H5I_INVALID_HID;
+        if (st == DS_OK && grp < 0)
+            st = ds_h5_fail(diag, "opening /coalitions");
+        if (st == DS_OK)
+            st = ds_h5_attr_str(grp, "/coalitions", "tracking",
+                                stats->coal_pooled ? "block0" : "all", diag);
+        if (st == DS_OK)
+            st = ds_h5_attr_u64(grp, "/coalitions", "other_count", o->count, diag);
+        if (st == DS_OK)
+            st = ds_h5_attr_f64(grp, "/coalitions", "other_probability",
+                                stats->trials ? (double)o->count / trials : (double)NAN, diag);
+        if (st == DS_OK)
+            st = ds_h5_attr_f64(grp, "/coalitions", "other_mean_total",
+                                o->count ? o->sum_total / (double)o->count : (double)NAN, diag);
+        if (grp >= 0)
+            H5Gclose(grp);
+    }
 done:
     free(c);
     free(names);

@@ -12,7 +12,6 @@
 
 #include "dealsim/par.h"
 #include "dealsim/sha256.h"
-#include "stateblob.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -221,26 +220,36 @@ static ds_status session_prepare(ds_session *s, ds_diag *diag)
         ds_stats_shape shape = ds_stats_shape_of(probe);
         ds_stats_free(probe);
         if ((st = ds_stats_import(&shape, opt->base->state, &s->st, diag)) != DS_OK) {
-            ds_diag_set(diag, st == DS_ERR_NOMEM ? st : DS_ERR_FORMAT, NULL, 0, 0,
-                        "%s: its saved state cannot be used: %s", opt->base->path,
-                        diag ? diag->msg : "");
-            st = diag ? diag->status : DS_ERR_FORMAT;
-            return st;
+            /* A file the user handed us that cannot be continued: exit 2. */
+            char why[DS_DIAG_MSG_MAX];
+            snprintf(why, sizeof why, "%s", diag ? diag->msg : "");
+            return ds_diag_set(diag, st == DS_ERR_NOMEM ? st : DS_ERR_USAGE, NULL, 0, 0,
+                               "%s: its saved state cannot be used: %.900s", opt->base->path,
+                               why);
         }
         if (s->st->trials != opt->base->trials) {
-            st = ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+            st = ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
                              "%s says it holds %llu trials but its saved state %llu: it is "
                              "damaged",
                              opt->base->path, (unsigned long long)opt->base->trials,
                              (unsigned long long)s->st->trials);
             return st;
         }
-        if (opt->mode == DS_SESSION_EXTEND && opt->base->trials % DS_BLOCK_SIZE != 0) {
-            st = ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
-                             "%s ends inside a block (%llu trials); extending such a run is not "
-                             "supported yet",
-                             opt->base->path, (unsigned long long)opt->base->trials);
-            return st;
+        if (opt->mode == DS_SESSION_EXTEND && s->st->has_tail) {
+            /* The saved run ended inside block b: take that short block out
+             * of the summaries (recomputed: it is a function of scenario,
+             * seed and block), so the run below redoes it at full size. */
+            const uint64_t b = s->st->tail.index, n_old = s->st->tail.trials;
+            ds_block *blk = ds_block_alloc(s->m);
+            if (!blk) {
+                st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (block)");
+                return st;
+            }
+            ds_model_run_block(s->m, b, (size_t)n_old, blk);
+            st = ds_stats_drop_tail(s->st, blk, diag);
+            ds_block_free(blk);
+            if (st != DS_OK)
+                return st;
         }
         s->blocks0 = s->st->blocks;
         s->trials0 = s->st->trials;

@@ -15,11 +15,15 @@
  *    hostile file gives DS_ERR_FORMAT and a message, never a crash;
  *  - import of export is the identity on everything mergeable (the round
  *    trip tests compare bits).
- * State version 1 arrays (dims in brackets):
- *   n_outputs, n_investors, horizon, trials, blocks          scalars (u64)
+ * State version 3 arrays (dims in brackets):
+ *   n_outputs, n_investors, horizon, trials, blocks,
+ *   block_size, tail, coalition_pooled                       scalars (u64)
+ *   coalition_tracked (u64)                                  [tracked]
  *   node_level, node_index, node_trials,
- *   node_coalition_offset, node_coalition_count              [node] (u64)
- *   node_n, node_nan (u64); node_mean, node_m2, node_min,
+ *   node_coalition_offset, node_coalition_count,
+ *   node_other_trials (u64); node_other_sum_total (f64)      [node]
+ *   node_n, node_nan, node_posinf, node_neginf (u64);
+ *   node_mean, node_m2, node_min,
  *   node_max (f64)                                           [node, accumulator]
  *   node_coalition_mask, node_coalition_trials (u64),
  *   node_coalition_sum_total (f64)                           [node_coalition]
@@ -28,8 +32,11 @@
  *   sketch_count, sketch_zero, sketch_pos_len,
  *   sketch_pos_offset, sketch_neg_len, sketch_neg_offset (u64),
  *   sketch_pos_lo, sketch_neg_lo (i32)                       [sketch]
+ *   sketch_pos_floor, sketch_neg_floor (i32),
+ *   sketch_pos_collapsed, sketch_neg_collapsed (u64)         [sketch]
  *   bucket_counts (u64)                                      [bucket]
  *   join_count (u64)                                         [investor]
+ * With tail = 1 the last node row is the short last block (stats.h).
  * Sketch rows: outputs, amount per investor, paid per investor, price per
  * month.  Accumulator columns: as ds_stats_n_accumulators.
  */
@@ -230,11 +237,13 @@ static void sketch_span(const ds_sketch *sk, int negative, int32_t *lo, uint32_t
 
 static ds_status export_inner(const ds_stats *s, ds_state *st)
 {
-    const size_t nn = s->n_nodes, na = ds_stats_n_accumulators(s), nk = s->n_node_cps;
+    /* The tail, when there is one, is the last node row (tail scalar 1). */
+    const size_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), na = ds_stats_n_accumulators(s);
+    const size_t nk = s->n_node_cps;
     const size_t ns = n_sketches(s), no = s->n_outputs;
     size_t nc = 0, nb = 0;
     for (size_t j = 0; j < nn; ++j)
-        nc += s->nodes[j].n_coal;
+        nc += (j < s->n_nodes ? &s->nodes[j] : &s->tail)->n_coal;
     for (size_t j = 0; j < ns; ++j) {
         int32_t lo;
         uint32_t lp, ln;
@@ -248,6 +257,21 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
     DS_TRY(add_scalar(st, "horizon", s->horizon, "months of the price path"));
     DS_TRY(add_scalar(st, "trials", s->trials, "trials merged"));
     DS_TRY(add_scalar(st, "blocks", s->blocks, "blocks merged"));
+    DS_TRY(add_scalar(st, "block_size", s->block_size, "trials of a full block"));
+    DS_TRY(add_scalar(st, "tail", (uint64_t)(s->has_tail != 0),
+                      "1: the last node row is the short last block (the tail), not a "
+                      "forest node"));
+    DS_TRY(add_scalar(st, "coalition_pooled", (uint64_t)(s->coal_pooled != 0),
+                      "1: only the masks in coalition_tracked (those of block 0) have rows; "
+                      "the rest are pooled as node_other_*"));
+    {
+        const char *dt[1] = {"tracked"};
+        uint64_t d_t[1] = {s->n_tracked}, *tv;
+        DS_TRY(add_u64(st, "coalition_tracked", 1, d_t, dt, "1",
+                       "join masks with their own coalition row (sorted)", &tv));
+        if (s->n_tracked)
+            memcpy(tv, s->tracked, s->n_tracked * sizeof *tv);
+    }
 
     const char *dn[1] = {"node"}, *dna[2] = {"node", "accumulator"};
     const char *dnc[1] = {"node_coalition"}, *dk[1] = {"checkpoint"};
@@ -265,11 +289,19 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
                    "first row of the node's coalitions in node_coalition", &co));
     DS_TRY(add_u64(st, "node_coalition_count", 1, d_n, dn, "1",
                    "number of the node's coalitions (sorted by mask)", &cc));
+    uint64_t *ot;
+    double *os;
+    DS_TRY(add_u64(st, "node_other_trials", 1, d_n, dn, "1",
+                   "trials of the node with an untracked (pooled) join mask", &ot));
+    DS_TRY(add_f64(st, "node_other_sum_total", 1, d_n, dn, "USD billion",
+                   "sum of total over those trials (merged along the tree)", &os));
     uint64_t *mn, *mnan;
     double *mmean, *mm2, *mmin, *mmax;
     DS_TRY(add_u64(st, "node_n", 2, d_na, dna, "1", "number of finite values", &mn));
-    DS_TRY(add_u64(st, "node_nan", 2, d_na, dna, "1", "number of NaN (or infinite) values",
-                   &mnan));
+    DS_TRY(add_u64(st, "node_nan", 2, d_na, dna, "1", "number of NaN values", &mnan));
+    uint64_t *mpi, *mni;
+    DS_TRY(add_u64(st, "node_posinf", 2, d_na, dna, "1", "number of +inf values", &mpi));
+    DS_TRY(add_u64(st, "node_neginf", 2, d_na, dna, "1", "number of -inf values", &mni));
     DS_TRY(add_f64(st, "node_mean", 2, d_na, dna, "various: the accumulator's",
                    "mean (Chan et al. merge along the tree)", &mmean));
     DS_TRY(add_f64(st, "node_m2", 2, d_na, dna, "various: the accumulator's, squared",
@@ -287,15 +319,19 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
                    "sum of total over those trials (merged along the tree)", &cs));
     size_t r = 0;
     for (size_t j = 0; j < nn; ++j) {
-        const ds_stats_node *nd = &s->nodes[j];
+        const ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
         lv[j] = nd->level;
         ix[j] = nd->index;
         tr[j] = nd->trials;
         co[j] = r;
         cc[j] = nd->n_coal;
+        ot[j] = nd->other_count;
+        os[j] = nd->other_sum;
         for (size_t k = 0; k < na; ++k) {
             mn[j * na + k] = nd->mo[k].n;
             mnan[j * na + k] = nd->mo[k].nan;
+            mpi[j * na + k] = nd->mo[k].posinf;
+            mni[j * na + k] = nd->mo[k].neginf;
             mmean[j * na + k] = nd->mo[k].mean;
             mm2[j * na + k] = nd->mo[k].m2;
             mmin[j * na + k] = nd->mo[k].min;
@@ -342,6 +378,16 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
     DS_TRY(add_u64(st, "sketch_neg_len", 1, d_s, ds, "1", "number of negative buckets", &snl));
     DS_TRY(add_u64(st, "sketch_neg_offset", 1, d_s, ds, "1",
                    "offset of the negative buckets in bucket_counts", &sno));
+    int32_t *spf, *snf;
+    uint64_t *spc, *snc;
+    DS_TRY(add_i32(st, "sketch_pos_floor", 1, d_s, ds, "1",
+                   "lowest kept positive key: smaller keys are counted in its bucket", &spf));
+    DS_TRY(add_i32(st, "sketch_neg_floor", 1, d_s, ds, "1",
+                   "lowest kept negative key (of |x|)", &snf));
+    DS_TRY(add_u64(st, "sketch_pos_collapsed", 1, d_s, ds, "1",
+                   "positive values below sketch_pos_floor, counted in its bucket", &spc));
+    DS_TRY(add_u64(st, "sketch_neg_collapsed", 1, d_s, ds, "1",
+                   "negative values below sketch_neg_floor, counted in its bucket", &snc));
     DS_TRY(add_u64(st, "bucket_counts", 1, d_b, db, "1",
                    "sketch bucket counts, concatenated (see sketch_pos_offset, sketch_neg_offset)",
                    &bc));
@@ -350,6 +396,10 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
         const ds_sketch *sk = sketch_row_c(s, j);
         sc[j] = sk->count;
         sz[j] = sk->zero;
+        spf[j] = ds_stats_sketch_floor(sk, 0);
+        snf[j] = ds_stats_sketch_floor(sk, 1);
+        spc[j] = sk->pos_collapsed;
+        snc[j] = sk->neg_collapsed;
         for (int neg = 0; neg < 2; ++neg) {
             int32_t lo;
             uint32_t len;
@@ -436,7 +486,23 @@ static int add_ok(uint64_t a, uint64_t b, uint64_t *sum)
     return 1;
 }
 
-static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
+/* Whether a mask may have a row (every mask when nothing is pooled). */
+static int tracked_has(const ds_stats *s, uint64_t mask)
+{
+    if (!s->coal_pooled)
+        return 1;
+    size_t lo = 0, hi = s->n_tracked;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->tracked[mid] < mask)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_tracked && s->tracked[lo] == mask;
+}
+
+static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_diag *diag)
 {
     const uint64_t na = ds_stats_n_accumulators(s);
     const uint64_t *lv, *ix, *tr, *co, *cc, *mn, *mnan, *cm, *ct;
@@ -454,8 +520,15 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
     NEED("node_trials", DS_STATE_U64, 1, nn, 0, tr, uint64_t);
     NEED("node_coalition_offset", DS_STATE_U64, 1, nn, 0, co, uint64_t);
     NEED("node_coalition_count", DS_STATE_U64, 1, nn, 0, cc, uint64_t);
+    const uint64_t *ot;
+    const double *os;
+    NEED("node_other_trials", DS_STATE_U64, 1, nn, 0, ot, uint64_t);
+    NEED("node_other_sum_total", DS_STATE_F64, 1, nn, 0, os, double);
     NEED("node_n", DS_STATE_U64, 2, nn, na, mn, uint64_t);
     NEED("node_nan", DS_STATE_U64, 2, nn, na, mnan, uint64_t);
+    const uint64_t *mpi, *mni;
+    NEED("node_posinf", DS_STATE_U64, 2, nn, na, mpi, uint64_t);
+    NEED("node_neginf", DS_STATE_U64, 2, nn, na, mni, uint64_t);
     NEED("node_mean", DS_STATE_F64, 2, nn, na, mmean, double);
     NEED("node_m2", DS_STATE_F64, 2, nn, na, mm2, double);
     NEED("node_min", DS_STATE_F64, 2, nn, na, mmin, double);
@@ -468,6 +541,10 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
     if (nn > 128)
         BAD("%llu forest nodes; a canonical forest has at most 128",
             (unsigned long long)nn);
+    if (has_tail && (nn == 0 || lv[nn - 1] != 0 || tr[nn - 1] == 0 ||
+                     tr[nn - 1] >= s->block_size))
+        BAD("the tail (last node row) must be one block of 1 to %llu trials",
+            (unsigned long long)(s->block_size - 1));
     /* Structure first: levels, indices, order, overlaps, canonical form,
      * coverage of `blocks` and `trials`. */
     uint64_t blocks = 0, trials = 0, rows = 0;
@@ -478,14 +555,14 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
         if (ix[j] >= (UINT64_MAX >> 1) >> lv[j])
             BAD("node %llu: index %llu at level %llu is beyond the block range",
                 (unsigned long long)j, (unsigned long long)ix[j], (unsigned long long)lv[j]);
-        ds_stats_node a = {(uint32_t)lv[j], ix[j], 0, NULL, 0, NULL};
+        ds_stats_node a = {(uint32_t)lv[j], ix[j], 0, NULL, 0, NULL, 0, 0.0};
         if (j > 0) {
-            ds_stats_node b = {(uint32_t)lv[j - 1], ix[j - 1], 0, NULL, 0, NULL};
+            ds_stats_node b = {(uint32_t)lv[j - 1], ix[j - 1], 0, NULL, 0, NULL, 0, 0.0};
             if (ds_stats_node_first(&a) <= ds_stats_node_last(&b))
                 BAD("node %llu overlaps or precedes node %llu (nodes must be sorted and "
                     "disjoint)",
                     (unsigned long long)j, (unsigned long long)(j - 1));
-            if (lv[j] == lv[j - 1] && (ix[j] ^ 1u) == ix[j - 1])
+            if (!(has_tail && j == nn - 1) && lv[j] == lv[j - 1] && (ix[j] ^ 1u) == ix[j - 1])
                 BAD("nodes %llu and %llu are siblings (not carried)",
                     (unsigned long long)(j - 1), (unsigned long long)j);
         }
@@ -496,11 +573,16 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
                 (unsigned long long)j, (unsigned long long)co[j], (unsigned long long)cc[j],
                 (unsigned long long)nc);
         rows += cc[j];
-        uint64_t seen = 0;
+        uint64_t seen = ot[j];
+        if (!s->coal_pooled && ot[j] != 0)
+            BAD("node %llu: %llu pooled trials, but every mask is tracked", (unsigned long long)j,
+                (unsigned long long)ot[j]);
         for (uint64_t c = co[j]; c < co[j] + cc[j]; ++c) {
             if (ct[c] == 0 || (c > co[j] && cm[c] <= cm[c - 1]) ||
-                (s->n_investors < 64 && cm[c] >> s->n_investors) || !add_ok(seen, ct[c], &seen))
-                BAD("node %llu: coalition row %llu is empty, out of order or not a join mask",
+                (s->n_investors < 64 && cm[c] >> s->n_investors) || !add_ok(seen, ct[c], &seen) ||
+                !tracked_has(s, cm[c]))
+                BAD("node %llu: coalition row %llu is empty, out of order, not a join mask or "
+                    "not tracked",
                     (unsigned long long)j, (unsigned long long)c);
         }
         if (seen != tr[j])
@@ -508,8 +590,11 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
                 (unsigned long long)seen, (unsigned long long)tr[j]);
         for (uint64_t k = 0; k < na; ++k) {
             uint64_t sum;
-            if (!add_ok(mn[j * na + k], mnan[j * na + k], &sum) || sum != tr[j])
-                BAD("node %llu, accumulator %llu: %llu finite + %llu NaN values, not the node's "
+            if (!add_ok(mn[j * na + k], mnan[j * na + k], &sum) ||
+                !add_ok(sum, mpi[j * na + k], &sum) || !add_ok(sum, mni[j * na + k], &sum) ||
+                sum != tr[j])
+                BAD("node %llu, accumulator %llu: %llu finite + %llu NaN (+ infinite) values, not "
+                    "the node's "
                     "%llu trials",
                     (unsigned long long)j, (unsigned long long)k,
                     (unsigned long long)mn[j * na + k], (unsigned long long)mnan[j * na + k],
@@ -522,6 +607,13 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
     if (rows != nc)
         BAD("%llu coalition rows, the nodes use %llu", (unsigned long long)nc,
             (unsigned long long)rows);
+    /* The tail follows every forest node (the sort check above); in a
+     * partial accumulator (one rank's, one thread's) blocks between them may
+     * be elsewhere, so only finalize demands that it be block blocks - 1. */
+    for (uint64_t j = 0; j + (has_tail ? 1u : 0u) < nn; ++j)
+        if (tr[j] != s->block_size << lv[j])
+            BAD("node %llu holds %llu trials, not full blocks", (unsigned long long)j,
+                (unsigned long long)tr[j]);
     if (blocks != s->blocks || trials != s->trials)
         BAD("the nodes hold %llu blocks and %llu trials, the state says %llu and %llu",
             (unsigned long long)blocks, (unsigned long long)trials,
@@ -529,9 +621,13 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
     /* Build. */
     DS_TRY(ds_stats_reserve_nodes(s, (size_t)nn));
     for (uint64_t j = 0; j < nn; ++j) {
-        ds_stats_node *nd = &s->nodes[j];
+        const int is_tail = has_tail && j == nn - 1;
+        ds_stats_node *nd = is_tail ? &s->tail : &s->nodes[j];
         DS_TRY(ds_stats_node_alloc(s, (size_t)cc[j], nd));
-        s->n_nodes = (size_t)j + 1;
+        if (is_tail)
+            s->has_tail = 1;
+        else
+            s->n_nodes = (size_t)j + 1;
         nd->level = (uint32_t)lv[j];
         nd->index = ix[j];
         nd->trials = tr[j];
@@ -539,6 +635,8 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
             ds_moments *m = &nd->mo[k];
             m->n = mn[j * na + k];
             m->nan = mnan[j * na + k];
+            m->posinf = mpi[j * na + k];
+            m->neginf = mni[j * na + k];
             m->mean = mmean[j * na + k];
             m->m2 = mm2[j * na + k];
             m->min = mmin[j * na + k];
@@ -550,6 +648,8 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, ds_diag *diag)
             nd->coal[c].sum_total = cs[co[j] + c];
         }
         nd->n_coal = (size_t)cc[j];
+        nd->other_count = ot[j];
+        nd->other_sum = os[j];
     }
     return DS_OK;
 }
@@ -616,6 +716,12 @@ static ds_status import_sketches(const ds_state *in, ds_stats *s, ds_diag *diag)
     NEED("sketch_neg_lo", DS_STATE_I32, snlo, int32_t);
     NEED("sketch_neg_len", DS_STATE_U64, snl, uint64_t);
     NEED("sketch_neg_offset", DS_STATE_U64, sno, uint64_t);
+    const int32_t *spf, *snf;
+    const uint64_t *spc, *snc;
+    NEED("sketch_pos_floor", DS_STATE_I32, spf, int32_t);
+    NEED("sketch_neg_floor", DS_STATE_I32, snf, int32_t);
+    NEED("sketch_pos_collapsed", DS_STATE_U64, spc, uint64_t);
+    NEED("sketch_neg_collapsed", DS_STATE_U64, snc, uint64_t);
 #undef NEED
     DS_TRY(need(in, "bucket_counts", DS_STATE_U64, 1, ANY, 0, &p, &nb, diag));
     bc = p;
@@ -630,8 +736,23 @@ static ds_status import_sketches(const ds_state *in, ds_stats *s, ds_diag *diag)
         ds_sketch *sk = sketch_row(s, (size_t)j);
         uint64_t total = sz[j];
         for (int neg = 0; neg < 2; ++neg) {
-            const int32_t lo = (neg ? snlo : splo)[j];
+            const int32_t lo = (neg ? snlo : splo)[j], fl = (neg ? snf : spf)[j];
             const uint64_t len = (neg ? snl : spl)[j], off = (neg ? sno : spo)[j];
+            const uint64_t coll = (neg ? snc : spc)[j];
+            if (fl < DS_SKETCH_KEY_MIN || fl > DS_SKETCH_KEY_MAX ||
+                (len > 0 && (lo < fl || len > DS_SKETCH_MAX_BUCKETS)) ||
+                (coll > 0 && (len == 0 || lo != fl || off >= nb || bc[off] < coll)))
+                BAD("sketch %llu: floor %d, %llu collapsed values and the bucket span (key "
+                    "%d, %llu buckets) disagree",
+                    (unsigned long long)j, (int)fl, (unsigned long long)coll, (int)lo,
+                    (unsigned long long)len);
+            if (neg) {
+                sk->neg_floor = fl;
+                sk->neg_collapsed = coll;
+            } else {
+                sk->pos_floor = fl;
+                sk->pos_collapsed = coll;
+            }
             if (len == 0)
                 continue;
             if (off > nb || len > nb - off || lo < DS_SKETCH_KEY_MIN ||
@@ -657,6 +778,28 @@ static ds_status import_sketches(const ds_state *in, ds_stats *s, ds_diag *diag)
     return DS_OK;
 }
 
+/* The coalition tracking rule: pooled exactly when the shape says so, the
+ * tracked masks strictly increasing join masks, at most DS_COAL_MAX_TRACKED. */
+static ds_status import_tracked(const ds_state *in, ds_stats *s, ds_diag *diag)
+{
+    uint64_t pooled, nt;
+    const void *p = NULL;
+    DS_TRY(need_scalar(in, "coalition_pooled", &pooled, diag));
+    DS_TRY(need(in, "coalition_tracked", DS_STATE_U64, 1, ANY, 0, &p, &nt, diag));
+    const uint64_t *tv = p;
+    if (pooled != (uint64_t)(s->coal_pooled != 0) || (!pooled && nt != 0) ||
+        nt > DS_COAL_MAX_TRACKED)
+        BAD("coalition_pooled %llu with %llu tracked masks does not fit %zu investors",
+            (unsigned long long)pooled, (unsigned long long)nt, s->n_investors);
+    for (uint64_t k = 0; k < nt; ++k)
+        if ((k > 0 && tv[k] <= tv[k - 1]) || (s->n_investors < 64 && tv[k] >> s->n_investors))
+            BAD("coalition_tracked[%llu] is out of order or not a join mask",
+                (unsigned long long)k);
+    if (pooled)
+        return ds_stats_set_tracked(s, tv, (size_t)nt);
+    return DS_OK;
+}
+
 ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_stats **out,
                           ds_diag *diag)
 {
@@ -664,12 +807,17 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
     if (in->version != DS_STATS_STATE_VERSION)
         BAD("version %u, this build reads version %d", (unsigned)in->version,
             DS_STATS_STATE_VERSION);
-    uint64_t no, ni, h, trials, blocks;
+    uint64_t no, ni, h, trials, blocks, bsize, tail;
     DS_TRY(need_scalar(in, "n_outputs", &no, diag));
     DS_TRY(need_scalar(in, "n_investors", &ni, diag));
     DS_TRY(need_scalar(in, "horizon", &h, diag));
     DS_TRY(need_scalar(in, "trials", &trials, diag));
     DS_TRY(need_scalar(in, "blocks", &blocks, diag));
+    DS_TRY(need_scalar(in, "block_size", &bsize, diag));
+    DS_TRY(need_scalar(in, "tail", &tail, diag));
+    if (tail > 1 || bsize == 0 || bsize > ((uint64_t)1 << 32))
+        BAD("tail %llu or block_size %llu is not valid", (unsigned long long)tail,
+            (unsigned long long)bsize);
     if (no > DS_OUT_COUNT || ni > DS_MAX_INVESTORS || h > DS_MAX_HORIZON)
         BAD("shape (%llu outputs, %llu investors, %llu months) is beyond the limits",
             (unsigned long long)no, (unsigned long long)ni, (unsigned long long)h);
@@ -681,9 +829,12 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
     ds_stats *s = ds_stats_alloc_shape((size_t)no, (size_t)ni, (size_t)h);
     if (!s)
         return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (importing state)");
+    ds_status st = import_tracked(in, s, diag);
     s->trials = trials;
     s->blocks = blocks;
-    ds_status st = import_nodes(in, s, diag);
+    s->block_size = bsize;
+    if (st == DS_OK)
+        st = import_nodes(in, s, (int)tail, diag);
     if (st == DS_OK)
         st = import_checkpoints(in, s, diag);
     if (st == DS_OK)

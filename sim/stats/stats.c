@@ -40,6 +40,8 @@ void ds_moments_init(ds_moments *mo)
 {
     mo->n = 0;
     mo->nan = 0;
+    mo->posinf = 0;
+    mo->neginf = 0;
     /* An empty summary reports NaN rather than a misleading 0 or +-inf. */
     mo->mean = (double)NAN;
     mo->m2 = (double)NAN;
@@ -49,9 +51,14 @@ void ds_moments_init(ds_moments *mo)
 
 void ds_moments_add(ds_moments *mo, double x)
 {
-    /* NaN (and +-inf, which would poison the mean) are counted apart. */
+    /* NaN and +-inf (which would poison the mean) are counted apart. */
     if (!isfinite(x)) {
-        mo->nan++;
+        if (isnan(x))
+            mo->nan++;
+        else if (x > 0.0)
+            mo->posinf++;
+        else
+            mo->neginf++;
         return;
     }
     if (mo->n == 0) {
@@ -75,6 +82,8 @@ void ds_moments_add(ds_moments *mo, double x)
 void ds_moments_merge(ds_moments *into, const ds_moments *from)
 {
     into->nan += from->nan;
+    into->posinf += from->posinf;
+    into->neginf += from->neginf;
     if (from->n == 0)
         return;
     if (into->n == 0) {
@@ -97,6 +106,35 @@ void ds_moments_merge(ds_moments *into, const ds_moments *from)
         into->min = from->min;
     if (from->max > into->max)
         into->max = from->max;
+}
+
+double ds_moments_mean_all(const ds_moments *mo)
+{
+    if (mo->posinf && mo->neginf)
+        return (double)NAN;
+    if (mo->posinf)
+        return (double)INFINITY;
+    if (mo->neginf)
+        return -(double)INFINITY;
+    return mo->n ? mo->mean : (double)NAN;
+}
+
+double ds_moments_min_all(const ds_moments *mo)
+{
+    if (mo->neginf)
+        return -(double)INFINITY;
+    if (mo->n)
+        return mo->min;
+    return mo->posinf ? (double)INFINITY : (double)NAN;
+}
+
+double ds_moments_max_all(const ds_moments *mo)
+{
+    if (mo->posinf)
+        return (double)INFINITY;
+    if (mo->n)
+        return mo->max;
+    return mo->neginf ? -(double)INFINITY : (double)NAN;
 }
 
 double ds_moments_sd(const ds_moments *mo)
@@ -137,6 +175,8 @@ void ds_sketch_init(ds_sketch *s)
     memset(s, 0, sizeof *s);
     s->gamma = (1.0 + DS_SKETCH_ALPHA) / (1.0 - DS_SKETCH_ALPHA);
     s->inv_log_gamma = 1.0 / log(s->gamma);
+    s->pos_floor = DS_SKETCH_KEY_MIN;
+    s->neg_floor = DS_SKETCH_KEY_MIN;
 }
 
 void ds_sketch_clear(ds_sketch *s)
@@ -157,79 +197,219 @@ static inline int32_t sketch_key(double log_abs, double inv_log_gamma)
     return k;
 }
 
-/* Makes the store [*lo, *lo + *len) cover [kmin, kmax] (both within
- * [SKETCH_KEY_MIN, SKETCH_KEY_MAX]).  Extends geometrically on the side that
- * needs it (by at least half the current length) so that a run of values
- * drifting one way costs amortised O(1).  On failure nothing changes. */
-static ds_status sketch_cover(uint64_t **buf, int32_t *lo, uint32_t *len, uint32_t *cap,
-                              int32_t kmin, int32_t kmax)
+/* One side (sign) of a sketch, by reference. */
+typedef struct {
+    uint64_t **buf;
+    int32_t *lo;
+    uint32_t *len, *cap;
+    int32_t *floor;
+    uint64_t *coll;
+} sketch_side;
+
+static sketch_side side_of(ds_sketch *s, int negative)
 {
-    int64_t old_lo = *lo, old_hi = (int64_t)*lo + (int64_t)*len; /* hi exclusive */
-    int64_t new_lo, new_hi;
-    if (*len == 0) {
+    sketch_side d;
+    if (negative) {
+        d.buf = &s->neg, d.lo = &s->neg_lo, d.len = &s->neg_len, d.cap = &s->neg_cap;
+        d.floor = &s->neg_floor, d.coll = &s->neg_collapsed;
+    } else {
+        d.buf = &s->pos, d.lo = &s->pos_lo, d.len = &s->pos_len, d.cap = &s->pos_cap;
+        d.floor = &s->pos_floor, d.coll = &s->pos_collapsed;
+    }
+    return d;
+}
+
+#define SKETCH_W ((int64_t)DS_SKETCH_MAX_BUCKETS)
+
+/* Nonzero key range [*a, *b] of a store; 0 if it holds nothing. */
+static int side_span(const uint64_t *buf, int32_t lo, uint32_t len, int32_t *a, int32_t *b)
+{
+    uint32_t i = 0;
+    while (i < len && buf[i] == 0)
+        i++;
+    if (i == len)
+        return 0;
+    uint32_t j = len - 1;
+    while (buf[j] == 0)
+        j--;
+    *a = lo + (int32_t)i;
+    *b = lo + (int32_t)j;
+    return 1;
+}
+
+/* The floor in force: the stored one (it never goes down) or the top key
+ * minus W - 1, whichever is higher.  Adds inside the store do not update
+ * the stored floor (a store of at most W keys never needs collapsing), so
+ * it is refreshed here whenever it matters. */
+static int32_t side_floor(const uint64_t *buf, int32_t lo, uint32_t len, int32_t floor)
+{
+    int32_t a, b;
+    if (side_span(buf, lo, len, &a, &b) && (int64_t)b - SKETCH_W + 1 > floor)
+        return (int32_t)((int64_t)b - SKETCH_W + 1);
+    return floor;
+}
+
+int32_t ds_stats_sketch_floor(const ds_sketch *sk, int negative)
+{
+    return negative ? side_floor(sk->neg, sk->neg_lo, sk->neg_len, sk->neg_floor)
+                    : side_floor(sk->pos, sk->pos_lo, sk->pos_len, sk->pos_floor);
+}
+
+/* Raises the floor to f: counts of keys below f move to f's bucket.  The
+ * values already collapsed sit in the old floor's bucket, the lowest
+ * nonzero one, so when anything moves they move too: collapsed = moved.
+ * Needs no memory (the store only shrinks from below). */
+static void side_collapse_to(sketch_side d, int32_t f)
+{
+    if (f <= *d.floor)
+        return;
+    *d.floor = f;
+    if (*d.len == 0 || f <= *d.lo)
+        return;
+    uint64_t *b = *d.buf;
+    uint64_t moved = 0;
+    uint32_t shift = (int64_t)f - *d.lo >= (int64_t)*d.len ? *d.len : (uint32_t)(f - *d.lo);
+    for (uint32_t i = 0; i < shift; ++i)
+        moved += b[i];
+    if (shift == *d.len) { /* f above the store: everything moves to f */
+        *d.lo = f;
+        *d.len = 1;
+        b[0] = moved;
+        if (moved)
+            *d.coll = moved;
+        return;
+    }
+    memmove(b, b + shift, (size_t)(*d.len - shift) * sizeof *b);
+    *d.lo = f;
+    *d.len -= shift;
+    if (moved) {
+        b[0] += moved;
+        *d.coll = moved;
+    }
+}
+
+/* Makes the store cover [kmin, kmax] (kmin >= floor; together with the
+ * nonzero keys a span of at most W).  Extends geometrically on the side that
+ * needs it (by at least half the current length, amortised O(1) for a
+ * drift) but never beyond W slots.  On failure nothing changes. */
+static ds_status side_cover(sketch_side d, int32_t kmin, int32_t kmax)
+{
+    const int64_t old_lo = *d.lo, old_hi = (int64_t)*d.lo + (int64_t)*d.len;
+    int64_t new_lo, new_hi, need_lo = kmin, need_hi = (int64_t)kmax + 1;
+    int32_t a, b;
+    int has = *d.len > 0 && side_span(*d.buf, *d.lo, *d.len, &a, &b);
+    if (has) {
+        need_lo = a < need_lo ? a : need_lo;
+        need_hi = (int64_t)b + 1 > need_hi ? (int64_t)b + 1 : need_hi;
+    }
+    if (*d.len > 0 && kmin >= old_lo && kmax < old_hi)
+        return DS_OK;
+    if (need_hi - need_lo > SKETCH_W || need_lo < *d.floor)
+        return DS_ERR_INTERNAL;
+    if (*d.len == 0) {
         new_lo = (int64_t)kmin - SKETCH_INIT_HALF;
         new_hi = (int64_t)kmax + SKETCH_INIT_HALF + 1;
     } else {
-        int64_t grow = (int64_t)(*len / 2u);
+        int64_t grow = (int64_t)(*d.len / 2u);
         new_lo = old_lo;
         new_hi = old_hi;
-        if (kmin < old_lo) {
+        if (kmin < old_lo)
             new_lo = kmin < old_lo - grow ? kmin : old_lo - grow;
-        }
-        if (kmax >= old_hi) {
+        if (kmax >= old_hi)
             new_hi = kmax >= old_hi + grow ? (int64_t)kmax + 1 : old_hi + grow;
-        }
     }
+    if (new_lo < *d.floor)
+        new_lo = *d.floor;
     if (new_lo < SKETCH_KEY_MIN)
         new_lo = SKETCH_KEY_MIN;
     if (new_hi > (int64_t)SKETCH_KEY_MAX + 1)
         new_hi = (int64_t)SKETCH_KEY_MAX + 1;
+    if (new_hi - new_lo > SKETCH_W) { /* keep [need_lo, need_hi) inside W slots */
+        if (new_lo < need_hi - SKETCH_W)
+            new_lo = need_hi - SKETCH_W;
+        if (new_hi > new_lo + SKETCH_W)
+            new_hi = new_lo + SKETCH_W;
+    }
     if (kmin < new_lo || kmax >= new_hi)
         return DS_ERR_INTERNAL; /* a key outside every finite value's range */
-
     uint32_t new_len = (uint32_t)(new_hi - new_lo);
-    uint64_t *b = *buf;
-    if (new_len > *cap) {
-        b = realloc(*buf, (size_t)new_len * sizeof *b);
-        if (!b)
+    uint64_t *buf = *d.buf;
+    if (new_len > *d.cap) {
+        buf = realloc(*d.buf, (size_t)new_len * sizeof *buf);
+        if (!buf)
             return DS_ERR_NOMEM;
-        *buf = b;
-        *cap = new_len;
+        *d.buf = buf;
+        *d.cap = new_len;
     }
-    if (*len == 0) {
-        memset(b, 0, (size_t)new_len * sizeof *b);
+    if (!has) {
+        memset(buf, 0, (size_t)new_len * sizeof *buf);
     } else {
-        size_t shift = (size_t)(old_lo - new_lo);
-        if (shift > 0) {
-            memmove(b + shift, b, (size_t)*len * sizeof *b);
-            memset(b, 0, shift * sizeof *b);
-        }
-        size_t tail = (size_t)(new_hi - old_hi);
-        memset(b + shift + *len, 0, tail * sizeof *b);
+        /* Move the nonzero span [a, b] to its place in the new layout. */
+        size_t n = (size_t)(b - a) + 1, src = (size_t)(a - old_lo), dst = (size_t)(a - new_lo);
+        memmove(buf + dst, buf + src, n * sizeof *buf);
+        memset(buf, 0, dst * sizeof *buf);
+        memset(buf + dst + n, 0, (new_len - dst - n) * sizeof *buf);
     }
-    *lo = (int32_t)new_lo;
-    *len = new_len;
+    *d.lo = (int32_t)new_lo;
+    *d.len = new_len;
     return DS_OK;
 }
 
-/* The slow path of an add: the key is outside the store. */
+/* For the importer: the store covers [kmin, kmax] (validated by the caller
+ * against the floor and W). */
 ds_status ds_stats_sketch_cover(ds_sketch *sk, int negative, int32_t kmin, int32_t kmax)
 {
     if (kmin > kmax || kmin < SKETCH_KEY_MIN || kmax > SKETCH_KEY_MAX)
         return DS_ERR_INTERNAL;
-    return negative ? sketch_cover(&sk->neg, &sk->neg_lo, &sk->neg_len, &sk->neg_cap, kmin, kmax)
-                    : sketch_cover(&sk->pos, &sk->pos_lo, &sk->pos_len, &sk->pos_cap, kmin, kmax);
+    return side_cover(side_of(sk, negative), kmin, kmax);
 }
 
+static ds_status side_reserve(sketch_side d)
+{
+    if (*d.cap >= (uint32_t)SKETCH_W)
+        return DS_OK;
+    uint64_t *b = realloc(*d.buf, (size_t)SKETCH_W * sizeof *b);
+    if (!b)
+        return DS_ERR_NOMEM;
+    *d.buf = b;
+    *d.cap = (uint32_t)SKETCH_W;
+    return DS_OK;
+}
+
+/* The slow path of an add: the key is outside the store.  Raise the floor
+ * to what the new top key implies, redirect a key below it, then grow. */
 static ds_status sketch_add_grow(ds_sketch *s, int negative, int32_t key)
 {
-    if (negative) {
-        DS_TRY(sketch_cover(&s->neg, &s->neg_lo, &s->neg_len, &s->neg_cap, key, key));
-        s->neg[(uint32_t)(key - s->neg_lo)]++;
-    } else {
-        DS_TRY(sketch_cover(&s->pos, &s->pos_lo, &s->pos_len, &s->pos_cap, key, key));
-        s->pos[(uint32_t)(key - s->pos_lo)]++;
+    sketch_side d = side_of(s, negative);
+    int32_t a = 0, b;
+    int32_t top = key;
+    int has = *d.len > 0 && side_span(*d.buf, *d.lo, *d.len, &a, &b);
+    if (has && b > top)
+        top = b;
+    const int64_t f64 = (int64_t)top - SKETCH_W + 1;
+    int32_t f = f64 > *d.floor ? (int32_t)f64 : *d.floor;
+    int raise_later = 0;
+    if (f > *d.floor) {
+        if (has && a < f) {
+            /* Counts move: reserve W slots first, so that the cover below
+             * cannot fail and a failure leaves the counts unchanged. */
+            DS_TRY(side_reserve(d));
+            side_collapse_to(d, f);
+        } else {
+            /* Nothing below f yet: only the floor rises, after the cover
+             * (which may fail), so that small sketches stay small. */
+            raise_later = 1;
+        }
     }
+    int below = key < f;
+    if (below)
+        key = f;
+    DS_TRY(side_cover(d, key, key));
+    if (raise_later)
+        side_collapse_to(d, f); /* moves no counts: none lies below f */
+    (*d.buf)[(uint32_t)(key - *d.lo)]++;
+    if (below)
+        (*d.coll)++;
     s->count++;
     return DS_OK;
 }
@@ -282,51 +462,109 @@ ds_status ds_sketch_add(ds_sketch *s, double x) { return sketch_add(s, x); }
 
 ds_status ds_sketch_add_log(ds_sketch *s, double log_x) { return sketch_add_pos_log(s, log_x); }
 
-/* Index range [*first, *last] of the nonzero counts of a store; 0 if none. */
-static int store_span(const uint64_t *buf, uint32_t len, uint32_t *first, uint32_t *last)
+/* Merging one side.  With M the top key of both and F = max(both floors,
+ * M - W + 1): collapse `into` to F, then add from's counts at max(key, F).
+ * Collapsed values of `from` sit at its floor's bucket: they are among
+ * those moved when its floor is below F, else they stay collapsed.  So the
+ * result is the raw counts of both collapsed at F, and F only depends on the
+ * union of the values (and the floors, which only a drop_tail raises above
+ * M - W + 1): any partition gives the same counts.  Memory is reserved by
+ * the caller (W slots), so nothing here fails. */
+static void side_merge(sketch_side d, const uint64_t *fb, int32_t flo, uint32_t flen,
+                       int32_t ffloor, uint64_t fcoll)
 {
-    uint32_t a = 0;
-    while (a < len && buf[a] == 0)
-        a++;
-    if (a == len)
-        return 0;
-    uint32_t b = len - 1;
-    while (buf[b] == 0)
-        b--;
-    *first = a;
-    *last = b;
-    return 1;
+    int32_t fa, fz, ia, iz;
+    int fhas = side_span(fb, flo, flen, &fa, &fz);
+    int ihas = *d.len > 0 && side_span(*d.buf, *d.lo, *d.len, &ia, &iz);
+    int32_t f = side_floor(*d.buf, *d.lo, *d.len, *d.floor);
+    int32_t f2 = side_floor(fb, flo, flen, ffloor);
+    if (f2 > f)
+        f = f2;
+    if (!fhas) {
+        side_collapse_to(d, f);
+        *d.coll += fcoll; /* 0: a side without counts has nothing collapsed */
+        return;
+    }
+    int32_t top = ihas && iz > fz ? iz : fz;
+    if ((int64_t)top - SKETCH_W + 1 > f)
+        f = (int32_t)((int64_t)top - SKETCH_W + 1);
+    side_collapse_to(d, f);
+    int32_t lo = fa < f ? f : fa;
+    (void)side_cover(d, lo, fz); /* capacity reserved: cannot fail */
+    uint64_t moved = 0;
+    for (int32_t k = fa; k <= fz; ++k) {
+        uint64_t c = fb[(uint32_t)(k - flo)];
+        if (!c)
+            continue;
+        if (k < f)
+            moved += c;
+        (*d.buf)[(uint32_t)((k < f ? f : k) - *d.lo)] += c;
+    }
+    *d.coll += moved + (f2 >= f ? fcoll : 0);
 }
 
 ds_status ds_sketch_merge(ds_sketch *into, const ds_sketch *from)
 {
     if (into->gamma != from->gamma)
         return DS_ERR_INTERNAL;
-    uint32_t pa = 0, pb = 0, na = 0, nb = 0;
-    int has_pos = store_span(from->pos, from->pos_len, &pa, &pb);
-    int has_neg = store_span(from->neg, from->neg_len, &na, &nb);
     /* Reserve both stores before adding anything: a failure then leaves the
      * counts unchanged (only capacity may have grown). */
-    if (has_pos)
-        DS_TRY(sketch_cover(&into->pos, &into->pos_lo, &into->pos_len, &into->pos_cap,
-                            from->pos_lo + (int32_t)pa, from->pos_lo + (int32_t)pb));
-    if (has_neg)
-        DS_TRY(sketch_cover(&into->neg, &into->neg_lo, &into->neg_len, &into->neg_cap,
-                            from->neg_lo + (int32_t)na, from->neg_lo + (int32_t)nb));
-    /* Offsets from the first nonzero key: `from` may have empty buckets
-     * below into's lo. */
-    if (has_pos) {
-        uint64_t *dst = into->pos + (uint32_t)(from->pos_lo + (int32_t)pa - into->pos_lo);
-        for (uint32_t i = 0; i <= pb - pa; ++i)
-            dst[i] += from->pos[pa + i];
-    }
-    if (has_neg) {
-        uint64_t *dst = into->neg + (uint32_t)(from->neg_lo + (int32_t)na - into->neg_lo);
-        for (uint32_t i = 0; i <= nb - na; ++i)
-            dst[i] += from->neg[na + i];
-    }
+    if (from->pos_len)
+        DS_TRY(side_reserve(side_of(into, 0)));
+    if (from->neg_len)
+        DS_TRY(side_reserve(side_of(into, 1)));
+    side_merge(side_of(into, 0), from->pos, from->pos_lo, from->pos_len, from->pos_floor,
+               from->pos_collapsed);
+    side_merge(side_of(into, 1), from->neg, from->neg_lo, from->neg_len, from->neg_floor,
+               from->neg_collapsed);
     into->zero += from->zero;
     into->count += from->count;
+    return DS_OK;
+}
+
+/* Takes one value out again (ds_stats_drop_tail); DS_ERR_FORMAT when it is
+ * not there. */
+static ds_status sketch_remove_key(ds_sketch *s, int negative, int32_t key)
+{
+    sketch_side d = side_of(s, negative);
+    /* Fix the floor in force before the top key may go away. */
+    *d.floor = side_floor(*d.buf, *d.lo, *d.len, *d.floor);
+    int below = key < *d.floor;
+    if (below)
+        key = *d.floor;
+    if (*d.len == 0 || key < *d.lo || key >= *d.lo + (int32_t)*d.len ||
+        (*d.buf)[(uint32_t)(key - *d.lo)] == 0 || (below && *d.coll == 0) || s->count == 0 ||
+        (!below && key == *d.floor && (*d.buf)[(uint32_t)(key - *d.lo)] <= *d.coll))
+        return DS_ERR_FORMAT;
+    (*d.buf)[(uint32_t)(key - *d.lo)]--;
+    if (below)
+        (*d.coll)--;
+    s->count--;
+    return DS_OK;
+}
+
+static ds_status sketch_remove(ds_sketch *s, double x, int is_log)
+{
+    double ax, la;
+    if (is_log) {
+        if (isnan(x) || x > SKETCH_LN_MAX)
+            return DS_OK;
+        if (!(x >= SKETCH_LN_MIN_ABS))
+            goto zero;
+        return sketch_remove_key(s, 0, sketch_key(x, s->inv_log_gamma));
+    }
+    ax = fabs(x);
+    if (!(ax <= DBL_MAX))
+        return DS_OK;
+    if (ax < DS_SKETCH_MIN_ABS)
+        goto zero;
+    la = log(ax);
+    return sketch_remove_key(s, x < 0.0, sketch_key(la, s->inv_log_gamma));
+zero:
+    if (s->zero == 0 || s->count == 0)
+        return DS_ERR_FORMAT;
+    s->zero--;
+    s->count--;
     return DS_OK;
 }
 
@@ -340,18 +578,42 @@ static double sketch_estimate(double log_gamma, double scale, int32_t key)
     return v <= DBL_MAX ? v : DBL_MAX;
 }
 
-double ds_sketch_quantile(const ds_sketch *s, double q, double min, double max)
+static double sketch_quantile_rank(const ds_sketch *s, uint64_t rank, double min, double max);
+
+/* The rank numpy's quantile(method="lower") uses: floor(q (n - 1)), n > 0. */
+static uint64_t quantile_rank(uint64_t n, double q)
 {
-    if (s->count == 0 || isnan(q))
-        return (double)NAN;
     if (q < 0.0)
         q = 0.0;
     if (q > 1.0)
         q = 1.0;
-    /* The rank numpy's quantile(method="lower") uses: floor(q (n - 1)). */
-    uint64_t rank = (uint64_t)floor((double)(s->count - 1) * q);
-    if (rank > s->count - 1)
-        rank = s->count - 1;
+    uint64_t rank = (uint64_t)floor((double)(n - 1) * q);
+    return rank > n - 1 ? n - 1 : rank;
+}
+
+double ds_sketch_quantile(const ds_sketch *s, double q, double min, double max)
+{
+    if (s->count == 0 || isnan(q))
+        return (double)NAN;
+    return sketch_quantile_rank(s, quantile_rank(s->count, q), min, max);
+}
+
+double ds_stats_quantile(const ds_sketch *sk, const ds_moments *mo, double q)
+{
+    const uint64_t fin = sk->count, total = mo->neginf + fin + mo->posinf;
+    if (total == 0 || isnan(q))
+        return (double)NAN;
+    const uint64_t rank = quantile_rank(total, q);
+    if (rank < mo->neginf)
+        return -(double)INFINITY;
+    if (rank >= mo->neginf + fin)
+        return (double)INFINITY;
+    return mo->n > 0 ? sketch_quantile_rank(sk, rank - mo->neginf, mo->min, mo->max)
+                     : (double)NAN;
+}
+
+static double sketch_quantile_rank(const ds_sketch *s, uint64_t rank, double min, double max)
+{
     /* The extreme ranks are the exact min and max when the caller has them
      * (a clamp alone would not lift an estimate that falls short of max). */
     if (rank == 0 && !isnan(min))
@@ -528,6 +790,7 @@ static void stats_reset_moments(ds_stats *s)
     if (s->coalitions)
         memset(s->coalitions, 0, s->cap_coalitions * sizeof *s->coalitions);
     s->n_coalitions = 0;
+    memset(&s->coal_other, 0, sizeof s->coal_other);
     s->n_checkpoints = 0;
 }
 
@@ -541,6 +804,8 @@ ds_stats *ds_stats_alloc_shape(size_t n_outputs, size_t n_investors, size_t hori
     s->n_outputs = n_outputs;
     s->n_investors = n_investors;
     s->horizon = horizon;
+    s->block_size = DS_BLOCK_SIZE;
+    s->coal_pooled = n_investors > DS_COAL_ALL_INVESTORS;
     for (size_t o = 0; o < DS_OUT_COUNT; ++o)
         ds_sketch_init(&s->sk_out[o]);
     /* calloc(n + 1): never a zero-size request, whose NULL would read as
@@ -579,7 +844,74 @@ ds_stats *ds_stats_alloc(const ds_model *m)
     int n_outputs = ds_model_n_outputs(m);
     if (n_outputs < 0 || sc->horizon < 0)
         return NULL;
-    return ds_stats_alloc_shape((size_t)n_outputs, sc->n_investors, (size_t)sc->horizon);
+    ds_stats *s = ds_stats_alloc_shape((size_t)n_outputs, sc->n_investors, (size_t)sc->horizon);
+    if (!s || !s->coal_pooled)
+        return s;
+    /* The tracked coalitions (stats.h): the masks of block 0 at full size,
+     * whatever this run's length, so every accumulator of every run of the
+     * scenario and seed gets the same set. */
+    ds_block *blk = ds_block_alloc(m);
+    uint64_t *masks = blk ? malloc(DS_BLOCK_SIZE * sizeof *masks) : NULL;
+    ds_status st = DS_ERR_NOMEM;
+    if (masks) {
+        ds_model_run_block(m, 0, DS_BLOCK_SIZE, blk);
+        memcpy(masks, blk->joined_mask, DS_BLOCK_SIZE * sizeof *masks);
+        st = ds_stats_set_tracked(s, masks, DS_BLOCK_SIZE);
+    }
+    free(masks);
+    ds_block_free(blk);
+    if (st != DS_OK) {
+        ds_stats_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int u64_compare(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+ds_status ds_stats_set_tracked(ds_stats *s, const uint64_t *masks, size_t n)
+{
+    if (!s->coal_pooled || s->blocks != 0 || s->n_nodes != 0 || s->has_tail)
+        return DS_ERR_INTERNAL;
+    uint64_t *v = malloc((n + 1) * sizeof *v);
+    if (!v)
+        return DS_ERR_NOMEM;
+    if (n)
+        memcpy(v, masks, n * sizeof *v);
+    qsort(v, n, sizeof *v, u64_compare);
+    size_t w = 0;
+    for (size_t k = 0; k < n; ++k)
+        if (w == 0 || v[k] != v[w - 1])
+            v[w++] = v[k];
+    if (w > DS_COAL_MAX_TRACKED) {
+        free(v);
+        return DS_ERR_INTERNAL;
+    }
+    free(s->tracked);
+    s->tracked = v;
+    s->n_tracked = w;
+    return DS_OK;
+}
+
+/* Whether a mask has its own row (stats.h): binary search of the sorted
+ * tracked set, 12 steps at most. */
+static int coal_is_tracked(const ds_stats *s, uint64_t mask)
+{
+    if (!s->coal_pooled)
+        return 1;
+    size_t lo = 0, hi = s->n_tracked;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->tracked[mid] < mask)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_tracked && s->tracked[lo] == mask;
 }
 
 void ds_stats_free(ds_stats *s)
@@ -605,9 +937,12 @@ void ds_stats_free(ds_stats *s)
     free(s->scratch);
     free(s->price);
     free(s->coalitions);
+    free(s->tracked);
     free(s->checkpoints);
     for (size_t j = 0; j < s->n_nodes; ++j)
         ds_stats_node_free(&s->nodes[j]);
+    if (s->has_tail)
+        ds_stats_node_free(&s->tail);
     free(s->nodes);
     free(s->node_cps);
     free(s->inv_joined);
@@ -635,7 +970,10 @@ static int stats_block_fits(const ds_stats *s, const ds_block *blk)
 static int stats_same_shape(const ds_stats *a, const ds_stats *b)
 {
     return a->n_outputs == b->n_outputs && a->n_investors == b->n_investors &&
-           a->horizon == b->horizon;
+           a->horizon == b->horizon && a->block_size == b->block_size &&
+           a->coal_pooled == b->coal_pooled && a->n_tracked == b->n_tracked &&
+           (a->n_tracked == 0 || a->tracked == b->tracked ||
+            memcmp(a->tracked, b->tracked, a->n_tracked * sizeof *a->tracked) == 0);
 }
 
 /* Moments of `ncol` interleaved columns of n rows (value of row t, column c
@@ -669,8 +1007,12 @@ static void block_columns(const double *v, size_t n, size_t ncol, ds_moments *mo
                 mo[c].mean += x - shift[c];
                 mo[c].min = x < mo[c].min ? x : mo[c].min;
                 mo[c].max = x > mo[c].max ? x : mo[c].max;
-            } else {
+            } else if (isnan(x)) {
                 mo[c].nan++;
+            } else if (x > 0.0) {
+                mo[c].posinf++;
+            } else {
+                mo[c].neginf++;
             }
         }
     }
@@ -708,7 +1050,7 @@ static void block_column(const double *v, size_t n, size_t stride, ds_moments *m
             shift = v[t * stride];
             break;
         }
-    uint64_t cnt = 0, nan = 0;
+    uint64_t cnt = 0, nan = 0, pinf = 0, ninf = 0;
     double sum = 0.0, lo = (double)INFINITY, hi = -(double)INFINITY;
     for (size_t t = 0; t < n; ++t) {
         const double x = v[t * stride];
@@ -717,12 +1059,18 @@ static void block_column(const double *v, size_t n, size_t stride, ds_moments *m
             sum += x - shift;
             lo = x < lo ? x : lo;
             hi = x > hi ? x : hi;
-        } else {
+        } else if (isnan(x)) {
             nan++;
+        } else if (x > 0.0) {
+            pinf++;
+        } else {
+            ninf++;
         }
     }
     mo->n = cnt;
     mo->nan = nan;
+    mo->posinf = pinf;
+    mo->neginf = ninf;
     if (cnt == 0) {
         mo->mean = mo->m2 = mo->min = mo->max = (double)NAN;
         return;
@@ -766,6 +1114,12 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     const double *total = blk->out[DS_OUT_TOTAL];
     for (size_t t = 0; t < n; ++t) {
         uint64_t mask = blk->joined_mask[t];
+        if (!coal_is_tracked(partial, mask)) {
+            /* Pooled, summed in trial order like the tracked rows. */
+            partial->coal_other.count++;
+            partial->coal_other.sum_total += total[t];
+            continue;
+        }
         ds_coalition *c = NULL;
         if (partial->cap_coalitions) {
             c = coal_slot(partial->coalitions, partial->cap_coalitions, mask);
@@ -923,6 +1277,8 @@ static ds_status node_merge(const ds_stats *s, const ds_stats_node *l, const ds_
         }
     }
     out->n_coal = n;
+    out->other_count = l->other_count + r->other_count;
+    out->other_sum = l->other_sum + r->other_sum;
     out->level = l->level + 1;
     out->index = l->index >> 1;
     out->trials = l->trials + r->trials;
@@ -936,6 +1292,8 @@ static ds_status node_copy(const ds_stats *s, const ds_stats_node *src, ds_stats
     if (src->n_coal)
         memcpy(dst->coal, src->coal, src->n_coal * sizeof *dst->coal);
     dst->n_coal = src->n_coal;
+    dst->other_count = src->other_count;
+    dst->other_sum = src->other_sum;
     dst->level = src->level;
     dst->index = src->index;
     dst->trials = src->trials;
@@ -1041,9 +1399,12 @@ ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t
     ds_stats_node leaf;
     leaf.level = 0;
     leaf.index = block;
+    const int is_tail = partial->trials < acc->block_size;
     for (size_t j = 0; j < acc->n_nodes; ++j)
         if (node_overlap(&acc->nodes[j], &leaf))
             return DS_ERR_INTERNAL; /* committed twice */
+    if (acc->has_tail && (is_tail || acc->tail.index == block))
+        return DS_ERR_INTERNAL; /* a second short block, or the tail twice */
     DS_TRY(ds_stats_node_alloc(acc, partial->n_coalitions, &leaf));
     leaf.level = 0;
     leaf.index = block;
@@ -1055,6 +1416,16 @@ ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t
             leaf.coal[n++] = partial->coalitions[k];
     qsort(leaf.coal, n, sizeof *leaf.coal, coal_mask_compare);
     leaf.n_coal = n;
+    leaf.other_count = partial->coal_other.count;
+    leaf.other_sum = partial->coal_other.sum_total;
+    if (is_tail) {
+        /* Kept apart (stats.h): only full blocks enter the forest. */
+        acc->tail = leaf;
+        acc->has_tail = 1;
+        acc->trials += partial->trials;
+        acc->blocks += 1;
+        return DS_OK;
+    }
     ds_status st = forest_insert(acc, &leaf, 1);
     if (st != DS_OK) {
         ds_stats_node_free(&leaf);
@@ -1078,7 +1449,26 @@ ds_status ds_stats_merge(ds_stats *into, const ds_stats *from)
         for (size_t j = 0; j < into->n_node_cps; ++j)
             if (from->node_cps[i].blocks == into->node_cps[j].blocks)
                 return DS_ERR_INTERNAL;
-    DS_TRY(ds_stats_reserve_cps(into, into->n_node_cps + from->n_node_cps));
+    if (from->has_tail && into->has_tail)
+        return DS_ERR_INTERNAL;
+    for (size_t j = 0; j < into->n_nodes && from->has_tail; ++j)
+        if (node_overlap(&into->nodes[j], &from->tail))
+            return DS_ERR_INTERNAL;
+    for (size_t j = 0; j < from->n_nodes && into->has_tail; ++j)
+        if (node_overlap(&from->nodes[j], &into->tail))
+            return DS_ERR_INTERNAL;
+    ds_stats_node tail_copy;
+    if (from->has_tail)
+        DS_TRY(node_copy(into, &from->tail, &tail_copy));
+    if (ds_stats_reserve_cps(into, into->n_node_cps + from->n_node_cps) != DS_OK) {
+        if (from->has_tail)
+            ds_stats_node_free(&tail_copy);
+        return DS_ERR_NOMEM;
+    }
+    if (from->has_tail) {
+        into->tail = tail_copy;
+        into->has_tail = 1;
+    }
     for (size_t i = 0; i < from->n_node_cps; ++i)
         cps_insert(into, &from->node_cps[i]);
     for (size_t i = 0; i < from->n_nodes; ++i) {
@@ -1119,6 +1509,15 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
         next = ds_stats_node_last(nd) + 1;
         trials += nd->trials;
     }
+    if (s->has_tail) {
+        if (s->tail.index != next)
+            return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
+                               "stats: the short block %llu is not the last (the full blocks "
+                               "end at %llu)",
+                               (unsigned long long)s->tail.index, (unsigned long long)next);
+        next += 1;
+        trials += s->tail.trials;
+    }
     if (next != s->blocks || trials != s->trials)
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
                            "stats: the forest covers %llu blocks and %llu trials, but %llu "
@@ -1128,10 +1527,12 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
     const size_t na = ds_stats_n_accumulators(s);
     ds_stats_node acc;
     memset(&acc, 0, sizeof acc);
-    if (s->n_nodes > 0) {
-        if (node_copy(s, &s->nodes[s->n_nodes - 1], &acc) != DS_OK)
+    if (s->n_nodes > 0 || s->has_tail) {
+        /* The rightmost element: the tail when there is one (stats.h). */
+        size_t j0 = s->has_tail ? s->n_nodes : s->n_nodes - 1;
+        if (node_copy(s, s->has_tail ? &s->tail : &s->nodes[s->n_nodes - 1], &acc) != DS_OK)
             goto nomem;
-        for (size_t j = s->n_nodes - 1; j-- > 0;) {
+        for (size_t j = j0; j-- > 0;) {
             ds_stats_node nx;
             if (node_merge(s, &s->nodes[j], &acc, &nx) != DS_OK) {
                 ds_stats_node_free(&acc);
@@ -1167,11 +1568,16 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
     for (size_t k = 0; k < acc.n_coal; ++k)
         *coal_slot(s->coalitions, s->cap_coalitions, acc.coal[k].mask) = acc.coal[k];
     s->n_coalitions = acc.n_coal;
+    memset(&s->coal_other, 0, sizeof s->coal_other);
+    s->coal_other.count = acc.other_count;
+    s->coal_other.sum_total = acc.other_sum;
     if (s->n_node_cps)
         memcpy(s->checkpoints, s->node_cps, s->n_node_cps * sizeof *s->checkpoints);
     s->n_checkpoints = s->n_node_cps;
-    /* The final checkpoint, unless node (k, 0) already is the whole run. */
-    if (s->blocks > 0 && (s->blocks & (s->blocks - 1)) != 0)
+    /* The final checkpoint, unless node (k, 0) already is the whole run
+     * (with a tail that node is never formed: the fold is its value). */
+    if (s->blocks > 0 &&
+        (s->n_checkpoints == 0 || s->checkpoints[s->n_checkpoints - 1].blocks != s->blocks))
         node_checkpoint(s, &acc, s->blocks, &s->checkpoints[s->n_checkpoints++]);
     ds_stats_node_free(&acc);
     return DS_OK;
@@ -1203,4 +1609,92 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
             DS_TRY(sketch_add_pos_log(&local->sk_price[m], lp[m]));
     }
     return DS_OK;
+}
+
+ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *blk, ds_diag *diag)
+{
+    if (!s->has_tail)
+        return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+                           "stats: no short last block to take out (the run ended on a "
+                           "block boundary)");
+    if (blk->block != s->tail.index || blk->n != s->tail.trials || !stats_block_fits(s, blk))
+        return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+                           "stats: block %llu with %zu trials is not the saved last block "
+                           "(%llu with %llu trials)",
+                           (unsigned long long)blk->block, blk->n,
+                           (unsigned long long)s->tail.index,
+                           (unsigned long long)s->tail.trials);
+    const size_t n = blk->n, ni = s->n_investors, h = s->horizon;
+    ds_status st = DS_OK;
+    for (size_t o = 0; o < s->n_outputs && st == DS_OK; ++o)
+        for (size_t t = 0; t < n && st == DS_OK; ++t)
+            st = sketch_remove(&s->sk_out[o], blk->out[o][t], 0);
+    for (size_t t = 0; t < n && st == DS_OK; ++t) {
+        for (size_t i = 0; i < ni && st == DS_OK; ++i) {
+            st = sketch_remove(&s->sk_amount[i], blk->amount[t * ni + i], 0);
+            if (st == DS_OK)
+                st = sketch_remove(&s->sk_paid[i], blk->paid[t * ni + i], 0);
+            if (st == DS_OK && blk->joined[t * ni + i]) {
+                if (s->inv_joined[i] == 0)
+                    st = DS_ERR_FORMAT;
+                else
+                    s->inv_joined[i]--;
+            }
+        }
+        for (size_t m = 0; m < h && st == DS_OK; ++m)
+            st = sketch_remove(&s->sk_price[m], blk->log_price[t * h + m], 1);
+    }
+    if (st != DS_OK || s->trials < n || s->blocks < 1)
+        return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+                           "stats: the saved summaries do not contain block %llu's values "
+                           "(a count would go below zero): the state does not belong to "
+                           "this scenario and seed",
+                           (unsigned long long)blk->block);
+    ds_stats_node_free(&s->tail);
+    s->has_tail = 0;
+    s->trials -= n;
+    s->blocks -= 1;
+    return DS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The memory bound (stats.h): each term is the largest its structure can
+ * grow to, by the caps above, never a measurement. */
+
+ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
+{
+    const ds_scenario *sc = ds_model_scenario(m);
+    const uint64_t B = DS_BLOCK_SIZE, ni = sc->n_investors;
+    const uint64_t h = sc->horizon > 0 ? (uint64_t)sc->horizon : 0;
+    const uint64_t nin = sc->n_inputs, T = threads > 0 ? (uint64_t)threads : 1;
+    const uint64_t d = sizeof(double);
+    /* ds_block_alloc: outputs, mask, amount, paid, stake, joined, price
+     * and log price, inputs and copula normals. */
+    const uint64_t block = B * d * (DS_OUT_COUNT + 1 + 3 * ni + 2 * h + 2 * nin) + B * ni +
+                           d * (h + 1 + nin);
+    const uint64_t n_mo = DS_OUT_COUNT + 3 * ni + h;       /* moments of a view */
+    const uint64_t n_sk = DS_OUT_COUNT + 2 * ni + h;       /* sketches */
+    const uint64_t sketch = 2 * (uint64_t)DS_SKETCH_MAX_BUCKETS * sizeof(uint64_t);
+    const uint64_t coal_table = 2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition);
+    const uint64_t tracked = (uint64_t)DS_COAL_MAX_TRACKED * sizeof(uint64_t);
+    const uint64_t view = sizeof(ds_stats) + n_mo * sizeof(ds_moments) +
+                          n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
+                          (h > ni ? h : ni) * d + coal_table + tracked;
+    /* A merged node's coalition array is sized for both children's rows
+     * (node_merge), so up to twice the tracked cap. */
+    const uint64_t node = n_mo * sizeof(ds_moments) +
+                          2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition) +
+                          sizeof(ds_stats_node);
+    const uint64_t accumulator = view + n_sk * sketch;
+    ds_stats_memory r;
+    r.per_thread = block + view + accumulator;
+    /* The global one, its forest (64 levels, the tail, a gap per block in
+     * flight) and the fold's two temporaries; checkpoints are tiny. */
+    r.shared = accumulator + (64 + 1 + T + 2) * node +
+               66 * 2 * (uint64_t)sizeof(ds_checkpoint);
+    r.total = r.shared + T * r.per_thread;
+    /* /state: the forest's 65 node rows and the sketches' buckets (as
+     * u64 counts), the summaries a small multiple of the views. */
+    r.file_state = 65 * node + n_sk * sketch + 4 * n_mo * sizeof(ds_moments);
+    return r;
 }

@@ -21,6 +21,8 @@ void ds_stats_node_free(ds_stats_node *nd);
 /* Makes one side of a sketch cover keys [kmin, kmax] (within
  * [DS_SKETCH_KEY_MIN, DS_SKETCH_KEY_MAX]); on failure nothing changes. */
 ds_status ds_stats_sketch_cover(ds_sketch *sk, int negative, int32_t kmin, int32_t kmax);
+/* The floor in force of one side of a sketch (stats.h, ds_sketch). */
+int32_t ds_stats_sketch_floor(const ds_sketch *sk, int negative);
 /* First and last block of a node (no overflow for index < 2^(64 - level)). */
 uint64_t ds_stats_node_first(const ds_stats_node *nd);
 uint64_t ds_stats_node_last(const ds_stats_node *nd);

@@ -28,6 +28,11 @@ with h5py.File(h, "r") as f:
     njoin = f["trials/investors_joined"][()]
     cmask = f["coalitions/mask"][()]
     ccount = f["coalitions/count"][()]
+    tracking = f["coalitions"].attrs["tracking"]
+    tracking = tracking.decode() if isinstance(tracking, bytes) else tracking
+    other_count = int(f["coalitions"].attrs["other_count"])
+    other_mean = float(f["coalitions"].attrs["other_mean_total"])
+    total = f["trials/total"][()]
 n = len(mask)
 c.ok(mask.dtype == np.uint64, "joined_mask is uint64")
 bits = (mask[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
@@ -35,7 +40,18 @@ c.ok(np.array_equal(bits.astype(np.uint8), joined), "mask bit i-1 == investor i 
 c.ok(np.array_equal(joined.sum(axis=1), njoin), "investors_joined == popcount(mask)")
 for i in (0, 31, 62, 63):
     c.z(joined[:, i].mean(), math.sqrt(p[i] * (1 - p[i]) / n), p[i], f"P(join I{i})", 5.0)
+# More than 12 investors: the masks of block 0 (the first 4096 trials) are
+# tracked exactly, every other trial is pooled in the "other" row.
 masks, counts = np.unique(mask, return_counts=True)
+exact = dict(zip(masks.tolist(), counts.tolist()))
+block0 = set(mask[:4096].tolist())
 got = dict(zip(cmask.tolist(), ccount.tolist()))
-c.ok(got == dict(zip(masks.tolist(), counts.tolist())), "coalitions count every mask exactly")
+c.ok(tracking == "block0", f"/coalitions tracking = {tracking}")
+c.ok(set(got) == block0, f"the rows are the {len(block0)} masks of block 0")
+c.ok(all(got[k] == exact[k] for k in got), "each tracked mask counts its trials exactly")
+pooled = ~np.isin(mask, np.array(sorted(block0), dtype=np.uint64))
+c.ok(other_count == int(pooled.sum()) and other_count + sum(got.values()) == n,
+     f"other row: {other_count} trials, the rest of {n}")
+c.ok(abs(other_mean - total[pooled].mean()) <= 1e-9 * abs(total[pooled].mean()),
+     "other row's mean total")
 c.done()

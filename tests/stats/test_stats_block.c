@@ -16,6 +16,16 @@
 #define NB 5        /* blocks; the last is partial */
 #define LAST_N 123
 
+/* Test blocks hold BT trials: only the last (shorter) one is a tail. */
+static ds_stats *tb_alloc_shape(size_t no, size_t ni, size_t h)
+{
+    ds_stats *s = ds_stats_alloc_shape(no, ni, h);
+    if (s)
+        s->block_size = BT;
+    return s;
+}
+#define ds_stats_alloc_shape tb_alloc_shape
+
 static size_t block_n(size_t b) { return b + 1 < NB ? BT : LAST_N; }
 
 
@@ -78,7 +88,12 @@ static void tb_fill(ds_block *blk, size_t n_outputs, size_t ni, size_t h, size_t
         blk->out[DS_OUT_TARGET_MET][t] = total >= 2.0;
         blk->out[DS_OUT_HHI][t] = total > 0.0 ? hhi : (double)NAN;
         blk->out[DS_OUT_TOP_SHARE][t] = total > 0.0 ? top / total : (double)NAN;
-        blk->out[DS_OUT_ROUND_TRIP_SHARE][t] = tu_uniform(&r) < 0.1 ? (double)NAN : 0.3;
+        /* NaN, +inf and -inf (which the model never makes) counted apart. */
+        const double u = tu_uniform(&r);
+        blk->out[DS_OUT_ROUND_TRIP_SHARE][t] = u < 0.1    ? (double)NAN
+                                               : u < 0.13 ? (double)INFINITY
+                                               : u < 0.15 ? -(double)INFINITY
+                                                          : 0.3;
         double lp = 0.0;
         for (size_t m = 0; m < h; ++m) {
             lp += 0.1 * tu_normal(&r);
@@ -105,7 +120,12 @@ static ds_moments column(const double *v, size_t n, size_t stride, size_t off)
     for (size_t t = 0; t < n; ++t) {
         const double x = v[t * stride + off];
         if (!isfinite(x)) {
-            mo.nan++;
+            if (isnan(x))
+                mo.nan++;
+            else if (x > 0.0)
+                mo.posinf++;
+            else
+                mo.neginf++;
             continue;
         }
         mo.n++;
@@ -421,6 +441,21 @@ static void test_many_coalitions(void)
     ds_stats *g = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NIM, 1);
     ds_stats *p = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NIM, 1);
     CHECK(g && p);
+    /* 20 investors: pooled (stats.h).  Track the masks 0..4095 (given in
+     * reverse, with duplicates: set_tracked sorts them); 4096..4999 pool. */
+    static uint64_t tracked[2 * DS_COAL_MAX_TRACKED];
+    for (size_t k = 0; k < 2 * DS_COAL_MAX_TRACKED; ++k)
+        tracked[k] = (uint64_t)(DS_COAL_MAX_TRACKED - 1 - k / 2);
+    CHECK(ds_stats_set_tracked(g, tracked, 2 * DS_COAL_MAX_TRACKED) == DS_OK);
+    CHECK(ds_stats_set_tracked(p, tracked, 2 * DS_COAL_MAX_TRACKED) == DS_OK);
+    CHECK(g->n_tracked == DS_COAL_MAX_TRACKED && g->tracked[0] == 0);
+    /* One mask too many is refused. */
+    ds_stats *q = ds_stats_alloc_shape(DS_OUT_POST_MONEY, NIM, 1);
+    CHECK(q);
+    tracked[0] = DS_COAL_MAX_TRACKED;
+    CHECK(ds_stats_set_tracked(q, tracked, 2 * DS_COAL_MAX_TRACKED) == DS_ERR_INTERNAL);
+    /* A different tracked set does not merge. */
+    CHECK(ds_stats_set_tracked(q, tracked, 2) == DS_OK);
     ds_block blk;
     memset(&blk, 0, sizeof blk);
     blk.n = N;
@@ -435,11 +470,17 @@ static void test_many_coalitions(void)
     CHECK((blk.log_price = calloc(N, sizeof(double))) != NULL);
     CHECK((blk.price = calloc(N, sizeof(double))) != NULL);
     tu_rng r = {31};
+    uint64_t pooled = 0;
+    double pooled_sum = 0.0;
     for (int b = 0; b < K; ++b) {
         for (size_t t = 0; t < N; ++t) {
             /* Masks from a small range so that blocks share many. */
             blk.joined_mask[t] = tu_next(&r) % 5000u;
             blk.out[DS_OUT_TOTAL][t] = (double)(blk.joined_mask[t] % 7u);
+            if (blk.joined_mask[t] >= DS_COAL_MAX_TRACKED) {
+                pooled++;
+                pooled_sum += blk.out[DS_OUT_TOTAL][t];
+            }
         }
         CHECK(ds_stats_block_moments(p, &blk) == DS_OK);
         CHECK(ds_stats_commit_block(g, p, (uint64_t)b) == DS_OK);
@@ -456,7 +497,11 @@ static void test_many_coalitions(void)
             CHECK(c[k - 1].count > c[k].count ||
                   (c[k - 1].count == c[k].count && c[k - 1].mask < c[k].mask));
     }
-    CHECK(seen == (uint64_t)N * K && g->n_coalitions > 3000 && g->n_coalitions <= 5000);
+    CHECK(seen + g->coal_other.count == (uint64_t)N * K && g->coal_other.count == pooled);
+    CHECK(pooled > 1000 && g->n_coalitions > 2500 && g->n_coalitions <= DS_COAL_MAX_TRACKED);
+    CHECK(g->coal_other.sum_total == pooled_sum); /* small integers: exact */
+    CHECK(ds_stats_merge(g, q) == DS_ERR_INTERNAL);
+    ds_stats_free(q);
     CHECK(g->cap_coalitions >= 2 * g->n_coalitions);
     free(c);
     ds_block_clear(&blk);

@@ -120,8 +120,48 @@ static void test_nan(void)
     ds_moments_add(&ref, 1.0);
     ds_moments_add(&ref, 2.0);
     ds_moments_add(&ref, 6.0);
-    CHECK(mo.n == 4 && mo.nan == 4);
+    /* Infinities are counted as such, never as NaN (stats.h). */
+    CHECK(mo.n == 4 && mo.nan == 2 && mo.posinf == 1 && mo.neginf == 1);
     CHECK(mo.mean == 3.0 && mo.min == 1.0 && mo.max == 6.0);
+    CHECK(isnan(ds_moments_mean_all(&mo)) && ds_moments_min_all(&mo) == -(double)INFINITY &&
+          ds_moments_max_all(&mo) == (double)INFINITY);
+    {
+        /* One sign only: the mean is that infinity; min/max true. */
+        ds_moments pi, ni, mg;
+        ds_moments_init(&pi);
+        ds_moments_init(&ni);
+        ds_moments_add(&pi, 1.0);
+        ds_moments_add(&pi, (double)INFINITY);
+        ds_moments_add(&ni, -(double)INFINITY);
+        CHECK(ds_moments_mean_all(&pi) == (double)INFINITY && ds_moments_min_all(&pi) == 1.0 &&
+              ds_moments_max_all(&pi) == (double)INFINITY);
+        CHECK(ds_moments_mean_all(&ni) == -(double)INFINITY &&
+              ds_moments_min_all(&ni) == -(double)INFINITY &&
+              ds_moments_max_all(&ni) == -(double)INFINITY && ni.n == 0 && ni.nan == 0);
+        /* Merged exactly: the counts add. */
+        mg = pi;
+        ds_moments_merge(&mg, &ni);
+        CHECK(mg.posinf == 1 && mg.neginf == 1 && mg.n == 1 && isnan(ds_moments_mean_all(&mg)));
+        /* Quantiles over all non-NaN values: -inf first, +inf last. */
+        ds_sketch sk;
+        ds_sketch_init(&sk);
+        CHECK(ds_sketch_add(&sk, 1.0) == DS_OK);
+        CHECK(ds_sketch_add(&sk, (double)INFINITY) == DS_OK); /* ignored by the sketch */
+        CHECK(sk.count == 1);
+        CHECK(ds_stats_quantile(&sk, &mg, 0.0) == -(double)INFINITY);
+        CHECK(ds_stats_quantile(&sk, &mg, 0.5) == 1.0);
+        CHECK(ds_stats_quantile(&sk, &mg, 1.0) == (double)INFINITY);
+        CHECK(ds_stats_quantile(&sk, &pi, 0.0) == 1.0 &&
+              ds_stats_quantile(&sk, &pi, 1.0) == (double)INFINITY);
+        ds_sketch_clear(&sk);
+        ds_sketch empty;
+        ds_sketch_init(&empty);
+        CHECK(ds_stats_quantile(&empty, &ni, 0.5) == -(double)INFINITY);
+        ds_moments none;
+        ds_moments_init(&none);
+        CHECK(isnan(ds_stats_quantile(&empty, &none, 0.5)) && isnan(ds_moments_mean_all(&none)) &&
+              isnan(ds_moments_min_all(&none)));
+    }
     CHECK(mo.mean == ref.mean && mo.m2 == ref.m2);
     /* sd of {3,1,2,6}: m2 = 14, var = 14/3. */
     CHECK(tu_rel_close(ds_moments_sd(&mo), sqrt(14.0 / 3.0), 1e-15));
@@ -137,10 +177,10 @@ static void test_nan(void)
     /* Merging with an empty or NaN-only summary, both ways. */
     ds_moments a = mo;
     ds_moments_merge(&a, &only);
-    CHECK(a.n == 4 && a.nan == 6 && a.mean == mo.mean && a.m2 == mo.m2);
+    CHECK(a.n == 4 && a.nan == 4 && a.posinf == 1 && a.mean == mo.mean && a.m2 == mo.m2);
     ds_moments b = only;
     ds_moments_merge(&b, &mo);
-    CHECK(b.n == 4 && b.nan == 6 && b.mean == mo.mean && b.m2 == mo.m2 && b.min == 1.0 &&
+    CHECK(b.n == 4 && b.nan == 4 && b.neginf == 1 && b.mean == mo.mean && b.m2 == mo.m2 && b.min == 1.0 &&
           b.max == 6.0);
 
     /* One value: a mean, no sd. */

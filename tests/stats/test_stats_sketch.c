@@ -21,8 +21,18 @@ static void check_quantiles(const ds_sketch *s, double *x, size_t n)
         double truth = x[(size_t)floor((double)(n - 1) * q)];
         double est = ds_sketch_quantile(s, q, (double)NAN, (double)NAN);
         double clamped = ds_sketch_quantile(s, q, x[0], x[n - 1]);
+        /* The guarantee holds outside the collapsed low end of each sign
+         * (stats.h, DS_SKETCH_MAX_BUCKETS): magnitudes more than gamma^(W-2)
+         * below the largest of their sign may be collapsed. */
+        double top = 0.0;
+        for (size_t i = 0; i < n; ++i)
+            if ((x[i] > 0) == (truth > 0) && fabs(x[i]) > top)
+                top = fabs(x[i]);
+        double kept = top * pow(s->gamma, -(double)DS_SKETCH_MAX_BUCKETS + 2.0);
         if (fabs(truth) < DS_SKETCH_MIN_ABS) { /* counted as zero */
             CHECK(est == 0.0 && clamped == 0.0);
+        } else if (fabs(truth) < kept) {
+            CHECK(fabs(est) <= kept * s->gamma * s->gamma);
         } else {
             CHECK(tu_rel_close(est, truth, TOL_QUANTILE));
             CHECK(tu_rel_close(clamped, truth, TOL_QUANTILE));
@@ -247,9 +257,11 @@ static void test_growth(void)
         x[n++] = -down;  /* left side of neg */
     }
     ds_sketch s = sketch_of(x, n);
-    /* Keys span +-N ln 1.005 / ln gamma ~ +-9970 around 0 on both stores. */
-    CHECK(s.pos_lo < -9000 && (int64_t)s.pos_lo + s.pos_len > 9000);
-    CHECK(s.neg_lo < -9000 && (int64_t)s.neg_lo + s.neg_len > 9000);
+    /* Keys span +-N ln 1.005 / ln gamma ~ +-9970 around 0 on both stores:
+     * each is bounded to W keys ending at the top one, the rest collapsed. */
+    CHECK(s.pos_len <= DS_SKETCH_MAX_BUCKETS && s.neg_len <= DS_SKETCH_MAX_BUCKETS);
+    CHECK((int64_t)s.pos_lo + s.pos_len > 9000 && (int64_t)s.neg_lo + s.neg_len > 9000);
+    CHECK(s.pos_collapsed > 0 && s.neg_collapsed > 0);
     CHECK(s.pos_len <= s.pos_cap && s.neg_len <= s.neg_cap);
     /* Shuffled order: same counts. */
     tu_rng r = {5};
@@ -268,6 +280,80 @@ static void test_growth(void)
     ds_sketch_clear(&s);
     ds_sketch_clear(&t);
     free(y);
+}
+
+/* The collapse is partition-invariant (stats.h): values spanning ~4 W keys
+ * on both signs, dealt at random to 1..8 sketches in random order and
+ * merged pairwise in random order, give the counts of one sketch fed in
+ * order -- and those equal the raw bucket counts collapsed once at the
+ * final threshold (top key - W + 1), computed here by hand. */
+static void test_collapse(void)
+{
+    enum { N = 20000 };
+    static double x[N];
+    tu_rng r = {77};
+    for (size_t i = 0; i < N; ++i) {
+        double v = exp(-16.0 + 32.0 * tu_uniform(&r)); /* ~1e-7 .. 1e7 */
+        x[i] = tu_below(&r, 3) == 0 ? -v : v;
+    }
+    ds_sketch ref = sketch_of(x, N);
+    CHECK(ref.pos_collapsed > 0 && ref.neg_collapsed > 0);
+    /* By hand: keys, top key per sign, collapse at top - W + 1. */
+    const double lg = log((1.0 + DS_SKETCH_ALPHA) / (1.0 - DS_SKETCH_ALPHA));
+    int64_t top[2] = {INT64_MIN, INT64_MIN};
+    static int64_t key[N];
+    for (size_t i = 0; i < N; ++i) {
+        key[i] = (int64_t)ceil(log(fabs(x[i])) / lg);
+        int sg = x[i] < 0.0;
+        if (key[i] > top[sg])
+            top[sg] = key[i];
+    }
+    uint64_t coll[2] = {0, 0};
+    static uint64_t cnt[2][DS_SKETCH_MAX_BUCKETS];
+    for (size_t i = 0; i < N; ++i) {
+        int sg = x[i] < 0.0;
+        int64_t f = top[sg] - DS_SKETCH_MAX_BUCKETS + 1, k = key[i];
+        if (k < f) {
+            k = f;
+            coll[sg]++;
+        }
+        cnt[sg][k - f]++;
+    }
+    CHECK(ref.pos_collapsed == coll[0] && ref.neg_collapsed == coll[1]);
+    for (int sg = 0; sg < 2; ++sg) {
+        const uint64_t *buf = sg ? ref.neg : ref.pos;
+        int32_t lo = sg ? ref.neg_lo : ref.pos_lo;
+        uint32_t len = sg ? ref.neg_len : ref.pos_len;
+        for (int64_t j = 0; j < DS_SKETCH_MAX_BUCKETS; ++j)
+            CHECK(tu_store_at(buf, lo, len, top[sg] - DS_SKETCH_MAX_BUCKETS + 1 + j) ==
+                  cnt[sg][j]);
+    }
+    for (int trial = 0; trial < 20; ++trial) {
+        size_t k = 1 + tu_below(&r, 8);
+        ds_sketch part[8];
+        for (size_t i = 0; i < k; ++i)
+            ds_sketch_init(&part[i]);
+        /* A random order: a random start and stride coprime to N. */
+        size_t start = tu_below(&r, N), stride = 1 + 2 * tu_below(&r, 100);
+        while (stride % 5 == 0)
+            stride += 2;
+        for (size_t j = 0; j < N; ++j)
+            CHECK(ds_sketch_add(&part[tu_below(&r, k)], x[(start + j * stride) % N]) == DS_OK);
+        while (k > 1) {
+            size_t i = tu_below(&r, k), j = tu_below(&r, k - 1);
+            if (j >= i)
+                j++;
+            CHECK(ds_sketch_merge(&part[i], &part[j]) == DS_OK);
+            ds_sketch_clear(&part[j]);
+            part[j] = part[k - 1];
+            k--;
+        }
+        CHECK(tu_sketch_same_counts(&part[0], &ref));
+        CHECK(part[0].pos_collapsed == ref.pos_collapsed &&
+              part[0].neg_collapsed == ref.neg_collapsed);
+        ds_sketch_clear(&part[0]);
+    }
+    ds_sketch_clear(&ref);
 }
 
 static uint64_t sum_counts(const uint64_t *c, size_t bins)
@@ -300,17 +386,19 @@ static void test_histogram(void)
     for (int k = 0; k < 7; ++k)
         CHECK(ds_sketch_add(&s, 0.0) == DS_OK);
     CHECK(ds_sketch_add(&s, -3.5) == DS_OK);
-    CHECK(ds_sketch_add(&s, 1e6) == DS_OK);
-    CHECK(ds_sketch_add(&s, -1e6) == DS_OK);
+    /* 1e3 (not farther): 3.5 .. 1e3 stay within W = DS_SKETCH_MAX_BUCKETS
+     * keys, so nothing collapses here (test_collapse covers that). */
+    CHECK(ds_sketch_add(&s, 1e3) == DS_OK);
+    CHECK(ds_sketch_add(&s, -1e3) == DS_OK);
     double e2[11];
     for (int j = 0; j <= 10; ++j)
         e2[j] = -10.0 + 2.0 * j; /* [-10, 10], width 2; 0 starts bin 5 */
     ds_sketch_histogram(&s, e2, 10, c);
     CHECK(sum_counts(c, 10) == s.count);
-    CHECK(c[0] == 1);                /* -1e6 clamped */
+    CHECK(c[0] == 1);                /* -1e3 clamped */
     CHECK(c[3] == 1);                /* -3.5 in [-4, -2) */
     CHECK(c[5] == 7 + 1 + 2);        /* zeros, 0.5 and 1.5 in [0, 2) */
-    CHECK(c[9] == 9 + 10 + 1);       /* 8.5, 9.5 and 1e6 clamped */
+    CHECK(c[9] == 9 + 10 + 1);       /* 8.5, 9.5 and 1e3 clamped */
 
     /* Degenerate edges keep the total. */
     double same[4] = {2.0, 2.0, 2.0, 2.0};
@@ -354,6 +442,7 @@ int main(void)
     test_add_log();
     test_merge();
     test_growth();
+    test_collapse();
     test_histogram();
     printf("test_stats_sketch: ok\n");
     return 0;

@@ -1,4 +1,4 @@
-/* sim/run/stateblob.c
+/* sim/stats/stateblob.c
  * A saved state (stats.h ds_state) as one byte buffer, to send between MPI
  * ranks, and back.
  * Licence: see LICENSE at the top of the repository.
@@ -10,7 +10,7 @@
  * checks every length against the buffer, so a short or damaged buffer is
  * an error, never an overread.
  */
-#include "stateblob.h"
+#include "dealsim/stats.h"
 
 #include <stdlib.h>
 #include <string.h>
