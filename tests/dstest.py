@@ -7,9 +7,12 @@
 # a test says `from dstest import ...`; by hand:
 #   PYTHONPATH=tests DEALSIM=build/dealsim DS_SOURCE_DIR=. /usr/bin/python3 tests/x/test_y.py
 import atexit
+import glob
 import hashlib
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,8 +54,9 @@ def run(args, expect=0, env=None, timeout=600, stdin=None):
     e = dict(os.environ)
     if env:
         e.update(env)
-    cp = subprocess.run([DEALSIM] + [str(a) for a in args], capture_output=True, text=True, env=e,
-                        timeout=timeout, stdin=stdin)
+    # errors="replace": a test of bad input must see a bad message, not crash on it.
+    cp = subprocess.run([DEALSIM] + [str(a) for a in args], capture_output=True, text=True, errors="replace",
+                        env=e, timeout=timeout, stdin=stdin)
     if expect is not None and cp.returncode != expect:
         sys.stderr.write(cp.stdout + cp.stderr)
         raise AssertionError(f"dealsim {' '.join(map(str, args))}: exit {cp.returncode}, expected {expect}")
@@ -66,6 +70,13 @@ def start(args, env=None):
         e.update(env)
     return subprocess.Popen([DEALSIM] + [str(a) for a in args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=e)
+
+
+def small_file_limit():
+    """A preexec_fn that caps the child's file size at 2 MiB (a stand-in for a
+    full disk): writes past it fail with EFBIG instead of killing the process."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
 
 
 def run_to_file(scen, out, *extra, threads=None):
@@ -98,6 +109,12 @@ def run_status(path):
     """The file's run_status attribute ("complete" or "interrupted")."""
     with h5py.File(path, "r") as f:
         return text(f.attrs["run_status"])
+
+
+def leftovers(path):
+    """What a run on path leaves beside it when it does not finish cleanly:
+    its partial files and its lock."""
+    return sorted(glob.glob(glob.escape(path) + ".partial*") + glob.glob(glob.escape(path) + ".lock"))
 
 
 def sha256(path):

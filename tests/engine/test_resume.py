@@ -20,7 +20,7 @@ import time
 import h5py
 import numpy as np
 
-from dstest import (Checker, contents, differences, run, run_status, scenario, sha256, start, text,
+from dstest import (Checker, contents, differences, leftovers, run, run_status, scenario, sha256, start, text,
                     tmpdir)
 
 BLOCK = 4096
@@ -34,10 +34,6 @@ d = tmpdir()
 
 def path(name):
     return os.path.join(d, name)
-
-
-def leftovers(p):
-    return sorted(glob.glob(glob.escape(p) + ".partial.*") + glob.glob(glob.escape(p) + ".lock"))
 
 
 def attrs(p):
@@ -162,7 +158,7 @@ for i in range(2):
          f"{tag}: the resume left the killed run's partial untouched")
     for q in [f] + leftovers(f):
         os.remove(q)
-del ref
+ref = None  # frees its memory
 
 # ---- extend: 8192 + 12288 == 20480 in one run ----
 straight = run(["run", SMOKE, "-n", 20480, *SETS, "-o", path("n20480.h5"), "--quiet", "--threads", 1])
