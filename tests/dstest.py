@@ -170,16 +170,23 @@ def differences(a, b):
 class Checker:
     """Collects named checks and fails the test at the end with all failures."""
 
-    def __init__(self):
+    def __init__(self, verbose=False):
         self.failures = []
         self.n = 0
+        self.verbose = verbose  # print the checks that pass too
 
     def ok(self, cond, what):
         self.n += 1
         if not cond:
             self.failures.append(what)
             print("FAIL:", what, flush=True)
+        elif self.verbose:
+            print("ok:  ", what, flush=True)
         return bool(cond)
+
+    def fail(self, what):
+        """A check that failed where it was found."""
+        return self.ok(False, what)
 
     def z(self, est, se, truth, what, zmax):
         """|est - truth| <= zmax * se (se > 0), reported with the z score."""
