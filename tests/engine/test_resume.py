@@ -8,11 +8,13 @@
 #
 # Per-trial rows and price paths are on, so a resume must regenerate the rows
 # of the blocks its file already holds.  The moments are random with a fixed
-# seed, scaled by the measured length of the reference run so that they fall
-# inside the run on a fast machine and a loaded one alike.
+# seed: a progress percentage, then a delay scaled by the measured length of
+# the reference run, so that they fall inside the run on a fast machine and a
+# loaded one alike.
 import glob
 import os
 import random
+import re
 import shutil
 import signal
 import time
@@ -43,15 +45,27 @@ def attrs(p):
 
 
 def launch(out, threads, *extra):
-    return start(["run", SMOKE, "-n", N, *SETS, "-o", out, "--force", "--quiet", "--threads", threads, *extra])
+    """A run with progress lines on stderr (a line every 10%), to time the signal by."""
+    return start(["run", SMOKE, "-n", N, *SETS, "-o", out, "--force", "--threads", threads, *extra])
 
 
-def stop(p, delay, sig):
-    """Sends sig delay seconds after p started; returns (exit code, stderr)."""
-    time.sleep(delay)
+def stop(p, sig, percent, until=None):
+    """Sends sig to p at a random moment after its progress reached percent
+    (and until() holds): within the next ~8% of the run, so that the stop
+    lands inside the run whatever the machine's load.  Returns (exit code,
+    stderr) and the moment (seconds after the start)."""
+    t0 = time.monotonic()
+    for line in p.stderr:
+        m = re.match(r"progress: .*\((\d+)%\)", line)
+        if m and int(m.group(1)) >= percent:
+            break
+    while until and not until() and p.poll() is None:
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0.0, 0.08) * T1)
     p.send_signal(sig)
+    t = time.monotonic() - t0
     _, err = p.communicate(timeout=300)
-    return p.returncode, err
+    return p.returncode, err, t
 
 
 def interrupted_ok(p, tag):
@@ -82,9 +96,9 @@ c.ok(attrs(path("ref.h5"))["status"] == "complete" and len(ref["trials/total"]) 
 # ---- SIGTERM at random moments, resumed with another thread count ----
 for i in range(3):
     f = path(f"term{i}.h5")
-    delay = rng.uniform(0.15, 0.6) * T1
-    rc, err = stop(launch(f, 1), delay, signal.SIGTERM)
-    tag = f"SIGTERM after {delay:.2f} s"
+    percent = rng.choice(((10, 20), (30, 40, 50), (60, 70, 80))[i])  # early, middle, late
+    rc, err, t = stop(launch(f, 1), signal.SIGTERM, percent)
+    tag = f"SIGTERM after {percent}% ({t:.2f} s)"
     c.ok(rc == 130, f"{tag}: exit 130 (got {rc}: {err.strip()[-200:]})")
     if not interrupted_ok(f, tag):
         continue
@@ -93,8 +107,8 @@ for i in range(3):
         # A second stop: the resumed run (3 threads) stopped again, then
         # resumed once more (2 threads, naming the scenario too).
         first = attrs(f)["trials"]
-        p = start(["run", "--resume", f, "--threads", 3, "--quiet"])
-        rc, err = stop(p, rng.uniform(0.1, 0.3) * T1, signal.SIGTERM)
+        p = start(["run", "--resume", f, "--threads", 3])
+        rc, err, _ = stop(p, signal.SIGTERM, 0)
         tag2 = f"{tag}, resumed and stopped again"
         c.ok(rc == 130, f"{tag2}: exit 130 (got {rc}: {err.strip()[-200:]})")
         if interrupted_ok(f, tag2):
@@ -110,9 +124,9 @@ for i in range(3):
 
 # ---- SIGUSR1 (Slurm's warning): exit 75; resumed into another file ----
 f, out = path("usr1.h5"), path("usr1-resumed.h5")
-delay = rng.uniform(0.15, 0.6) * T1
-rc, err = stop(launch(f, 2), delay / 2, signal.SIGUSR1)
-tag = f"SIGUSR1 after {delay / 2:.2f} s"
+percent = rng.choice((10, 20, 30, 40, 50, 60, 70))
+rc, err, t = stop(launch(f, 2), signal.SIGUSR1, percent)
+tag = f"SIGUSR1 after {percent}% ({t:.2f} s)"
 c.ok(rc == 75, f"{tag}: exit 75 (got {rc}: {err.strip()[-200:]})")
 if interrupted_ok(f, tag):
     before = sha256(f)
@@ -126,10 +140,11 @@ for p in (f, out):
 # ---- SIGKILL of a run with --checkpoint-every 0.3 ----
 for i in range(2):
     f = path(f"kill{i}.h5")
-    delay = max(0.6, rng.uniform(0.45, 0.7) * T1)
+    percent = rng.choice((20, 30, 40, 50, 60))
     p = launch(f, 1, "--checkpoint-every", "0.3")
-    rc, _ = stop(p, delay, signal.SIGKILL)
-    tag = f"SIGKILL after {delay:.2f} s"
+    # Killed once the first checkpoint has the final name.
+    rc, _, t = stop(p, signal.SIGKILL, percent, until=lambda: os.path.exists(f))
+    tag = f"SIGKILL after {percent}% ({t:.2f} s)"
     c.ok(rc == -signal.SIGKILL, f"{tag}: killed (got {rc})")
     if not c.ok(os.path.exists(f), f"{tag}: the final name holds a checkpoint"):
         continue
@@ -174,11 +189,18 @@ run(["extend", e, "-n", 4096, "-o", path("extend2.h5"), "--threads", 2, "--quiet
 diff = differences(path("n24576.h5"), path("extend2.h5"))
 c.ok(not diff, f"extend -o OUT: 20480 + 4096 == 24576 in one run (differs: {diff[:6]})")
 c.ok(sha256(e) == before, "extend -o OUT leaves FILE as it was")
+# The comparison is not vacuous: one more block is a difference.
+c.ok(len(differences(path("n20480.h5"), path("n24576.h5"))) > 5, "the comparison sees 4096 more trials")
 
 # ---- refusals: exit 2, one line naming the problem, the file unchanged ----
 # A small interrupted file (no per-trial rows) to doctor.
 base = path("base.h5")
-rc, err = stop(start(["run", SMOKE, "-n", "1e9", "-o", base, "--quiet", "--threads", 2]), 0.3, signal.SIGTERM)
+# Its first progress line (10%) would be hours away: stopped by the clock.
+p = start(["run", SMOKE, "-n", "1e9", "-o", base, "--quiet", "--threads", 2])
+time.sleep(0.3)
+p.send_signal(signal.SIGTERM)
+_, err = p.communicate(timeout=300)
+rc = p.returncode
 c.ok(rc == 130 and run_status(base) == "interrupted", f"an interrupted file to refuse ({rc})")
 
 
