@@ -126,7 +126,7 @@ static ds_status open_base(ds_session *s, ds_diag *diag)
                            "'dealsim run --resume %s'",
                            b->path, b->run_status ? b->run_status : "?", b->path);
     if (!extend && b->trials % DS_BLOCK_SIZE != 0)
-        return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
+        return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
                            "%s holds %llu trials, not a whole number of blocks: it is damaged",
                            b->path, (unsigned long long)b->trials);
     /* The scenario as it ran, with the user's overrides (output path, or

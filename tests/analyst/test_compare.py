@@ -7,13 +7,11 @@ import json
 import math
 import os
 import shutil
-import sys
 
 import h5py
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.environ["DS_SOURCE_DIR"], "tests", "engine"))
-from dscommon import Checker, run, scenario, summary, tmpdir  # noqa: E402
+from dstest import Checker, run, scenario, summary, tmpdir
 
 c = Checker()
 d = tmpdir()

@@ -7,22 +7,15 @@ import math
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import h5py
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.environ["DS_SOURCE_DIR"], "tests", "engine"))
-from dscommon import DEALSIM, Checker, run, scenario, tmpdir  # noqa: E402
+from dstest import Checker, run, scenario, start, text as s, tmpdir
 
 c = Checker()
 d = tmpdir()
-
-
-def s(x):
-    return x.decode() if isinstance(x, bytes) else str(x)
 
 
 def same(j, h):
@@ -107,9 +100,8 @@ c.ok(zdoc["outputs"]["hhi"]["mean"] is None and zdoc["outputs"]["hhi"]["count"] 
 
 # --- an interrupted run: summarised, with a warning giving its trials ---
 p = os.path.join(d, "int.h5")
-proc = subprocess.Popen([DEALSIM, "run", scenario("smoke.yaml"), "-o", p, "-n", "1e9",
-                         "--threads", "1", "--set", "output.per_trial=false"],
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+proc = start(["run", scenario("smoke.yaml"), "-o", p, "-n", "1e9",
+              "--threads", "1", "--set", "output.per_trial=false"])
 time.sleep(1.0)
 proc.send_signal(signal.SIGINT)
 out, _ = proc.communicate(timeout=120)

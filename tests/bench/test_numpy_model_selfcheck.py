@@ -21,16 +21,14 @@ Run: /usr/bin/python3 tests/bench/test_numpy_model_selfcheck.py
 import copy
 import math
 import os
-import sys
-import tempfile
 import unittest
 
 import numpy as np
 import yaml
 from scipy import special, stats
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import numpy_model as nm  # noqa: E402
+import numpy_model as nm  # beside this script, so on sys.path already
+from dstest import tmpdir
 
 Z_FAIL = 5.0
 P_FAIL = 1e-6
@@ -505,15 +503,15 @@ class Driver(unittest.TestCase):
         # Streams are consumed chunk by chunk, so (seed, chunk) fixes the result.
         r2 = nm.simulate(scn, n, seed=5, chunk=4096)
         np.testing.assert_array_equal(r["gpu_hours"], r2["gpu_hours"])
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "s.yaml")
-            with open(path, "w") as f:
-                yaml.safe_dump(KernelAgainstLoop.DOC, f)
-            npz = os.path.join(tmp, "r.npz")
-            self.assertEqual(nm.main([path, "-n", "1e3", "--seed", "2", "--out", npz, "--quiet"]), 0)
-            with np.load(npz) as z:
-                self.assertEqual(z["total"].shape, (1000,))
-                self.assertEqual(list(z["investor"]), ["A", "B", "C"])
+        tmp = tmpdir()
+        path = os.path.join(tmp, "s.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(KernelAgainstLoop.DOC, f)
+        npz = os.path.join(tmp, "r.npz")
+        self.assertEqual(nm.main([path, "-n", "1e3", "--seed", "2", "--out", npz, "--quiet"]), 0)
+        with np.load(npz) as z:
+            self.assertEqual(z["total"].shape, (1000,))
+            self.assertEqual(list(z["investor"]), ["A", "B", "C"])
 
 
 if __name__ == "__main__":

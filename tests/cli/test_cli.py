@@ -4,22 +4,15 @@
 # without --force, nothing left behind on failure.
 # Licence: see LICENSE at the top of the repository.
 import os
-import sys
+import subprocess
 
 import h5py
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.environ["DS_SOURCE_DIR"], "tests", "engine"))
-from dscommon import Checker, run, scenario, tmpdir  # noqa: E402
+from dstest import DEALSIM, Checker, leftovers, run, scenario, small_file_limit, tmpdir
 
 c = Checker()
 d = tmpdir()
-
-
-def leftovers(path):
-    """What a run on path creates beside it while it runs: its partial and lock."""
-    import glob
-    return glob.glob(glob.escape(path) + ".partial*") + glob.glob(glob.escape(path) + ".lock")
 
 
 # Help teaches: every command documented, exit 0; no arguments is a usage error.
@@ -103,18 +96,8 @@ with h5py.File(out, "r") as f:
 
 # A write that fails mid-run (the file size limit stands in for a full disk):
 # exit 1 with an HDF5 error, and neither the file nor its .partial is left.
-import resource
-import signal
-import subprocess
-
-
-def small_file_limit():
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death
-    resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
-
-
 full = os.path.join(d, "full.h5")
-cp = subprocess.run([os.environ["DEALSIM"], "run", scenario("smoke.yaml"), "-n", "2000000", "-o", full,
+cp = subprocess.run([DEALSIM, "run", scenario("smoke.yaml"), "-n", "2000000", "-o", full,
                      "--quiet", "--set", "output.per_trial=true"], capture_output=True, text=True,
                     preexec_fn=small_file_limit)
 c.ok(cp.returncode == 1, f"a failed write exits 1 (got {cp.returncode}: {cp.stderr.strip()[:200]})")

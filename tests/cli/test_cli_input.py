@@ -8,12 +8,8 @@
 import os
 import shutil
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.join(os.environ["DS_SOURCE_DIR"], "tests", "engine"))
-from dscommon import Checker, run, scenario, tmpdir  # noqa: E402
-
-DEALSIM = os.environ["DEALSIM"]
+from dstest import DEALSIM, Checker, run, scenario, tmpdir
 c = Checker()
 d = tmpdir()
 smoke = scenario("smoke.yaml")

@@ -7,21 +7,15 @@
 # Licence: see LICENSE at the top of the repository.
 import glob
 import os
-import resource
 import shutil
-import signal
 import stat
 import subprocess
-import sys
 import time
 
 import h5py
-import numpy as np
 
-sys.path.insert(0, os.path.join(os.environ["DS_SOURCE_DIR"], "tests", "engine"))
-from dscommon import Checker, run, scenario, tmpdir  # noqa: E402
+from dstest import DEALSIM, Checker, differences, leftovers, run, scenario, small_file_limit, tmpdir
 
-DEALSIM = os.environ["DEALSIM"]
 c = Checker()
 d = tmpdir()
 smoke = scenario("smoke.yaml")
@@ -31,11 +25,6 @@ HUGE = "1e12"
 FAST_S = 5.0  # generous for a loaded 2-core machine; a refusal takes ~50 ms
 
 
-def leftovers(path):
-    """Everything a run on path may create beside it: partials and the lock."""
-    return sorted(glob.glob(glob.escape(path) + ".partial.*") + glob.glob(glob.escape(path) + ".lock"))
-
-
 def refused(args, needle, what, env=None):
     t0 = time.monotonic()
     cp = run(["run", smoke, "-n", HUGE, "--quiet"] + args, expect=2, env=env)
@@ -43,38 +32,6 @@ def refused(args, needle, what, env=None):
     c.ok(dt < FAST_S, f"{what}: refused before the first trial ({dt:.2f} s)")
     c.ok(needle in cp.stderr, f"{what}: message says {needle!r}: {cp.stderr.strip()[:200]}")
     return cp
-
-
-def datasets(path):
-    """{name: value} of every dataset of a file (provenance attributes aside)."""
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                out[name] = obj[()]
-        f.visititems(visit)
-    return out
-
-
-def differing(a, b):
-    """Datasets that differ; effective_config names the output, so it differs
-    by design and is compared without its output.file line."""
-    da, db = datasets(a), datasets(b)
-    if da.keys() != db.keys():
-        return sorted(set(da) ^ set(db))
-    bad = []
-    for k in da:
-        x, y = da[k], db[k]
-        if k == "effective_config":
-            x, y = [b"\n".join(l for l in v.split(b"\n") if not l.strip().startswith(b"file:")) for v in (x, y)]
-        x, y = np.asarray(x), np.asarray(y)
-        if x.dtype == object:  # strings: compare values, not pointers
-            same = x.shape == y.shape and x.tolist() == y.tolist()
-        else:
-            same = x.shape == y.shape and x.tobytes() == y.tobytes()
-        if not same:
-            bad.append(k)
-    return bad
 
 
 # --- two concurrent runs on one output: one wins, the other exits 2 at once.
@@ -105,7 +62,7 @@ for locking in (None, "FALSE"):
     c.ok(dt < FAST_S, f"{tag}: the second is refused at once ({dt:.2f} s)")
     c.ok("another run" in second.stderr and ".partial." in second.stderr,
          f"{tag}: the refusal names the other run's file: {second.stderr.strip()[:200]}")
-    diff = differing(out, solo)
+    diff = differences(out, solo)
     c.ok(diff == [], f"{tag}: the surviving file equals a solo run (differing: {diff})")
     c.ok(leftovers(out) == [], f"{tag}: no partial or lock left: {leftovers(out)}")
 
@@ -222,11 +179,6 @@ c.ok(open(out, "rb").read() == before and leftovers(out) == [], "overwrite witho
 
 # --- a write that fails mid-run (a file size limit stands in for a full disk)
 # leaves nothing: no file, no partial, no lock, no directories it created.
-
-
-def small_file_limit():
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death
-    resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
 
 
 top = os.path.join(d, "made")

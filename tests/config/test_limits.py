@@ -5,13 +5,11 @@
 # reads its --dist through the same checks.
 # Licence: see LICENSE at the top of the repository.
 import os
-import sys
 
 import h5py
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.environ["DS_SOURCE_DIR"], "tests", "engine"))
-from dscommon import Checker, run, scenario, tmpdir  # noqa: E402
+from dstest import Checker, run, scenario, tmpdir
 
 c = Checker()
 d = tmpdir()

@@ -29,15 +29,15 @@
 import math
 import os
 import subprocess
-import sys
 import time
 
 import mpmath as mp
 import numpy as np
 from scipy import stats
 
-TOOL = os.environ.get("DS_DIST_TOOL") or os.path.join(
-    os.environ["DS_BINARY_DIR"], "tests", "dist", "ds_dist_tool")
+from dstest import BUILD, Checker
+
+TOOL = os.environ.get("DS_DIST_TOOL") or os.path.join(BUILD, "tests", "dist", "ds_dist_tool")
 
 P_REJECT = 1e-4
 N_CONT = 200_000        # draws per KS test
@@ -52,7 +52,7 @@ mp.mp.dps = 60
 # the ~1e-38 noise of a CDF difference like Phi(0) - Phi(-1e-12) at 60 digits.
 MP_STEP_RTOL = mp.mpf(10) ** -30
 
-failures = []
+checker = Checker()
 results = []
 
 
@@ -70,8 +70,7 @@ def tool(args, nums=None, n=None, seed=None):
 
 def record(label, stat, p):
     results.append((label, stat, p))
-    if not p >= P_REJECT:
-        failures.append(f"{label}: p = {p:.3g} < {P_REJECT}")
+    checker.ok(p >= P_REJECT, f"{label}: p = {p:.3g} >= {P_REJECT}")
 
 
 def ks(label, x, cdf):
@@ -109,7 +108,7 @@ def chi2_table(label, x, values, probs):
     pos = probs > 0
     stray = ~np.isin(x, values[pos])
     if stray.any():
-        failures.append(f"{label}: {stray.sum()} draws outside the support, e.g. {x[stray][:3]}")
+        checker.fail(f"{label}: {stray.sum()} draws outside the support, e.g. {x[stray][:3]}")
         return
     if pos.sum() == 1:
         record(label + " (degenerate)", 0.0, 1.0)
@@ -354,7 +353,7 @@ def test_continuous():
         for mode in ("sample", "qsample"):
             x = tool([mode] + args, n=N_CONT, seed=1000 + k)
             if not np.all(np.isfinite(x)):
-                failures.append(f"{label} {mode}: non-finite draws")
+                checker.fail(f"{label} {mode}: non-finite draws")
                 continue
             if label in CENSOR:
                 ks_censored(f"{label} [{mode}]", x, ref.cdf, CENSOR[label])
@@ -415,7 +414,7 @@ def test_blocks():
     for k, mean in enumerate([0.01, 0.0833, 3.0, 30.0, 1000.0]):
         x = tool(["rand", "poisson", repr(mean)], n=N_DISC, seed=3300 + k)
         if np.any(x != np.floor(x)) or np.any(x < 0):
-            failures.append(f"poisson({mean}): non-integer or negative draws")
+            checker.fail(f"poisson({mean}): non-integer or negative draws")
             continue
         kmax = int(x.max())
         counts = np.bincount(x.astype(np.int64), minlength=kmax + 1).astype(float)
@@ -457,7 +456,7 @@ def test_quantiles():
                 scipy_bad.append(f"{label} u={u!r}: scipy {w!r}, ours {g!r}, mpmath "
                                  f"{mp.nstr(root, 17)}")
                 continue
-            failures.append(f"quantile {label} at u={u!r}: ours {g!r}, scipy {w!r}"
+            checker.fail(f"quantile {label} at u={u!r}: ours {g!r}, scipy {w!r}"
                             + (f", mpmath {mp.nstr(root, 17)}" if root is not None else ""))
     # Mixture of mixtures: the MODEL.md inversion rebuilt from scipy components.
     us = [1e-12, 0.1, 0.2499, 0.25, 0.3, 0.6, 0.7499999, 0.75 + 1e-9, 0.9, 1 - 1e-12]
@@ -466,16 +465,16 @@ def test_quantiles():
         w = mix_ppf(MIX_OUTER, u)
         checked += 1
         if not abs(g - w) <= Q_RTOL * abs(w) + (Q_ZERO_ATOL if w == 0 else 0.0):
-            failures.append(f"mixture quantile at u={u!r}: ours {g!r}, reference {w!r}")
+            checker.fail(f"mixture quantile at u={u!r}: ours {g!r}, reference {w!r}")
     # Discrete and Bernoulli quantiles: exact.
     got = tool(["quantile", "discrete", "values=3,1,2,5", "weights=1,2,0,3"],
                nums=[0, 2 / 6 - 1e-12, 2 / 6, 0.5 - 1e-12, 0.5, 0.99, 1])
     want = [1, 1, 3, 3, 5, 5, 5]
     if list(got) != want:
-        failures.append(f"discrete quantiles {list(got)} != {want}")
+        checker.fail(f"discrete quantiles {list(got)} != {want}")
     got = tool(["quantile", "bernoulli", "p=0.3"], nums=[0, 0.2999, 0.7, 0.7001, 1])
     if list(got) != [0, 0, 0, 1, 1]:
-        failures.append(f"bernoulli quantiles {list(got)} (inverse CDF: 1 above 1 - p)")
+        checker.fail(f"bernoulli quantiles {list(got)} (inverse CDF: 1 above 1 - p)")
     print(f"quantiles: {checked} points (tolerance {Q_RTOL}); worst relative difference from "
           f"scipy where it agrees {worst_scipy:.3g}; worst relative error against the mpmath "
           f"root {worst_mp:.3g}")
@@ -494,12 +493,7 @@ def main():
     for label, stat, p in results:
         print(f"  {label:<48} stat {stat:12.6g}  p {p:.4f}")
     print(f"{len(results)} statistical tests at P_REJECT = {P_REJECT}, {time.time() - t0:.1f} s")
-    if failures:
-        print("FAILURES:")
-        for f in failures:
-            print("   ", f)
-        sys.exit(1)
-    print("test_dist_stat: all passed")
+    checker.done()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import os
 import numpy as np
 from scipy import stats
 
-from dscommon import Checker, read_trials, run_to_file, summary, tmpdir, scenario
+from dstest import Checker, read_trials, run_to_file, summary, tmpdir
 import h5py
 
 Z_MAX = 5.0

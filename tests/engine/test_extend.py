@@ -8,7 +8,7 @@ import os
 import h5py
 import numpy as np
 
-from dscommon import Checker, run, run_to_file, scenario, tmpdir
+from dstest import Checker, run, run_to_file, scenario, tmpdir
 
 # Root attributes that describe the run rather than its results.
 RUN_ATTRS = {"threads", "wall_seconds", "created_utc", "finished_utc", "hostname", "mpi_ranks"}

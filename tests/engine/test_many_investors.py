@@ -8,7 +8,7 @@ import os
 import h5py
 import numpy as np
 
-from dscommon import Checker, run_to_file, tmpdir
+from dstest import Checker, run_to_file, tmpdir
 
 c = Checker()
 d = tmpdir()

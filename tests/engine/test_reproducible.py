@@ -8,35 +8,9 @@ import subprocess
 import time
 
 import h5py
-import numpy as np
 
-from dscommon import DEALSIM, Checker, read_trials, run_to_file, scenario, tmpdir
-
-# Root attributes that describe the run rather than its results.
-RUN_ATTRS = {"threads", "wall_seconds", "created_utc", "finished_utc", "hostname", "mpi_ranks"}
-
-def datasets(path):
-    """{path: array} of every dataset, plus the root attributes that must match."""
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                out[name] = obj[()]
-        # The effective scenario records where the file was written (-o),
-        # which differs between these runs by design.
-        def drop_output_file(text):
-            return "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("file:"))
-        f.visititems(visit)
-        out["effective_config"] = drop_output_file(f["effective_config"].asstr()[()])
-        for k, v in f.attrs.items():
-            if k not in RUN_ATTRS:
-                out["@" + k] = v
-    return out
-
-def same(a, b):
-    if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-        return a.shape == b.shape and a.tobytes() == b.tobytes()  # bits, NaNs included
-    return np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
+from dstest import (DEALSIM, Checker, contents, differences, leftovers, read_trials, run_status, run_to_file,
+                    same_value, scenario, text, tmpdir)
 
 c = Checker()
 d = tmpdir()
@@ -44,19 +18,17 @@ sets = ["--set", "output.per_trial=true", "--set", "output.price_paths=true"]
 # 10 blocks and a partial one: enough for the scheduler to interleave.
 files = {t: run_to_file("smoke.yaml", os.path.join(d, f"t{t}.h5"), "-n", "43000", *sets, threads=t)
          for t in (1, 2, 3)}
-ref = datasets(files[1])
+ref = contents(files[1])
 c.ok(len(ref) > 40, f"the file has many datasets ({len(ref)})")
 for t in (2, 3):
-    other = datasets(files[t])
-    c.ok(set(other) == set(ref), f"{t} threads: same datasets")
-    diff = [k for k in ref if k in other and not same(ref[k], other[k])]
+    diff = differences(ref, contents(files[t]))
     c.ok(not diff, f"{t} threads: bit-identical to 1 thread (differs: {diff[:5]})")
 
 # Prefix: 10000 trials (not a whole number of blocks) vs 20000.
 a = read_trials(run_to_file("smoke.yaml", os.path.join(d, "n1.h5"), "-n", "10000", *sets, threads=2))
 b = read_trials(run_to_file("smoke.yaml", os.path.join(d, "n2.h5"), "-n", "20000", *sets, threads=3))
 for k in a:
-    c.ok(same(a[k], b[k][: len(a[k])]), f"prefix: /trials/{k} of 10000 trials == first 10000 of 20000")
+    c.ok(same_value(a[k], b[k][: len(a[k])]), f"prefix: /trials/{k} of 10000 trials == first 10000 of 20000")
 
 # Interruption: SIGINT mid-run -> exit 130, a valid file marked interrupted
 # whose trials are a prefix of the uninterrupted run.
@@ -68,11 +40,10 @@ time.sleep(2.0)
 p.send_signal(signal.SIGINT)
 out, err = p.communicate(timeout=120)
 c.ok(p.returncode == 130, f"SIGINT exits 130 (got {p.returncode}: {err[-300:]})")
-c.ok(os.path.exists(big) and not os.path.exists(big + ".partial"), "interrupted run leaves the file, no .partial")
+c.ok(os.path.exists(big) and not leftovers(big), "interrupted run leaves the file, no partial or lock")
 if os.path.exists(big):
     with h5py.File(big, "r") as f:
-        status = f.attrs["run_status"]
-        status = status.decode() if isinstance(status, bytes) else status
+        status = text(f.attrs["run_status"])
         done = int(f.attrs["trials"])
         tot = f["trials/total"][()]
         cnt = int(f["summary/count"][0] + f["summary/nan_count"][0])
@@ -82,7 +53,7 @@ if os.path.exists(big):
     if 0 < done <= 2000000:
         full = read_trials(run_to_file("smoke.yaml", os.path.join(d, "pre.h5"), "-n", str(done),
                                        "--set", "output.per_trial=[total, gpu_hours]", threads=1))
-        c.ok(same(full["total"], tot), "interrupted file is a prefix of the full run")
+        c.ok(same_value(full["total"], tot), "interrupted file is a prefix of the full run")
 # SIGTERM (a batch system's time limit) is handled like SIGINT.
 term = os.path.join(d, "term.h5")
 p = subprocess.Popen([DEALSIM, "run", scenario("smoke.yaml"), "-n", "100000000", "-o", term, "--force",
@@ -92,10 +63,7 @@ p.send_signal(signal.SIGTERM)
 out, err = p.communicate(timeout=120)
 c.ok(p.returncode == 130, f"SIGTERM exits 130 (got {p.returncode})")
 if os.path.exists(term):
-    with h5py.File(term, "r") as f:
-        status = f.attrs["run_status"]
-        status = status.decode() if isinstance(status, bytes) else status
-    c.ok(status == "interrupted", "SIGTERM: run_status = interrupted")
+    c.ok(run_status(term) == "interrupted", "SIGTERM: run_status = interrupted")
 else:
     c.ok(False, "SIGTERM leaves a file")
 c.done()

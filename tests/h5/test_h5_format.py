@@ -14,14 +14,13 @@
 import hashlib
 import math
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
 
 import h5py
 import numpy as np
 import xarray as xr
+
+from dstest import SRC, Checker, tmpdir
 
 B = 4096               # DS_BLOCK_SIZE
 ALPHA = 1e-3           # DS_SKETCH_ALPHA: relative accuracy of every sketch quantile
@@ -32,16 +31,10 @@ REL_MEAN = 1e-12       # /summary mean vs numpy's mean of /trials (different sum
 REL_SD = 1e-9          # sd: Chan's m2 updates vs numpy's two-pass variance
 
 WRITER = os.environ["DS_H5_WRITER"]
-SRC = os.environ["DS_SOURCE_DIR"]
 SCENARIO = os.environ.get("DS_H5_SCENARIO", os.path.join(SRC, "configs", "smoke.yaml"))
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, flush=True)
+checker = Checker()
+check = checker.ok
 
 
 S, F8, U8, U1, I4 = "str", np.float64, np.uint64, np.uint8, np.int32
@@ -448,69 +441,63 @@ def check_convergence_state(f, n):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="ds-h5-")
-    try:
-        val = "round.pre_money={dist: triangular, min: 730, mode: 750, max: 830}"
-        # 1. Complete, with every per-trial dataset and a valuation.
-        full = os.path.join(tmp, "out", "full.h5")
-        n = 4 * B + 1000
-        write(full, n, 0, "output.per_trial=true", "output.price_paths=true", val)
-        check_structure(full)
-        with h5py.File(full, "r") as f:
-            check_root(f, n, n, "complete")
-            names, qs = check_summary(f, n)
-            check("post_money" in names and "stake_total" in names, "valuation outputs missing")
-            check_trials(f, n, names, qs, True)
-            check_convergence_state(f, n)
-            check(f["trials/total"].compression is None, "compressed without output.compression")
+    tmp = tmpdir(prefix="ds-h5-")
+    val = "round.pre_money={dist: triangular, min: 730, mode: 750, max: 830}"
+    # 1. Complete, with every per-trial dataset and a valuation.
+    full = os.path.join(tmp, "out", "full.h5")
+    n = 4 * B + 1000
+    write(full, n, 0, "output.per_trial=true", "output.price_paths=true", val)
+    check_structure(full)
+    with h5py.File(full, "r") as f:
+        check_root(f, n, n, "complete")
+        names, qs = check_summary(f, n)
+        check("post_money" in names and "stake_total" in names, "valuation outputs missing")
+        check_trials(f, n, names, qs, True)
+        check_convergence_state(f, n)
+        check(f["trials/total"].compression is None, "compressed without output.compression")
 
-        # 2. Interrupted after 2 of 5 blocks: /trials shrunk, status interrupted.
-        intr = os.path.join(tmp, "intr.h5")
-        write(intr, 5 * B, 2, "output.per_trial=true", "output.price_paths=true")
-        check_structure(intr)
-        with h5py.File(intr, "r") as f:
-            done = 2 * B
-            check_root(f, done, 5 * B, "interrupted")
-            names, qs = check_summary(f, done)
-            check("post_money" not in names, "valuation outputs without a valuation")
-            for name, d in f["trials"].items():
-                if name not in ("investor", "month"):
-                    check(d.shape[0] == done, "interrupted: /trials/%s has %d rows" % (name, d.shape[0]))
-            check_trials(f, done, names, qs, False)
-            check_convergence_state(f, done)
+    # 2. Interrupted after 2 of 5 blocks: /trials shrunk, status interrupted.
+    intr = os.path.join(tmp, "intr.h5")
+    write(intr, 5 * B, 2, "output.per_trial=true", "output.price_paths=true")
+    check_structure(intr)
+    with h5py.File(intr, "r") as f:
+        done = 2 * B
+        check_root(f, done, 5 * B, "interrupted")
+        names, qs = check_summary(f, done)
+        check("post_money" not in names, "valuation outputs without a valuation")
+        for name, d in f["trials"].items():
+            if name not in ("investor", "month"):
+                check(d.shape[0] == done, "interrupted: /trials/%s has %d rows" % (name, d.shape[0]))
+        check_trials(f, done, names, qs, False)
+        check_convergence_state(f, done)
 
-        # 3. A list of per-trial outputs, compressed.
-        listed = os.path.join(tmp, "listed.h5")
-        n3 = B + 10
-        write(listed, n3, 0, "output.per_trial=[total, closed, investors_joined, joined_mask]",
-              "output.compression=deflate:4")
-        check_structure(listed)
-        with h5py.File(listed, "r") as f:
-            check(sorted(f["trials"]) == ["closed", "investors_joined", "joined_mask", "total", "trial"],
-                  "listed: /trials holds %s" % sorted(f["trials"]))
-            d = f["trials/total"]
-            check(d.compression == "gzip" and d.compression_opts == 4 and d.shuffle, "listed: deflate:4 with shuffle")
-            check(f["trials/closed"].dtype == np.uint8 and f["trials/investors_joined"].dtype == np.uint64,
-                  "listed: boolean and count types")
-            check(set(np.unique(f["trials/closed"][:]).tolist()) <= {0, 1}, "listed: booleans are 0/1")
-            names, qs = check_summary(f, n3)
-            check_trials(f, n3, names, qs, False)
+    # 3. A list of per-trial outputs, compressed.
+    listed = os.path.join(tmp, "listed.h5")
+    n3 = B + 10
+    write(listed, n3, 0, "output.per_trial=[total, closed, investors_joined, joined_mask]",
+          "output.compression=deflate:4")
+    check_structure(listed)
+    with h5py.File(listed, "r") as f:
+        check(sorted(f["trials"]) == ["closed", "investors_joined", "joined_mask", "total", "trial"],
+              "listed: /trials holds %s" % sorted(f["trials"]))
+        d = f["trials/total"]
+        check(d.compression == "gzip" and d.compression_opts == 4 and d.shuffle, "listed: deflate:4 with shuffle")
+        check(f["trials/closed"].dtype == np.uint8 and f["trials/investors_joined"].dtype == np.uint64,
+              "listed: boolean and count types")
+        check(set(np.unique(f["trials/closed"][:]).tolist()) <= {0, 1}, "listed: booleans are 0/1")
+        names, qs = check_summary(f, n3)
+        check_trials(f, n3, names, qs, False)
 
-        # 4. The defaults: no per-trial data, no /trials group.
-        plain = os.path.join(tmp, "plain.h5")
-        write(plain, 3000, 0, "output.per_trial=false")
-        check_structure(plain)
-        with h5py.File(plain, "r") as f:
-            check("trials" not in f, "plain: /trials present")
-            check_root(f, 3000, 3000, "complete")
-            check_summary(f, 3000)
-            check_convergence_state(f, 3000)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d failure(s)" % len(failures))
-        sys.exit(1)
-    print("ok")
+    # 4. The defaults: no per-trial data, no /trials group.
+    plain = os.path.join(tmp, "plain.h5")
+    write(plain, 3000, 0, "output.per_trial=false")
+    check_structure(plain)
+    with h5py.File(plain, "r") as f:
+        check("trials" not in f, "plain: /trials present")
+        check_root(f, 3000, 3000, "complete")
+        check_summary(f, 3000)
+        check_convergence_state(f, 3000)
+    checker.done()
 
 
 if __name__ == "__main__":

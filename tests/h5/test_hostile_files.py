@@ -11,14 +11,13 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 
-DEALSIM = os.environ["DEALSIM"]
-SRC = os.environ["DS_SOURCE_DIR"]
+from dstest import DEALSIM, SRC, tmpdir
+
 MUTANTS = int(os.environ.get("DS_HOSTILE_MUTANTS", "60"))
 TIMEOUT = 60  # seconds a command may take on a damaged file
 
-d = tempfile.mkdtemp(prefix="dealsim-hostile-")
+d = tmpdir("dealsim-hostile-")
 base = os.path.join(d, "base.h5")
 subprocess.run([DEALSIM, "run", os.path.join(SRC, "configs", "smoke.yaml"), "-n", "5000",
                 "--set", "output.per_trial=[total, closed]", "-o", base, "-q"], check=True)

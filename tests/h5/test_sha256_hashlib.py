@@ -4,7 +4,8 @@
 import hashlib
 import os
 import subprocess
-import sys
+
+from dstest import Checker
 
 MAX = 300
 
@@ -14,15 +15,11 @@ def main():
     out = subprocess.run([tool, "sha256", str(MAX)], check=True, capture_output=True,
                          text=True).stdout.split("\n")
     data = bytes((i * 7 + 3) & 255 for i in range(MAX + 1))
-    bad = 0
+    c = Checker()
     for n in range(MAX + 1):
         want = "%d %s" % (n, hashlib.sha256(data[:n]).hexdigest())
-        if out[n] != want:
-            print("length %d: got %r, want %r" % (n, out[n], want))
-            bad += 1
-    if bad:
-        sys.exit(1)
-    print("ok: %d lengths" % (MAX + 1))
+        c.ok(out[n] == want, "length %d: got %r, want %r" % (n, out[n], want))
+    c.done()
 
 
 if __name__ == "__main__":

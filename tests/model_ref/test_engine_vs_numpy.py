@@ -29,7 +29,7 @@ checks in all, that chance is at most ~4e-4 (Bonferroni).  At 1e5 trials per
 side, a mean shift of about 0.02 standard deviations is detected.
 
 Run by ctest (label stat) or by hand:
-    DEALSIM=build/dealsim /usr/bin/python3 tests/model_ref/test_engine_vs_numpy.py [--only NAME] [--scale F]
+    PYTHONPATH=tests DEALSIM=build/dealsim /usr/bin/python3 tests/model_ref/test_engine_vs_numpy.py [--only NAME] [--scale F]
 """
 
 import argparse
@@ -37,17 +37,14 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import h5py
 import numpy as np
 from scipy import stats
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_DIR = os.environ.get("DS_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "bench"))
-import numpy_model as nm  # noqa: E402
+from bench import numpy_model as nm
+from dstest import DEALSIM, SRC as SOURCE_DIR, tmpdir
 
 P_FAIL = 1e-6
 # Two-sided z beyond which a z-test has p < P_FAIL (≈ 4.89).
@@ -309,13 +306,12 @@ def run_case(report, dealsim, tmpdir, label, rel_path, n, engine_seed, numpy_see
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dealsim", default=os.environ.get("DEALSIM"), help="the program (default $DEALSIM)")
+    ap.add_argument("--dealsim", default=DEALSIM, help="the program (default $DEALSIM, else build/dealsim)")
     ap.add_argument("--only", action="append", help="run only this case label (repeatable)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every trial count (deeper manual runs)")
     args = ap.parse_args(argv)
 
-    dealsim = args.dealsim or os.path.join(os.environ.get("DS_BINARY_DIR") or os.path.join(SOURCE_DIR, "build"),
-                                           "dealsim")
+    dealsim = args.dealsim
     if not (os.path.isfile(dealsim) and os.access(dealsim, os.X_OK)):
         # ctest here does not understand a "skipped" exit code: not having the
         # program is a failure, with the reason spelled out.
@@ -326,11 +322,11 @@ def main(argv=None):
     print(f"engine vs numpy reference; fail when p < {P_FAIL:g} (|z| > {Z_FAIL:.2f}); program {dealsim}")
     report = Report()
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="ds-model-ref-") as tmpdir:
-        for label, rel, n, es, ns in CASES:
-            if args.only and label not in args.only:
-                continue
-            run_case(report, dealsim, tmpdir, label, rel, max(1, int(n * args.scale)), es, ns)
+    scratch = tmpdir(prefix="ds-model-ref-")
+    for label, rel, n, es, ns in CASES:
+        if args.only and label not in args.only:
+            continue
+        run_case(report, dealsim, scratch, label, rel, max(1, int(n * args.scale)), es, ns)
     print(f"\n{report.n_checks} checks in {time.perf_counter() - t0:.1f} s, {len(report.failures)} failed")
     for line in report.failures:
         print("FAILED: " + line)

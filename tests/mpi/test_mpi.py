@@ -11,42 +11,12 @@ import sys
 import time
 
 import h5py
-import numpy as np
 
-sys.path.insert(0, os.path.join(os.environ["DS_SOURCE_DIR"], "tests", "engine"))
-from dscommon import DEALSIM, SRC, Checker, scenario, tmpdir  # noqa: E402
+from dstest import DEALSIM, SRC, Checker, differences, scenario, tmpdir
 
 MPI_DEALSIM = os.environ["DS_MPI_DEALSIM"]
 MPIRUN = ["mpirun", "--oversubscribe", "--allow-run-as-root"]
-# Root attributes that describe the run rather than its results.
-RUN_ATTRS = {"threads", "wall_seconds", "created_utc", "finished_utc", "hostname", "mpi_ranks"}
 LIMIT = 120  # seconds: no MPI run here may take longer (a hang fails the test)
-
-
-def datasets(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
-        text = f["effective_config"].asstr()[()]
-        out["effective_config"] = "\n".join(
-            l for l in text.splitlines() if not l.lstrip().startswith("file:"))
-        for k, v in f.attrs.items():
-            if k not in RUN_ATTRS:
-                out["@" + k] = v
-    return out
-
-
-def same(a, b):
-    if isinstance(a, np.ndarray):
-        if a.dtype.kind == "f":
-            return a.shape == b.shape and a.tobytes() == b.tobytes()
-        return a.shape == b.shape and np.array_equal(a, b)
-    return a == b
-
-
-def differences(p, q):
-    a, b = datasets(p), datasets(q)
-    return sorted(set(a) ^ set(b)) + [k for k in a if k in b and not same(a[k], b[k])]
 
 
 def mpirun(np_, threads, args, expect=0, env=None):
@@ -163,4 +133,4 @@ with h5py.File(part, "r") as f:
 mpirun(3, 2, ["run", "--resume", part, "-q"])
 diff = differences(full, part)
 c.ok(not diff, f"resumed on 3 ranks x 2 threads: bit-identical to the serial run (differs: {diff[:5]})")
-sys.exit(c.done())
+c.done()

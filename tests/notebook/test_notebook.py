@@ -19,33 +19,26 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import tempfile
 
 import h5py
 import numpy as np
 
+from dstest import SRC, Checker, run, tmpdir
+
 EXPECTED_FIGURES = 10
-DEALSIM = os.environ["DEALSIM"]
-SRC = os.environ["DS_SOURCE_DIR"]
 NOTEBOOK = os.path.join(SRC, "notebooks", "explore.ipynb")
 SCENARIO = os.path.join(SRC, "configs", "openai-2026.yaml")
 TRIALS = 40000
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, flush=True)
+checker = Checker()
+check = checker.ok
 
 
 def run_dealsim(out, *sets):
-    cmd = [DEALSIM, "run", SCENARIO, "-n", str(TRIALS), "--threads", "2", "--quiet", "-o", out]
+    cmd = ["run", SCENARIO, "-n", str(TRIALS), "--threads", "2", "--quiet", "-o", out]
     for s in sets:
         cmd += ["--set", s]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    run(cmd)
 
 
 def add_stand_in_sensitivity(path):
@@ -107,57 +100,49 @@ def check_notebook(path, name, expect_text):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="ds_notebook_")
-    try:
-        default = os.path.join(tmp, "default.h5")
-        run_dealsim(default)
-        with h5py.File(default, "r") as f:
-            have = set(f["trials"].keys()) if "trials" in f else set()
-        want = {"total", "paid", "gpu_hours", "round_trip_share", "closed", "target_met", "joined_mask"}
-        check(want <= have, f"the scenario's default per_trial lacks {sorted(want - have)}")
-        if execute(default, "notebook", "default.ipynb", tmp):
-            check_notebook(os.path.join(tmp, "default.ipynb"), "default",
-                           ["/trials/total", "No /sensitivity group", "from /trials instead"])
+    tmp = tmpdir(prefix="ds_notebook_")
+    default = os.path.join(tmp, "default.h5")
+    run_dealsim(default)
+    with h5py.File(default, "r") as f:
+        have = set(f["trials"].keys()) if "trials" in f else set()
+    want = {"total", "paid", "gpu_hours", "round_trip_share", "closed", "target_met", "joined_mask"}
+    check(want <= have, f"the scenario's default per_trial lacks {sorted(want - have)}")
+    if execute(default, "notebook", "default.ipynb", tmp):
+        check_notebook(os.path.join(tmp, "default.ipynb"), "default",
+                       ["/trials/total", "No /sensitivity group", "from /trials instead"])
 
-        bare = os.path.join(tmp, "bare.h5")
-        run_dealsim(bare, "output.per_trial=false")
-        if execute(bare, "notebook", "bare.ipynb", tmp):
-            check_notebook(os.path.join(tmp, "bare.ipynb"), "bare",
-                           ["/histograms", "per-trial data: none", "mean total of each coalition"])
+    bare = os.path.join(tmp, "bare.h5")
+    run_dealsim(bare, "output.per_trial=false")
+    if execute(bare, "notebook", "bare.ipynb", tmp):
+        check_notebook(os.path.join(tmp, "bare.ipynb"), "bare",
+                       ["/histograms", "per-trial data: none", "mean total of each coalition"])
 
-        sens = os.path.join(tmp, "sens.h5")
-        shutil.copy(bare, sens)
-        add_stand_in_sensitivity(sens)
-        html = os.path.join(tmp, "sens.html")
-        if execute(sens, "html", "sens.html", tmp):
-            check(os.path.isfile(html), "the HTML report was not written")
-            page = open(html, encoding="utf-8").read()
-            n_img = page.count("data:image/png;base64,")
-            check(n_img >= EXPECTED_FIGURES, f"HTML report: {n_img} images, {EXPECTED_FIGURES} expected")
-            # What the cells printed (the page also holds their source, which names every marker).
-            printed = html_lib.unescape("".join(re.findall(
-                r'data-mime-type="text/plain">\s*<pre>(.*?)</pre>', page, re.S)))
-            ok = re.findall(r"^FIGURE OK: (.+)$", printed, re.M)
-            check(len(ok) == EXPECTED_FIGURES, f"HTML report: {len(ok)} figure markers: {ok}")
-            check(f"ALL FIGURES OK: {EXPECTED_FIGURES}" in printed, "HTML report: final count missing")
-            check("No /sensitivity" not in printed,
-                  "HTML report: /sensitivity present but a fallback was drawn")
-            check(any(t.startswith("Sensitivity of total to the inputs") for t in ok),
-                  "HTML report: no tornado from /sensitivity")
-            check(any("across bins of the top driver" in t for t in ok),
-                  "HTML report: no bin chart from /sensitivity")
-            print(f"sens: HTML report with {n_img} images", flush=True)
-    finally:
-        if os.environ.get("DS_KEEP_TMP") == "1":
-            print("kept", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} failure(s)")
-        return 1
-    print("notebook: all checks passed")
-    return 0
+    sens = os.path.join(tmp, "sens.h5")
+    shutil.copy(bare, sens)
+    add_stand_in_sensitivity(sens)
+    html = os.path.join(tmp, "sens.html")
+    if execute(sens, "html", "sens.html", tmp):
+        check(os.path.isfile(html), "the HTML report was not written")
+        page = open(html, encoding="utf-8").read()
+        n_img = page.count("data:image/png;base64,")
+        check(n_img >= EXPECTED_FIGURES, f"HTML report: {n_img} images, {EXPECTED_FIGURES} expected")
+        # What the cells printed (the page also holds their source, which names every marker).
+        printed = html_lib.unescape("".join(re.findall(
+            r'data-mime-type="text/plain">\s*<pre>(.*?)</pre>', page, re.S)))
+        ok = re.findall(r"^FIGURE OK: (.+)$", printed, re.M)
+        check(len(ok) == EXPECTED_FIGURES, f"HTML report: {len(ok)} figure markers: {ok}")
+        check(f"ALL FIGURES OK: {EXPECTED_FIGURES}" in printed, "HTML report: final count missing")
+        check("No /sensitivity" not in printed,
+              "HTML report: /sensitivity present but a fallback was drawn")
+        check(any(t.startswith("Sensitivity of total to the inputs") for t in ok),
+              "HTML report: no tornado from /sensitivity")
+        check(any("across bins of the top driver" in t for t in ok),
+              "HTML report: no bin chart from /sensitivity")
+        print(f"sens: HTML report with {n_img} images", flush=True)
+    if os.environ.get("DS_KEEP_TMP") == "1":
+        print("kept", tmp)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    checker.done()

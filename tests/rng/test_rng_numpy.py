@@ -8,13 +8,12 @@
 # uniforms, jump-ahead (numpy's advance), the SeedSequence words and FNV-1a.
 import os
 import subprocess
-import sys
 
 import numpy as np
 
-BIN = os.environ["DS_BINARY_DIR"]
-TOOL = os.path.join(BIN, "tests", "rng", "rng_tool")
-DEALSIM = os.environ["DEALSIM"]
+from dstest import BUILD, DEALSIM, Checker
+
+TOOL = os.path.join(BUILD, "tests", "rng", "rng_tool")
 
 def fnv1a64(name):
     h = 0xCBF29CE484222325
@@ -31,11 +30,11 @@ def run(args):
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     return out.split()
 
-failures = []
+checker = Checker()
 def check(label, got, want):
-    if list(got) != list(want):
-        i = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-        failures.append(f"{label}: first difference at index {i}")
+    got, want = list(got), list(want)
+    i = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    checker.ok(got == want, f"{label}: first difference at index {i}")
 
 total = 0
 seeds = [0, 1, 2**64 - 1, 20260128, 2**32, 12345678901234567]
@@ -86,6 +85,4 @@ for name in names:
     check(f"fnv {name!r}", run([TOOL, "fnv", name]), [str(fnv1a64(name))])
 
 print(f"compared {total} outputs with numpy {np.__version__}")
-if failures:
-    print("\n".join(failures))
-    sys.exit(1)
+checker.done()

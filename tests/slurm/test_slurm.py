@@ -17,13 +17,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import h5py
-import numpy as np
 
-SRC = os.environ["DS_SOURCE_DIR"]
+from dstest import SRC, Checker, contents, differences, run_status, tmpdir
+
 SBATCH_SCRIPT = os.path.join(SRC, "scripts", "slurm", "dealsim.sbatch")
 
 # ---- the switches the lead flips when the MPI and checkpoint builds land -------
@@ -56,17 +55,8 @@ DEADLINE = time.time() + 480
 DONE_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
                "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
 
-# Root attributes that describe the run, not its results.
-PROVENANCE = {"threads", "mpi_ranks", "hostname", "created_utc", "finished_utc", "wall_seconds"}
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
+checker = Checker(verbose=True)
+check, failures = checker.ok, checker.failures
 
 
 def free_port(taken):
@@ -317,49 +307,6 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
                     print(f"----- {fp} (last 4000 characters) -----\n{text[-4000:]}")
 
 
-def run_status(path):
-    with h5py.File(path, "r") as f:
-        v = f.attrs["run_status"]
-        return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def contents(path):
-    """{name: value} of every dataset and every root attribute but provenance."""
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                out[name] = obj[()]
-        f.visititems(visit)
-        if "effective_config" in out:
-            # It records the -o path, which differs by design.
-            text = f["effective_config"].asstr()[()]
-            out["effective_config"] = "\n".join(l for l in text.splitlines()
-                                                if not l.lstrip().startswith("file:"))
-        for k, v in f.attrs.items():
-            if k not in PROVENANCE:
-                out["@" + k] = v
-    return out
-
-
-def differences(a, b):
-    """Names whose values differ bit for bit (floats compared as bytes)."""
-    diff = sorted(set(a) ^ set(b))
-    for k in set(a) & set(b):
-        x, y = a[k], b[k]
-        if isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.dtype.hasobject:
-            # Variable-length strings: their bytes are pointers; compare values.
-            same = x.shape == y.shape and x.tolist() == y.tolist()
-        elif isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
-            # Bits, NaNs included.
-            same = x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
-        else:
-            same = bool(np.all(x == y)) if np.shape(x) == np.shape(y) else False
-        if not same:
-            diff.append(k)
-    return diff
-
-
 def plain_run(out, *extra):
     args = [DEALSIM_BIN, "run", SCENARIO, "-o", out, "--force", "--quiet"] + list(extra)
     cp = subprocess.run(args, capture_output=True, text=True, timeout=300)
@@ -505,15 +452,11 @@ def on_term(signum, frame):
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, on_term)
-    tmp = tempfile.mkdtemp(prefix="dealsim-slurm-")
+    tmp = tmpdir(prefix="dealsim-slurm-")  # removed at exit, after the daemons are stopped
     t0 = time.time()
-    try:
-        rc = main(tmp)
-    finally:
-        if os.environ.get("DS_KEEP_TMP"):
-            print("kept", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    rc = main(tmp)
+    if os.environ.get("DS_KEEP_TMP") == "1":
+        print("kept", tmp)
     rc = 1 if failures else rc
     print(f"{'FAILED' if rc else 'passed'} in {time.time() - t0:.0f} s ({len(failures)} failures)")
     sys.exit(rc)

@@ -11,10 +11,10 @@
 # DS_SKETCH_TOOL, set by tests/stats/CMakeLists.txt).
 import os
 import subprocess
-import sys
-import tempfile
 
 import numpy as np
+
+from dstest import Checker, tmpdir
 
 ALPHA = 1e-3  # DS_SKETCH_ALPHA
 # The guarantee is alpha; the slack covers rounding of ln x / ln gamma and of
@@ -47,57 +47,43 @@ def run_tool(tool, path, parts, qs):
 
 
 def main():
+    c = Checker()
     tool = os.environ.get("DS_SKETCH_TOOL")
-    if not tool:
-        print("DS_SKETCH_TOOL is not set", file=sys.stderr)
-        return 1
+    if not c.ok(tool, "DS_SKETCH_TOOL is set"):
+        c.done()
     qs = np.concatenate(([0.0], np.linspace(0.001, 0.999, 999), [1.0]))
     rng = np.random.default_rng(SEED)
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, x in samples(rng).items():
-            path = os.path.join(tmp, name + ".f64")
-            x.astype("<f8").tofile(path)
-            count, zero, whole = run_tool(tool, path, 1, qs)
-            _, _, merged = run_tool(tool, path, 7, qs)
-            if whole != merged:
-                print(f"{name}: merged sketch differs from the whole", file=sys.stderr)
-                failures += 1
-            if count != N or zero != int(np.sum(np.abs(x) < 1e-12)):
-                print(f"{name}: count {count} zero {zero}", file=sys.stderr)
-                failures += 1
-            est = np.array([float(v) for v in whole])
-            truth = np.quantile(x, qs, method="lower")
-            if est[0] != x.min() or est[-1] != x.max():
-                print(f"{name}: extremes {est[0]} {est[-1]} != {x.min()} {x.max()}",
-                      file=sys.stderr)
-                failures += 1
-            inner = slice(1, -1)
-            err = np.abs(est[inner] - truth[inner])
-            # The guarantee holds outside each sign's collapsed low end:
-            # magnitudes more than gamma^(W-2) below the sign's largest
-            # (stats.h, DS_SKETCH_MAX_BUCKETS = W).
-            gamma = (1 + TOL) / (1 - TOL)
-            t = truth[inner]
-            top = np.where(t > 0, np.max(np.abs(x[x > 0]), initial=0.0),
-                           np.max(np.abs(x[x < 0]), initial=0.0))
-            kept = np.abs(t) >= top * gamma ** (-(W - 2))
-            bad = (err > TOL * np.abs(t)) & kept
-            worst = np.max(np.where((truth[inner] != 0) & kept, err / np.abs(np.where(
-                truth[inner] != 0, truth[inner], 1.0)), 0.0))
-            print(f"{name}: n={count} zeros={zero} worst relative error {worst:.6e} "
-                  f"(bound {TOL:.3e})")
-            if np.any(bad):
-                i = int(np.argmax(bad))
-                print(f"{name}: q={qs[inner][i]} sketch {est[inner][i]!r} "
-                      f"numpy {truth[inner][i]!r}", file=sys.stderr)
-                failures += int(np.sum(bad))
-    if failures:
-        print(f"FAIL: {failures} failures", file=sys.stderr)
-        return 1
-    print("test_sketch_quantiles: ok")
-    return 0
+    tmp = tmpdir()
+    for name, x in samples(rng).items():
+        path = os.path.join(tmp, name + ".f64")
+        x.astype("<f8").tofile(path)
+        count, zero, whole = run_tool(tool, path, 1, qs)
+        _, _, merged = run_tool(tool, path, 7, qs)
+        c.ok(whole == merged, f"{name}: the merged sketch equals the whole")
+        c.ok(count == N and zero == int(np.sum(np.abs(x) < 1e-12)), f"{name}: count {count} zero {zero}")
+        est = np.array([float(v) for v in whole])
+        truth = np.quantile(x, qs, method="lower")
+        c.ok(est[0] == x.min() and est[-1] == x.max(),
+             f"{name}: extremes {est[0]} {est[-1]} == {x.min()} {x.max()}")
+        inner = slice(1, -1)
+        err = np.abs(est[inner] - truth[inner])
+        # The guarantee holds outside each sign's collapsed low end:
+        # magnitudes more than gamma^(W-2) below the sign's largest
+        # (stats.h, DS_SKETCH_MAX_BUCKETS = W).
+        gamma = (1 + TOL) / (1 - TOL)
+        t = truth[inner]
+        top = np.where(t > 0, np.max(np.abs(x[x > 0]), initial=0.0),
+                       np.max(np.abs(x[x < 0]), initial=0.0))
+        kept = np.abs(t) >= top * gamma ** (-(W - 2))
+        bad = (err > TOL * np.abs(t)) & kept
+        worst = np.max(np.where((t != 0) & kept, err / np.abs(np.where(t != 0, t, 1.0)), 0.0))
+        print(f"{name}: n={count} zeros={zero} worst relative error {worst:.6e} "
+              f"(bound {TOL:.3e})")
+        i = int(np.argmax(bad))
+        c.ok(not np.any(bad), f"{name}: {int(np.sum(bad))} quantiles beyond the bound, first q={qs[inner][i]} "
+                              f"sketch {est[inner][i]!r} numpy {truth[inner][i]!r}")
+    c.done()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

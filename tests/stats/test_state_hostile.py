@@ -11,19 +11,14 @@
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 
 import h5py
 import numpy as np
 
-FAILED = []
+from dstest import Checker, run, scenario, tmpdir
 
-
-def check(cond, msg):
-    if not cond:
-        FAILED.append(msg)
-        print("FAIL:", msg)
+checker = Checker()
+check = checker.ok
 
 
 def run_import(tool, path):
@@ -36,108 +31,101 @@ def replace(g, name, data, **kw):
 
 
 def main():
-    tool, dealsim = os.environ["DS_STATE_TOOL"], os.environ["DEALSIM"]
-    scenario = os.path.join(os.environ["DS_SOURCE_DIR"], "configs", "smoke.yaml")
-    tmp = tempfile.mkdtemp(prefix="ds-state-")
-    try:
-        good = os.path.join(tmp, "good.h5")
-        r = subprocess.run([dealsim, "run", scenario, "-q", "--force",
-                            "--set", "output.file=" + good, "--set", "output.per_trial=false",
-                            "--set", "trials=50000"], capture_output=True, text=True)
-        check(r.returncode == 0, "dealsim run: %s" % r.stderr)
-        r = run_import(tool, good)
-        check(r.returncode == 0, "intact file: exit %d %s" % (r.returncode, r.stderr))
+    tool = os.environ["DS_STATE_TOOL"]
+    tmp = tmpdir(prefix="ds-state-")
+    good = os.path.join(tmp, "good.h5")
+    r = run(["run", scenario("smoke.yaml"), "-q", "--force",
+             "--set", "output.file=" + good, "--set", "output.per_trial=false",
+             "--set", "trials=50000"], expect=None)
+    check(r.returncode == 0, "dealsim run: %s" % r.stderr)
+    r = run_import(tool, good)
+    check(r.returncode == 0, "intact file: exit %d %s" % (r.returncode, r.stderr))
 
-        def drop_version(g):
-            del g.attrs["state_version"]
+    def drop_version(g):
+        del g.attrs["state_version"]
 
-        def future_version(g):
-            g.attrs["state_version"] = np.int32(99)
+    def future_version(g):
+        g.attrs["state_version"] = np.int32(99)
 
-        def float_version(g):
-            g.attrs["state_version"] = 1.5
+    def float_version(g):
+        g.attrs["state_version"] = 1.5
 
-        def float32_mean(g):
-            replace(g, "node_mean", g["node_mean"][()].astype(np.float32))
+    def float32_mean(g):
+        replace(g, "node_mean", g["node_mean"][()].astype(np.float32))
 
-        def rank3_buckets(g):
-            replace(g, "bucket_counts", np.zeros((2, 2, 2), np.uint64))
+    def rank3_buckets(g):
+        replace(g, "bucket_counts", np.zeros((2, 2, 2), np.uint64))
 
-        def huge_extent(g):
-            # 2^40 elements declared, nothing written: must be refused, not allocated.
-            del g["node_level"]
-            g.create_dataset("node_level", shape=(1 << 40,), dtype=np.uint64, chunks=(1024,))
+    def huge_extent(g):
+        # 2^40 elements declared, nothing written: must be refused, not allocated.
+        del g["node_level"]
+        g.create_dataset("node_level", shape=(1 << 40,), dtype=np.uint64, chunks=(1024,))
 
-        def unwritten(g):
-            # A modest extent, never written: fill values are not state.
-            del g["bucket_counts"]
-            g.create_dataset("bucket_counts", shape=(1 << 20,), dtype=np.uint64, chunks=(4096,))
+    def unwritten(g):
+        # A modest extent, never written: fill values are not state.
+        del g["bucket_counts"]
+        g.create_dataset("bucket_counts", shape=(1 << 20,), dtype=np.uint64, chunks=(4096,))
 
-        def compressed(g):
-            replace(g, "node_mean", g["node_mean"][()], compression="gzip", chunks=True)
+    def compressed(g):
+        replace(g, "node_mean", g["node_mean"][()], compression="gzip", chunks=True)
 
-        def subgroup(g):
-            g.create_group("extra")
+    def subgroup(g):
+        g.create_group("extra")
 
-        def overlapping_nodes(g):
-            ix = g["node_index"][()]
-            ix[-1] = 0
-            g["node_index"][...] = ix
+    def overlapping_nodes(g):
+        ix = g["node_index"][()]
+        ix[-1] = 0
+        g["node_index"][...] = ix
 
-        def level_too_big(g):
-            lv = g["node_level"][()]
-            lv[0] = 200
-            g["node_level"][...] = lv
+    def level_too_big(g):
+        lv = g["node_level"][()]
+        lv[0] = 200
+        g["node_level"][...] = lv
 
-        def truncated_buckets(g):
-            replace(g, "bucket_counts", g["bucket_counts"][()][:10])
+    def truncated_buckets(g):
+        replace(g, "bucket_counts", g["bucket_counts"][()][:10])
 
-        def string_array(g):
-            replace(g, "node_trials", np.array(["x"] * len(g["node_trials"]), dtype=h5py.string_dtype()))
+    def string_array(g):
+        replace(g, "node_trials", np.array(["x"] * len(g["node_trials"]), dtype=h5py.string_dtype()))
 
-        def bad_offsets(g):
-            off = g["sketch_neg_offset"][()]
-            off[:] = np.uint64(2**63)
-            g["sketch_neg_offset"][...] = off
-            ln = g["sketch_neg_len"][()]
-            ln[:] = 5
-            g["sketch_neg_len"][...] = ln
+    def bad_offsets(g):
+        off = g["sketch_neg_offset"][()]
+        off[:] = np.uint64(2**63)
+        g["sketch_neg_offset"][...] = off
+        ln = g["sketch_neg_len"][()]
+        ln[:] = 5
+        g["sketch_neg_len"][...] = ln
 
-        def no_state(g):
-            f = g.file
-            del f["state"]
+    def no_state(g):
+        f = g.file
+        del f["state"]
 
-        def long_name(g):
-            g.create_dataset("x" * 300, data=np.zeros(1, np.uint64))
+    def long_name(g):
+        g.create_dataset("x" * 300, data=np.zeros(1, np.uint64))
 
-        cases = [drop_version, future_version, float_version, float32_mean, rank3_buckets,
-                 huge_extent, unwritten, compressed, subgroup, overlapping_nodes, level_too_big, truncated_buckets,
-                 string_array, bad_offsets, no_state, long_name]
-        for fn in cases:
-            path = os.path.join(tmp, fn.__name__ + ".h5")
-            shutil.copy(good, path)
-            with h5py.File(path, "r+") as f:
-                fn(f["state"])
-            r = run_import(tool, path)
-            check(r.returncode == 3, "%s: exit %d (expected 3, a format error): %s"
-                  % (fn.__name__, r.returncode, r.stderr.strip()))
-            check(r.stderr.strip() != "", "%s: no message" % fn.__name__)
-            if os.environ.get("DS_VERBOSE"):
-                print(fn.__name__, "->", r.returncode, r.stderr.strip())
-
-        # A truncated file: HDF5 cannot read it; a clean error, no crash.
-        path = os.path.join(tmp, "truncated.h5")
-        with open(good, "rb") as src, open(path, "wb") as dst:
-            dst.write(src.read(os.path.getsize(good) // 2))
+    cases = [drop_version, future_version, float_version, float32_mean, rank3_buckets,
+             huge_extent, unwritten, compressed, subgroup, overlapping_nodes, level_too_big, truncated_buckets,
+             string_array, bad_offsets, no_state, long_name]
+    for fn in cases:
+        path = os.path.join(tmp, fn.__name__ + ".h5")
+        shutil.copy(good, path)
+        with h5py.File(path, "r+") as f:
+            fn(f["state"])
         r = run_import(tool, path)
-        check(r.returncode in (3, 4), "truncated file: exit %d: %s" % (r.returncode, r.stderr))
-        check(r.stderr.strip() != "", "truncated file: no message")
-    finally:
-        if os.environ.get("DS_KEEP_TMP") != "1":
-            shutil.rmtree(tmp, ignore_errors=True)
-    if FAILED:
-        sys.exit(1)
-    print("test_state_hostile: ok")
+        check(r.returncode == 3, "%s: exit %d (expected 3, a format error): %s"
+              % (fn.__name__, r.returncode, r.stderr.strip()))
+        check(r.stderr.strip() != "", "%s: no message" % fn.__name__)
+        if os.environ.get("DS_VERBOSE"):
+            print(fn.__name__, "->", r.returncode, r.stderr.strip())
+
+    # A truncated file: HDF5 cannot read it; a clean error, no crash.
+    path = os.path.join(tmp, "truncated.h5")
+    with open(good, "rb") as src, open(path, "wb") as dst:
+        dst.write(src.read(os.path.getsize(good) // 2))
+    r = run_import(tool, path)
+    check(r.returncode in (3, 4), "truncated file: exit %d: %s" % (r.returncode, r.stderr))
+    check(r.stderr.strip() != "", "truncated file: no message")
+    checker.done()
 
 
 if __name__ == "__main__":
