@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "config_internal.h"
+#include "dealsim/outputs.h"
 
 /* Schedules, bins and tranches are bounded to keep a run's memory sane. */
 #define DS_CFG_MAX_HISTOGRAM_BINS 100000
@@ -325,15 +326,6 @@ static const char *const k_output_keys[] = {"file",      "per_trial",      "pric
 
 #define DS_CFG_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* MODEL.md section 4: the scalar outputs of a trial; the last two exist only
- * with a valuation. */
-static const char *const k_scalar_outputs[] = {
-    "total",       "raw_total",     "paid",       "unpaid",           "investors_joined",
-    "joined_mask", "closed",        "target_met", "oversubscribed",   "shortfall",
-    "hhi",         "top_share",     "round_trip", "net_new",          "round_trip_share",
-    "compute_spend", "gpu_hours",   "avg_price",  "final_price",      "post_money",
-    "stake_total"};
-#define DS_CFG_N_VALUATION_OUTPUTS 2
 
 static const double k_default_quantiles[] = {0.01, 0.05, 0.1,  0.25, 0.5,
                                              0.75, 0.9,  0.95, 0.99};
@@ -662,8 +654,13 @@ static ds_status config_read_per_trial(const ds_cfg_ctx *ctx, const ds_cfg_node 
                                        ds_scenario *sc)
 {
     const char *path = "output.per_trial";
-    size_t n_known = DS_CFG_COUNT(k_scalar_outputs) -
-                     (sc->has_pre_money ? 0 : DS_CFG_N_VALUATION_OUTPUTS);
+    /* The catalogue's names (outputs.h); the valuation outputs are last and
+     * known only with a valuation. */
+    const char *k_scalar_outputs[DS_OUT_COUNT];
+    size_t n_known = 0;
+    for (int o = 0; o < DS_OUT_COUNT; ++o)
+        if (sc->has_pre_money || !ds_output_get_info((ds_output)o)->needs_valuation)
+            k_scalar_outputs[n_known++] = ds_output_get_info((ds_output)o)->name;
     if (node->type == DS_CFG_SCALAR) {
         int all = 0;
         DS_TRY(ds_config_get_bool(ctx, node, path, &all));
@@ -674,7 +671,7 @@ static ds_status config_read_per_trial(const ds_cfg_ctx *ctx, const ds_cfg_node 
         return ds_config_expected(ctx, node, path, "false, true or a list of output names");
     if (node->n == 0)
         return DS_OK; /* an empty list asks for nothing, like false */
-    if (node->n > DS_CFG_COUNT(k_scalar_outputs))
+    if (node->n > (size_t)DS_OUT_COUNT)
         return ds_config_error(ctx, node, "%s: expected at most %zu names, found %zu", path,
                                n_known, node->n);
     sc->per_trial = calloc(node->n, sizeof *sc->per_trial);
