@@ -37,6 +37,10 @@ void ds_par_bcast(void *buf, size_t n);
  * ds_par_free_gathered.  DS_ERR_NOMEM on rank 0 is returned on every rank. */
 ds_status ds_par_gather(const void *buf, size_t n, void ***bufs, size_t **lens, ds_diag *diag);
 void ds_par_free_gathered(void **bufs, size_t *lens);
+/* Point to point (not collective): n bytes to rank `to`; from rank `from`
+ * into a new malloc'd buffer (*buf, *n; n may be 0). */
+void ds_par_send(int to, const void *buf, size_t n);
+ds_status ds_par_recv(int from, void **buf, size_t *n, ds_diag *diag);
 /* Every rank's outcome of a step becomes everybody's: when some rank
  * failed, every rank returns the first failing rank's status and rank 0's
  * diagnostic holds its message ("rank N: ..."), so that rank 0 alone

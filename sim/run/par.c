@@ -149,6 +149,45 @@ ds_status ds_par_gather(const void *buf, size_t n, void ***bufs, size_t **lens, 
     return DS_OK;
 }
 
+void ds_par_send(int to, const void *buf, size_t n)
+{
+    uint64_t len = n;
+    MPI_Send(&len, 1, MPI_UINT64_T, to, 11, MPI_COMM_WORLD);
+    const char *p = buf;
+    while (n > 0) {
+        size_t k = n < DS_PAR_MAX_MSG ? n : DS_PAR_MAX_MSG;
+        MPI_Send(p, (int)k, MPI_BYTE, to, 12, MPI_COMM_WORLD);
+        p += k;
+        n -= k;
+    }
+}
+
+ds_status ds_par_recv(int from, void **buf, size_t *n, ds_diag *diag)
+{
+    uint64_t len = 0;
+    MPI_Recv(&len, 1, MPI_UINT64_T, from, 11, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    char *p = malloc(len ? (size_t)len : 1);
+    *buf = p;
+    *n = (size_t)len;
+    if (!p) {
+        /* The sender is blocked in its send: nothing but ending the job
+         * keeps it from waiting forever. */
+        ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (a message from rank %d)",
+                    from);
+        fprintf(stderr, "dealsim: error: rank %d: %s\n", ds_par_rank(), diag ? diag->msg : "");
+        ds_par_abort(1);
+    }
+    size_t left = (size_t)len;
+    while (left > 0) {
+        size_t k = left < DS_PAR_MAX_MSG ? left : DS_PAR_MAX_MSG;
+        MPI_Recv(p, (int)k, MPI_BYTE, from, 12, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        p += k;
+        left -= k;
+    }
+    ds_status st = DS_OK;
+    return st;
+}
+
 #else /* one rank, no MPI */
 
 ds_status ds_par_init(int *argc, char ***argv, ds_diag *diag)
@@ -174,6 +213,18 @@ _Noreturn void ds_par_abort(int code)
 {
     (void)code;
     abort();
+}
+void ds_par_send(int to, const void *buf, size_t n)
+{
+    (void)to;
+    (void)buf;
+    (void)n;
+}
+ds_status ds_par_recv(int from, void **buf, size_t *n, ds_diag *diag)
+{
+    *buf = NULL;
+    *n = 0;
+    return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "no rank %d without MPI", from);
 }
 
 ds_status ds_par_gather(const void *buf, size_t n, void ***bufs, size_t **lens, ds_diag *diag)

@@ -370,55 +370,88 @@ static int targets_met(const ds_session *s, const ds_stats *st)
     return 1;
 }
 
-/* MPI: on rank 0, a new accumulator holding every rank's blocks (`mine` is
- * rank 0's own, left as it is); elsewhere NULL.  Collective. */
-static ds_status gather_stats(ds_stats *mine, ds_stats **merged, ds_diag *diag)
+/* A state packed (stats.h) from accumulators, or rebuilt from a packed one. */
+static ds_status pack_stats(const ds_stats *s, void **blob, size_t *len, ds_diag *diag)
 {
-    *merged = NULL;
     ds_state *state = NULL;
-    void *blob = NULL;
-    size_t len = 0;
-    ds_status st = ds_stats_export(mine, &state);
+    ds_status st = ds_stats_export(s, &state);
     if (st == DS_OK)
-        st = ds_state_pack(state, &blob, &len, diag);
+        st = ds_state_pack(state, blob, len, diag);
     else
         ds_diag_set(diag, st, NULL, 0, 0, "out of memory (exporting the summaries)");
     ds_state_free(state);
-    st = collective(st, diag);
-    if (st != DS_OK) {
-        free(blob);
-        return st;
-    }
-    void **all = NULL;
-    size_t *lens = NULL;
-    st = ds_par_gather(blob, len, &all, &lens, diag);
+    return st;
+}
+
+static ds_status unpack_stats(const ds_stats_shape *shape, const void *blob, size_t len,
+                              ds_stats **out, ds_diag *diag)
+{
+    ds_state *rs = NULL;
+    ds_status st = ds_state_unpack(blob, len, &rs, diag);
+    if (st == DS_OK)
+        st = ds_stats_import(shape, rs, out, diag);
+    ds_state_free(rs);
+    return st;
+}
+
+/* MPI: on rank 0, a new accumulator holding every rank's blocks (`mine` is
+ * this rank's own, left as it is); elsewhere NULL.  Collective.  A binomial
+ * reduction tree: in step s (1, 2, 4, ...) rank r with r % 2s == s sends its
+ * merged state to r - s, so no rank ever holds more than log2(R) states at
+ * once and rank 0 receives log2(R) messages, not R.  The merge is exact
+ * (stats.h), so this grouping gives the bits of any other. */
+static ds_status gather_stats(ds_stats *mine, ds_stats **merged, ds_diag *diag)
+{
+    *merged = NULL;
+    const int rank = ds_par_rank(), size = ds_par_size();
+    const ds_stats_shape shape = ds_stats_shape_of(mine);
+    void *blob = NULL;
+    size_t len = 0;
+    ds_stats *acc = NULL;
+    ds_status st = pack_stats(mine, &blob, &len, diag);
+    if (st == DS_OK)
+        st = unpack_stats(&shape, blob, len, &acc, diag); /* a copy to merge into */
     free(blob);
-    if (st == DS_OK && ds_par_rank() == 0) {
-        ds_stats_shape shape = ds_stats_shape_of(mine);
-        for (int r = 0; st == DS_OK && r < ds_par_size(); ++r) {
-            ds_state *rs = NULL;
-            ds_stats *one = NULL;
-            st = ds_state_unpack(all[r], lens[r], &rs, diag);
+    blob = NULL;
+    for (int step = 1; step < size; step *= 2) {
+        if (rank % (2 * step) == step) {
+            /* Send what this rank holds to its parent, then it is done.  A
+             * rank that failed sends an empty message (its parent fails). */
             if (st == DS_OK)
-                st = ds_stats_import(&shape, rs, &one, diag);
-            ds_state_free(rs);
-            if (st == DS_OK && !*merged) {
-                *merged = one;
-                one = NULL;
-            } else if (st == DS_OK) {
-                st = ds_stats_merge(*merged, one);
-                if (st != DS_OK)
-                    ds_diag_set(diag, st, NULL, 0, 0, "cannot merge rank %d's summaries", r);
-            }
-            ds_stats_free(one);
+                st = pack_stats(acc, &blob, &len, diag);
+            ds_par_send(rank - step, st == DS_OK ? blob : NULL, st == DS_OK ? len : 0);
+            free(blob);
+            blob = NULL;
+            break;
         }
-        if (st != DS_OK) {
-            ds_stats_free(*merged);
-            *merged = NULL;
+        if (rank % (2 * step) == 0 && rank + step < size) {
+            void *in = NULL;
+            size_t n = 0;
+            ds_status rs = ds_par_recv(rank + step, &in, &n, diag);
+            ds_stats *one = NULL;
+            if (st == DS_OK && rs == DS_OK && n == 0)
+                rs = ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
+                                 "rank %d sent no summaries", rank + step);
+            if (st == DS_OK && rs == DS_OK)
+                rs = unpack_stats(&shape, in, n, &one, diag);
+            if (st == DS_OK && rs == DS_OK && (rs = ds_stats_merge(acc, one)) != DS_OK)
+                ds_diag_set(diag, rs, NULL, 0, 0, "cannot merge rank %d's summaries", rank + step);
+            if (st == DS_OK)
+                st = rs;
+            ds_stats_free(one);
+            free(in);
         }
     }
-    ds_par_free_gathered(all, lens);
-    return collective(st, diag);
+    if (rank == 0 && st == DS_OK)
+        *merged = acc;
+    else
+        ds_stats_free(acc);
+    st = collective(st, diag);
+    if (st != DS_OK && rank == 0) {
+        ds_stats_free(*merged);
+        *merged = NULL;
+    }
+    return st;
 }
 
 /* At a check point: are the targets met on blocks [0, n)?  Collective. */
