@@ -97,6 +97,9 @@ typedef struct {
     const ds_precision_target *targets; /* stop at the first check where all are met */
     size_t n_targets;
     const char *precision_text; /* the targets as the user wrote them, for the file */
+    uint64_t memory_available;  /* bytes this run may use (0: unknown, no check); a run whose
+                                 * memory bound (stats.h) does not fit lowers its threads, or
+                                 * is refused (DS_ERR_USAGE) when one thread does not fit */
 } ds_session_options;
 
 typedef struct ds_session ds_session;
@@ -113,6 +116,9 @@ const ds_scenario *ds_session_scenario(const ds_session *s);
 const ds_stats *ds_session_stats(const ds_session *s);
 const ds_run_result *ds_session_result(const ds_session *s);
 const ds_run_info *ds_session_info(const ds_session *s);
+/* When the memory bound lowered the thread count: the threads asked for
+ * (else 0), and the bound with the threads used. */
+int ds_session_threads_lowered(const ds_session *s, int *threads, uint64_t *bound);
 /* True when a resumed run was stopped while it rewrote the saved blocks'
  * rows: nothing new was written, the file being continued is unchanged. */
 int ds_session_stopped_early(const ds_session *s);

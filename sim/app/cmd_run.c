@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +356,29 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total, double elapsed
 }
 
 
+/* Bytes this process may use: MemAvailable of /proc/meminfo (0 when it
+ * cannot be read: no check).  DEALSIM_MEMORY_MIB overrides it (tests, or a
+ * share of a node). */
+static uint64_t memory_available(void)
+{
+    const char *env = getenv("DEALSIM_MEMORY_MIB");
+    if (env && *env) {
+        char *end = NULL;
+        double mib = strtod(env, &end);
+        if (end && !*end && mib > 0)
+            return (uint64_t)(mib * 1048576.0);
+    }
+    FILE *f = fopen("/proc/meminfo", "r");
+    uint64_t kib = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib * 1024;
+}
+
 /* The saved run a resume or an extension starts from, read from its file. */
 typedef struct {
     ds_h5_file_info meta;
@@ -568,6 +592,7 @@ static int run_command(int extend, int argc, char **argv)
     so.targets = targets;
     so.n_targets = n_targets;
     so.precision_text = precision_text;
+    so.memory_available = memory_available();
     if (st == DS_OK)
         st = ds_session_open(&so, &s, &diag);
     if (st == DS_OK && ds_par_max_int(atomic_load(&stop_flag))) {
@@ -579,6 +604,17 @@ static int run_command(int extend, int argc, char **argv)
         saved_run_clear(&sr);
         free(set_output);
         return 130;
+    }
+    if (st == DS_OK && root) {
+        uint64_t bound = 0;
+        int used = 0;
+        const int asked = ds_session_threads_lowered(s, &used, &bound);
+        if (asked)
+            fprintf(stderr,
+                    "dealsim: note: %d threads would need more memory than is available; "
+                    "running with %d (at most %.0f MiB)\n",
+                    asked, used,
+                    (double)bound / 1048576.0);
     }
     if (st == DS_OK)
         st = ds_session_run(s, &diag);

@@ -31,6 +31,8 @@ struct ds_session {
     ds_run_info info;
     uint64_t blocks0, trials0; /* already summarized by the saved state */
     int precision_met;   /* stopped at a check where every target was met */
+    int threads_asked;   /* > 0 when the memory bound lowered the threads */
+    uint64_t bound;      /* the memory bound with the threads used */
     int replay_stopped;  /* stopped while rewriting the saved blocks' rows */
 };
 
@@ -257,6 +259,45 @@ static ds_status session_prepare(ds_session *s, ds_diag *diag)
     return DS_OK;
 }
 
+/* The thread count whose memory bound (stats.h) fits what the run may use:
+ * the one asked for, or fewer (said in threads_asked), or a refusal when
+ * one thread does not fit.  Before anything is created. */
+static ds_status fit_memory(ds_session *s, ds_diag *diag)
+{
+    int t = s->opt.threads > 0 ? s->opt.threads : ds_driver_max_threads();
+    if (t < 1)
+        t = 1;
+    ds_stats_memory mb = ds_stats_memory_bound(s->m, t);
+    s->bound = mb.total;
+    const uint64_t avail = s->opt.memory_available;
+    if (!avail || mb.total <= avail)
+        return DS_OK;
+    const int asked = t;
+    while (t > 1 && ds_stats_memory_bound(s->m, t).total > avail)
+        --t;
+    mb = ds_stats_memory_bound(s->m, t);
+    if (mb.total > avail)
+        return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
+                           "this run needs up to %.0f MiB (%.0f MiB a thread + %.0f MiB shared) "
+                           "but only %.0f MiB are available: shorten compute.horizon_months or "
+                           "run on a larger machine",
+                           (double)mb.total / 1048576.0, (double)mb.per_thread / 1048576.0,
+                           (double)mb.shared / 1048576.0, (double)avail / 1048576.0);
+    s->threads_asked = asked;
+    s->opt.threads = t;
+    s->bound = mb.total;
+    return DS_OK;
+}
+
+int ds_session_threads_lowered(const ds_session *s, int *threads, uint64_t *bound)
+{
+    if (threads)
+        *threads = s->opt.threads;
+    if (bound)
+        *bound = s->bound;
+    return s->threads_asked;
+}
+
 ds_status ds_session_open(const ds_session_options *opt, ds_session **out, ds_diag *diag)
 {
     *out = NULL;
@@ -266,6 +307,8 @@ ds_status ds_session_open(const ds_session_options *opt, ds_session **out, ds_di
     s->opt = *opt;
     /* With MPI ranks each step ends with every rank agreeing on its outcome. */
     ds_status st = collective(session_prepare(s, diag), diag);
+    if (st == DS_OK)
+        st = collective(fit_memory(s, diag), diag);
     if (st == DS_OK)
         st = collective(same_everywhere(s->yaml, "effective scenario", diag), diag);
     if (st == DS_OK)
