@@ -458,6 +458,21 @@ ds_status ds_h5_write_price_fan(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     for (size_t m = 0; m < s->nh; m++)
         b[m] = ds_h5_mean(&stats->price[m]);
     ds_gw_var(&g, "price_mean", DS_H5_F64, 1, d1, b, units, "mean compute price p_m");
+    /* Month 0, the initial price p0, is an input (price.initial): its
+     * quantiles and mean are those of the input's distribution, exact, so
+     * they are kept beside the month axis (1..H, the prices the trials
+     * bought at, as in /trials/price_path) rather than as a row of it. */
+    {
+        const char *dq[1] = {"quantile"};
+        double mean0 = ds_dist_mean(&s->sc->price_initial);
+        for (size_t j = 0; j < s->nq; j++)
+            b[j] = ds_dist_quantile(&s->sc->price_initial, s->sc->quantiles[j]);
+        ds_gw_var(&g, "initial_quantiles", DS_H5_F64, 1, dq, b, units,
+                  "quantiles of the initial price p0 (month 0): the inverse CDF of the input "
+                  "price.initial, exact");
+        ds_gw_var(&g, "initial_mean", DS_H5_F64, 0, NULL, &mean0, units,
+                  "mean initial price p0 (month 0): the mean of the input price.initial");
+    }
     st = ds_gw_close(&g);
     free(months);
     return st;

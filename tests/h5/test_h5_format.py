@@ -75,6 +75,7 @@ LAYOUT = {
     "price_fan": {
         "month": (("month",), I4), "quantile": (("quantile",), F8),
         "price_quantiles": (("month", "quantile"), F8), "price_mean": (("month",), F8),
+        "initial_quantiles": (("quantile",), F8), "initial_mean": ((), F8),
     },
     "convergence": {
         "checkpoint": (("checkpoint",), U8), "output": (("output",), S),
@@ -407,6 +408,9 @@ def check_trials(f, n, names, qs, valuation):
         pp = t["price_path"][:]
         pf = f["price_fan"]
         check(pp.shape[1] == pf["month"].shape[0], "price_path months")
+        q0 = pf["initial_quantiles"][:]
+        check(np.all(np.diff(q0) >= 0) and np.all(q0 > 0), "initial_quantiles increasing and > 0: %r" % q0)
+        check(q0[0] <= pf["initial_mean"][()] <= q0[-1], "initial_mean inside the initial quantiles")
         check(np.array_equal(t["month"][:], np.arange(1, pp.shape[1] + 1)), "/trials/month")
         for m in range(pp.shape[1]):
             col = pp[:, m]
