@@ -180,6 +180,10 @@ void ds_h5out_set_model(ds_h5out *w, const ds_model *m, uint64_t trials);
 /* h5summary.c */
 void ds_h5_output_dim(ds_gw *g, const ds_h5_sum *s);
 ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+/* The attributes "rule" and the threshold it compares with (minimum_close,
+ * target, cap) of output o on obj; nothing for outputs without one. */
+ds_status ds_h5_threshold_attrs(hid_t obj, const char *where, const ds_scenario *sc, ds_output o,
+                                ds_diag *diag);
 ds_status ds_h5_write_histograms(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 ds_status ds_h5_write_investors(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag);

@@ -306,6 +306,12 @@ static ds_status ds_h5out_create_trials(ds_h5out *w, ds_diag *diag)
                                             info->units, info->long_name, &w->out[o], diag)) !=
             DS_OK)
             goto done;
+        {
+            char where[128];
+            snprintf(where, sizeof where, "/trials/%s", info->name);
+            if ((st = ds_h5_threshold_attrs(w->out[o], where, sc, o, diag)) != DS_OK)
+                goto done;
+        }
     }
     if (per_inv) {
         struct {
@@ -829,6 +835,64 @@ done:
     return s_;
 }
 
+/* An attribute written anew: a resumed or extended file may carry the
+ * previous finish's value. */
+static ds_status ds_h5_attr_replace(hid_t obj, const char *where, const char *name, ds_h5_kind k,
+                                    const void *value, ds_diag *diag)
+{
+    htri_t e = H5Aexists(obj, name);
+    if (e < 0 || (e > 0 && H5Adelete(obj, name) < 0))
+        return ds_h5_fail(diag, "replacing attribute %s of %s", name, where);
+    return ds_h5_attr(obj, where, name, k, 0, value, diag);
+}
+
+typedef struct {
+    char names[32][64];
+    size_t n;
+} ds_h5_groups;
+
+static herr_t ds_h5_list_group(hid_t loc, const char *name, const H5L_info_t *li, void *data)
+{
+    ds_h5_groups *gs = data;
+    H5O_info_t oi;
+    (void)li;
+    if (H5Oget_info_by_name(loc, name, &oi, H5P_DEFAULT) < 0)
+        return -1;
+    if (oi.type == H5O_TYPE_GROUP && gs->n < 32 && strlen(name) < sizeof gs->names[0])
+        snprintf(gs->names[gs->n++], sizeof gs->names[0], "%s", name);
+    return 0;
+}
+
+/* The run's facts (trials done, run_status, scenario) on every top-level
+ * group, as on the root: a reader who opens one group (xarray's group=)
+ * sees what it summarizes.  Known only at the end, so written then, after
+ * every group exists (/trials was created at open). */
+static ds_status ds_h5out_label_groups(ds_h5out *w, hid_t file, const ds_run_info *info,
+                                       ds_diag *diag)
+{
+    ds_h5_groups gs;
+    ds_status st = DS_OK;
+    const char *status = info->interrupted ? "interrupted" : "complete";
+    const char *scen = w->sc->name ? w->sc->name : "";
+    uint64_t trials = info->trials_done;
+    gs.n = 0;
+    if (H5Literate(file, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, ds_h5_list_group, &gs) < 0)
+        return ds_h5_fail(diag, "listing the groups of the file");
+    for (size_t k = 0; k < gs.n && st == DS_OK; k++) {
+        char where[80];
+        hid_t g = H5Gopen2(file, gs.names[k], H5P_DEFAULT);
+        snprintf(where, sizeof where, "/%s", gs.names[k]);
+        if (g < 0)
+            return ds_h5_fail(diag, "opening %s", where);
+        if ((st = ds_h5_attr_replace(g, where, "trials", DS_H5_U64, &trials, diag)) == DS_OK &&
+            (st = ds_h5_attr_replace(g, where, "run_status", DS_H5_STR, &status, diag)) == DS_OK)
+            st = ds_h5_attr_replace(g, where, "scenario", DS_H5_STR, &scen, diag);
+        if (H5Gclose(g) < 0 && st == DS_OK)
+            st = ds_h5_fail(diag, "closing %s", where);
+    }
+    return st;
+}
+
 ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *info,
                           ds_diag *diag)
 {
@@ -839,7 +903,8 @@ ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *in
         return ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0, "h5out: bad arguments to finish");
     }
     ds_h5_quiet_begin(&q);
-    if ((s_ = ds_h5out_write_results(w, w->file, 0, st, info, diag)) != DS_OK)
+    if ((s_ = ds_h5out_write_results(w, w->file, 0, st, info, diag)) != DS_OK ||
+        (s_ = ds_h5out_label_groups(w, w->file, info, diag)) != DS_OK)
         goto done;
     /* Every object must be closed by now: a leak would keep the file open. */
     {
@@ -906,7 +971,8 @@ ds_status ds_h5out_checkpoint(ds_h5out *w, const ds_stats *st, const ds_run_info
         goto done;
     }
     if ((s_ = ds_h5out_write_texts(w, f, diag)) != DS_OK ||
-        (s_ = ds_h5out_write_results(w, f, 1, st, info, diag)) != DS_OK)
+        (s_ = ds_h5out_write_results(w, f, 1, st, info, diag)) != DS_OK ||
+        (s_ = ds_h5out_label_groups(w, f, info, diag)) != DS_OK)
         goto done;
     if (H5Fclose(f) < 0) {
         f = H5I_INVALID_HID;

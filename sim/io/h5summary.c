@@ -52,8 +52,51 @@ static void ds_h5_estimator_attrs(ds_gw *g, const char *var)
     ds_gw_attr_f64(g, var, "relative_accuracy", DS_SKETCH_ALPHA);
 }
 
+/* The rule an output's value follows from its threshold (MODEL.md 3.3),
+ * into buf; "" for outputs without one.  Readers of /summary and /trials
+ * see the number a probability is about, not only the output's name. */
+static const char *ds_h5_rule(const ds_scenario *sc, ds_output o, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (o == DS_OUT_CLOSED) {
+        if (sc->has_minimum_close)
+            snprintf(buf, size, "total >= %.17g", sc->minimum_close);
+        else
+            snprintf(buf, size, "total > 0");
+    } else if (o == DS_OUT_TARGET_MET) {
+        snprintf(buf, size, "total >= %.17g", sc->target);
+    } else if (o == DS_OUT_SHORTFALL) {
+        snprintf(buf, size, "max(0, %.17g - total)", sc->target);
+    } else if (o == DS_OUT_OVERSUBSCRIBED) {
+        if (sc->has_cap)
+            snprintf(buf, size, "raw_total > %.17g", sc->cap);
+        else
+            snprintf(buf, size, "false (no round.cap)");
+    }
+    return buf;
+}
+
+ds_status ds_h5_threshold_attrs(hid_t obj, const char *where, const ds_scenario *sc, ds_output o,
+                                ds_diag *diag)
+{
+    char rule[96];
+    ds_h5_rule(sc, o, rule, sizeof rule);
+    if (!rule[0])
+        return DS_OK;
+    DS_TRY(ds_h5_attr_str(obj, where, "rule", rule, diag));
+    if (o == DS_OUT_CLOSED && sc->has_minimum_close)
+        return ds_h5_attr_f64(obj, where, "minimum_close", sc->minimum_close, diag);
+    if (o == DS_OUT_TARGET_MET || o == DS_OUT_SHORTFALL)
+        return ds_h5_attr_f64(obj, where, "target", sc->target, diag);
+    if (o == DS_OUT_OVERSUBSCRIBED && sc->has_cap)
+        return ds_h5_attr_f64(obj, where, "cap", sc->cap, diag);
+    return DS_OK;
+}
+
 ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag)
 {
+    char rules[DS_OUT_COUNT][96];
+    const char *rule[DS_OUT_COUNT];
     ds_gw g;
     const ds_stats *st = s->st;
     const char *d1[1] = {"output"};
@@ -66,6 +109,17 @@ ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     ds_gw_var(&g, "type", DS_H5_STR, 1, d1, s->out_type, "1",
               "kind of output: real, bool (summaries give its probability) or count");
     ds_h5_output_meta(&g, s);
+    for (size_t o = 0; o < s->no; o++)
+        rule[o] = ds_h5_rule(s->sc, (ds_output)o, rules[o], sizeof rules[o]);
+    ds_gw_var(&g, "rule", DS_H5_STR, 1, d1, rule, "1",
+              "how the output follows from the round's thresholds (\"\" for none): "
+              "closed, target_met, shortfall, oversubscribed");
+    /* The thresholds themselves, as numbers (absent when not set). */
+    if (s->sc->has_minimum_close)
+        ds_gw_attr_f64(&g, NULL, "minimum_close", s->sc->minimum_close);
+    ds_gw_attr_f64(&g, NULL, "target", s->sc->target);
+    if (s->sc->has_cap)
+        ds_gw_attr_f64(&g, NULL, "cap", s->sc->cap);
     for (size_t o = 0; o < s->no; o++)
         u[o] = st->out[o].n;
     ds_gw_var(&g, "count", DS_H5_U64, 1, d1, u, "1", "number of finite values");
@@ -168,6 +222,37 @@ ds_status ds_h5_write_histograms(hid_t file, const ds_h5_sum *s, ds_diag *diag)
               "number of finite values in each bin (placed by their sketch bucket)");
     ds_gw_var(&g, "edges", DS_H5_F64, 2, de, e, DS_H5_UNITS_MIXED,
               "bin edges: equal width from the exact min to max");
+    /* Bin centres and P(y > x) at the edges, so that a reader plots a
+     * histogram or a risk curve without recomputing them (e keeps the edges,
+     * v holds one [output, edge] array at a time). */
+    {
+        double *v = malloc((s->no ? s->no : 1) * (bins + 1) * sizeof *v);
+        if (!v) {
+            (void)ds_gw_close(&g);
+            return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory writing /histograms");
+        }
+        for (size_t o = 0; o < s->no; o++)
+            for (size_t k = 0; k < bins; k++) {
+                const double *eo = e + o * (bins + 1);
+                v[o * bins + k] = 0.5 * eo[k] + 0.5 * eo[k + 1];
+            }
+        ds_gw_var(&g, "centre", DS_H5_F64, 2, dc, v, DS_H5_UNITS_MIXED,
+                  "bin centres, (edges[k] + edges[k + 1]) / 2");
+        for (size_t o = 0; o < s->no; o++) {
+            const uint64_t *co = c + o * bins;
+            double n = (double)st->out[o].n;
+            uint64_t above = 0;
+            v[o * (bins + 1) + bins] = st->out[o].n ? 0.0 : DS_H5_NAN;
+            for (size_t k = bins; k-- > 0;) {
+                above += co[k];
+                v[o * (bins + 1) + k] = st->out[o].n ? (double)above / n : DS_H5_NAN;
+            }
+        }
+        ds_gw_var(&g, "exceedance", DS_H5_F64, 2, de, v, "1",
+                  "fraction of the finite values above each edge, from the counts (the "
+                  "values of the bins right of the edge; 0 at the last edge)");
+        free(v);
+    }
     return ds_gw_close(&g);
 }
 
@@ -262,7 +347,7 @@ ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     const ds_stats *stats = s->st;
     size_t nc = stats->n_coalitions;
     ds_coalition *c = NULL;
-    const char **names = NULL;
+    const char **names = NULL, **labels = NULL;
     char *arena = NULL;
     uint64_t *u = NULL;
     double *b = NULL;
@@ -272,14 +357,29 @@ ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag)
         return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory sorting coalitions");
     u = malloc((nc ? nc : 1) * sizeof *u);
     b = malloc((nc ? nc : 1) * sizeof *b);
-    if (!u || !b) {
+    labels = malloc((nc ? nc : 1) * sizeof *labels);
+    if (!u || !b || !labels) {
         st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory writing /coalitions");
         goto done;
     }
     if ((st = ds_h5_members(s, c, nc, &names, &arena, diag)) != DS_OK)
         goto done;
+    /* The coalition axis is labelled by its members, so that a reader
+     * selects "Nvidia+Amazon" (or "nobody") by name; members keeps "" for
+     * the empty set.  "nobody" is a valid investor name ([A-Za-z0-9_]+): a
+     * scenario with such an investor labels the empty set "-" instead. */
+    {
+        const char *none = "nobody";
+        for (size_t i = 0; i < s->ni; i++)
+            if (strcmp(s->inv_names[i], none) == 0)
+                none = "-";
+        for (size_t k = 0; k < nc; k++)
+            labels[k] = names[k][0] ? names[k] : none;
+    }
     ds_gw_open(&g, file, "/coalitions", diag);
-    ds_gw_dim_index(&g, "coalition", nc, "coalition rank, most probable first");
+    ds_gw_dim(&g, "coalition", nc, DS_H5_STR, labels, "1",
+              "investors who joined, '+'-separated in file order (\"nobody\" for none); "
+              "most probable first");
     for (size_t k = 0; k < nc; k++)
         u[k] = c[k].mask;
     ds_gw_var(&g, "mask", DS_H5_U64, 1, d1, u, "1",
@@ -324,6 +424,7 @@ ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag)
 done:
     free(c);
     free(names);
+    free(labels);
     free(arena);
     free(u);
     free(b);
@@ -357,6 +458,21 @@ ds_status ds_h5_write_price_fan(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     for (size_t m = 0; m < s->nh; m++)
         b[m] = ds_h5_mean(&stats->price[m]);
     ds_gw_var(&g, "price_mean", DS_H5_F64, 1, d1, b, units, "mean compute price p_m");
+    /* Month 0, the initial price p0, is an input (price.initial): its
+     * quantiles and mean are those of the input's distribution, exact, so
+     * they are kept beside the month axis (1..H, the prices the trials
+     * bought at, as in /trials/price_path) rather than as a row of it. */
+    {
+        const char *dq[1] = {"quantile"};
+        double mean0 = ds_dist_mean(&s->sc->price_initial);
+        for (size_t j = 0; j < s->nq; j++)
+            b[j] = ds_dist_quantile(&s->sc->price_initial, s->sc->quantiles[j]);
+        ds_gw_var(&g, "initial_quantiles", DS_H5_F64, 1, dq, b, units,
+                  "quantiles of the initial price p0 (month 0): the inverse CDF of the input "
+                  "price.initial, exact");
+        ds_gw_var(&g, "initial_mean", DS_H5_F64, 0, NULL, &mean0, units,
+                  "mean initial price p0 (month 0): the mean of the input price.initial");
+    }
     st = ds_gw_close(&g);
     free(months);
     return st;

@@ -45,7 +45,7 @@ LAYOUT = {
     "summary": {
         "output": (("output",), S), "quantile": (("quantile",), F8),
         "type": (("output",), S), "output_units": (("output",), S),
-        "output_long_name": (("output",), S),
+        "output_long_name": (("output",), S), "rule": (("output",), S),
         "count": (("output",), U8), "nan_count": (("output",), U8),
         "posinf_count": (("output",), U8), "neginf_count": (("output",), U8),
         "quantiles_collapsed": (("output",), U8),
@@ -57,6 +57,7 @@ LAYOUT = {
         "output": (("output",), S), "bin": (("bin",), U8), "edge": (("edge",), U8),
         "output_units": (("output",), S), "output_long_name": (("output",), S),
         "counts": (("output", "bin"), U8), "edges": (("output", "edge"), F8),
+        "centre": (("output", "bin"), F8), "exceedance": (("output", "edge"), F8),
     },
     "investors": {
         "investor": (("investor",), S), "quantile": (("quantile",), F8),
@@ -67,13 +68,14 @@ LAYOUT = {
         "paid_quantiles": (("investor", "quantile"), F8),
     },
     "coalitions": {
-        "coalition": (("coalition",), U8), "mask": (("coalition",), U8),
+        "coalition": (("coalition",), S), "mask": (("coalition",), U8),
         "members": (("coalition",), S), "count": (("coalition",), U8),
         "probability": (("coalition",), F8), "mean_total": (("coalition",), F8),
     },
     "price_fan": {
         "month": (("month",), I4), "quantile": (("quantile",), F8),
         "price_quantiles": (("month", "quantile"), F8), "price_mean": (("month",), F8),
+        "initial_quantiles": (("quantile",), F8), "initial_mean": ((), F8),
     },
     "convergence": {
         "checkpoint": (("checkpoint",), U8), "output": (("output",), S),
@@ -219,7 +221,7 @@ def check_root(f, trials, requested, status):
         if typ == S:
             check(isinstance(v, str), "root %s is %r, not a str" % (key, type(v)))
         elif key == "file_format_version":
-            check(isinstance(v, np.ndarray) and v.dtype == np.int32 and list(v) == [2, 1],
+            check(isinstance(v, np.ndarray) and v.dtype == np.int32 and list(v) == [2, 2],
                   "file_format_version %r" % (v,))
         else:
             check(isinstance(v, typ), "root %s is %r, expected %s" % (key, type(v), typ))
@@ -230,6 +232,26 @@ def check_root(f, trials, requested, status):
     check(a["trials_requested"] == requested, "trials_requested")
     check(a["run_status"] == status, "run_status %s, expected %s" % (a["run_status"], status))
     check(a["scenario"] != "", "scenario name")
+    # Every group carries the run's facts, so that one group read alone says what it holds.
+    for name, g in f.items():
+        if isinstance(g, h5py.Group):
+            for key in ("trials", "run_status", "scenario"):
+                check(key in g.attrs and g.attrs[key] == a[key],
+                      "/%s attribute %s: %r, the root has %r" % (name, key, g.attrs.get(key), a[key]))
+    # The thresholds behind closed, target_met, shortfall (MODEL.md 3.3).
+    sm, tr = f["summary"], f.get("trials")
+    target = sm.attrs["target"]
+    rules = dict(zip(sm["output"].asstr()[:], sm["rule"].asstr()[:]))
+    check(rules["target_met"] == "total >= %.17g" % target, "rule target_met %r" % rules["target_met"])
+    check(rules["shortfall"] == "max(0, %.17g - total)" % target, "rule shortfall")
+    mc = sm.attrs.get("minimum_close")
+    check(rules["closed"] == ("total > 0" if mc is None else "total >= %.17g" % mc), "rule closed")
+    for o in ("closed", "target_met", "shortfall", "oversubscribed"):
+        if tr is not None and o in tr:
+            check(tr[o].attrs["rule"] == rules[o], "/trials/%s rule" % o)
+    for o in ("target_met", "shortfall"):
+        if tr is not None and o in tr:
+            check(tr[o].attrs["target"] == target, "/trials/%s target" % o)
     # /config is the scenario file verbatim, with its SHA-256.
     raw = f["config"][()]
     check(isinstance(raw, bytes), "config is not a string")
@@ -298,6 +320,9 @@ def check_summary(f, n):
             lo, hi = s["mean"][o] - ALPHA * scale, s["mean"][o] + ALPHA * scale
         check(edges[o][0] == lo and edges[o][-1] == hi, "histogram %s: edges %r..%r" % (names[o], edges[o][0], edges[o][-1]))
         check(np.all(np.diff(edges[o]) > 0), "histogram %s: edges not increasing" % names[o])
+        check(np.array_equal(h["centre"][o], 0.5 * edges[o][:-1] + 0.5 * edges[o][1:]), "histogram %s: centres" % names[o])
+        tail = np.concatenate([np.cumsum(counts[o][::-1])[::-1], [0]]) / np.float64(count[o])
+        check(np.array_equal(h["exceedance"][o], tail), "histogram %s: exceedance" % names[o])
     return names, qs
 
 
@@ -376,12 +401,16 @@ def check_trials(f, n, names, qs, valuation):
         for k, (m, cnt) in enumerate(order):
             members = "+".join(names_i[i] for i in range(len(names_i)) if (m >> i) & 1)
             check(c["members"].asstr()[k] == members, "coalition %d members" % k)
+            check(c["coalition"].asstr()[k] == (members or "nobody"), "coalition %d label" % k)
             sel = total[jm == m]
             check(close(sel.mean(), c["mean_total"][k], max(np.abs(sel).mean(), 1e-300), REL_MEAN), "coalition %d mean_total" % k)
     if "price_path" in t:
         pp = t["price_path"][:]
         pf = f["price_fan"]
         check(pp.shape[1] == pf["month"].shape[0], "price_path months")
+        q0 = pf["initial_quantiles"][:]
+        check(np.all(np.diff(q0) >= 0) and np.all(q0 > 0), "initial_quantiles increasing and > 0: %r" % q0)
+        check(q0[0] <= pf["initial_mean"][()] <= q0[-1], "initial_mean inside the initial quantiles")
         check(np.array_equal(t["month"][:], np.arange(1, pp.shape[1] + 1)), "/trials/month")
         for m in range(pp.shape[1]):
             col = pp[:, m]
