@@ -3,7 +3,7 @@
 # uniform amounts (S_k = var_k / sum var, times 1 - 1/B^2 for equiprobable
 # bins of a linear effect), joins with p = 1 (index 0), inputs that do not
 # enter an output (index 0) -- each within 4 of its standard errors -- and
-# identical bits for 1 and 3 threads.
+# identical bits for 1 and 3 threads and after `dealsim extend`.
 # Licence: see LICENSE at the top of the repository.
 import os
 import subprocess
@@ -63,6 +63,18 @@ with tempfile.TemporaryDirectory(prefix="dealsim-sens-") as d:
             g = f["sensitivity"]
             res[th] = {k: g[k][()] for k in g}
             attrs = {k: dict(g[k].attrs) for k in g}
+    # A run that ended inside a block, extended (its /state, the tail dropped
+    # and re-run): the same bits as one run of the total.
+    part, ext = os.path.join(d, "part.h5"), os.path.join(d, "ext.h5")
+    subprocess.run([DEALSIM, "run", scen, "-n", "50000", "-o", part, "--force", "--quiet",
+                    "--threads", "2"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([DEALSIM, "extend", part, "-n", str(TRIALS - 50000), "-o", ext, "--quiet",
+                    "--threads", "3"], check=True, stdout=subprocess.DEVNULL)
+    with h5py.File(ext, "r") as f:
+        g = f["sensitivity"]
+        same = all(np.array_equal(g[k][()], res[1][k], equal_nan=g[k].dtype.kind == "f")
+                   for k in res[1])
+    check(same, "/sensitivity of an extended run identical to one run of the total")
     r = res[1]
     same = all(np.array_equal(r[k], res[3][k], equal_nan=r[k].dtype.kind == "f") for k in r)
     check(same, "/sensitivity identical for 1 and 3 threads")
