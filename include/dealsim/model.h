@@ -82,5 +82,8 @@ void ds_model_run_block(const ds_model *m, uint64_t block, size_t n, ds_block *b
  * TRANCHE inputs the uniform (U or Phi(Z)) that was compared with p or q.
  * Tests use it to check common random numbers by name. */
 double ds_block_input_value(const ds_model *m, const ds_block *blk, size_t k, size_t t);
+/* The same values of input k for every trial t of the block: element t
+ * (for the sensitivity accumulators, which read a block's inputs in bulk). */
+const double *ds_block_input_column(const ds_model *m, const ds_block *blk, size_t k);
 
 #endif /* DEALSIM_MODEL_H */

@@ -231,6 +231,8 @@ typedef struct {
     ds_coalition *coal; /* sorted by mask, count >= 1 each */
     uint64_t other_count; /* trials with an untracked mask (pooled) */
     double other_sum;     /* their sum of total */
+    double *sens;         /* [ds_sens_len] sensitivity records, or NULL
+                           * (a node from a state without them) */
 } ds_stats_node;
 
 /* All accumulators of a run.  The same type serves as the global summary
@@ -284,6 +286,17 @@ typedef struct {
     ds_sketch *sk_price;    /* [horizon] */
 
     double *scratch;        /* [max(horizon, n_investors) + 1], private to stats.c */
+
+    /* Sensitivity (sensitivity.c, "Sensitivity" below): sens_k uncertain
+     * inputs (scenario indices sens_inputs), 0 without a model.  sens_view
+     * is a block partial's records or, after finalize, the fold's;
+     * sens_valid is 0 when some node lacked them (then no results). */
+    const ds_model *sens_model; /* set by ds_stats_alloc; NULL after import */
+    size_t sens_k;
+    size_t *sens_inputs;
+    double *sens_view;
+    double *sens_scratch; /* [ds_sens_scratch_len] for ds_sens_block */
+    int sens_valid;
 } ds_stats;
 
 /* Allocates empty accumulators shaped for the model (with more than
@@ -346,6 +359,33 @@ ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *tail_blk, ds_diag *dia
 /* Notes (stats.c): the block and merge functions return DS_ERR_INTERNAL when
  * shapes differ; ds_stats_block_moments and ds_stats_add_sketches may leave
  * an incomplete accumulator on DS_ERR_NOMEM, after which the run must fail. */
+
+/* ------------------------------------------------------------------------ */
+/* Sensitivity (sensitivity.c): per node, for each uncertain input k and
+ * output o, a co-moment record of (U_k, y) and DS_SENS_BINS bin records of
+ * y over equiprobable bins of U_k (the input's uniform), merged by Chan's
+ * update along the merge tree like ds_moments (lower block index left).
+ * Layout: [K][O][DS_SENS_CO] co-moments = (n, mean U, mean y, M2 U, M2 y,
+ * C), then [K][B][O][2] bins = (n, mean y).  Memory: 8 K O (6 + 2 B)
+ * bytes a node (46 doubles per input and output; for 20 inputs and 21
+ * outputs 155 KiB a node, times at most 64 + 1 + threads + 2 nodes). */
+#define DS_SENS_BINS 20
+#define DS_SENS_CO 6
+size_t ds_sens_len(size_t n_inputs, size_t n_outputs);
+/* Sets s's sensitivity shape from the model (called by ds_stats_alloc). */
+ds_status ds_sens_setup(ds_stats *s, const ds_model *m);
+/* A block's records (trial order) into out[ds_sens_len], using
+ * scratch[ds_sens_scratch_len]. */
+size_t ds_sens_scratch_len(size_t n_inputs, size_t n_outputs);
+void ds_sens_block(const ds_stats *s, const ds_block *blk, double *out, double *scratch);
+/* out := merge(l, r), l the lower-index node. */
+void ds_sens_merge(size_t n_inputs, size_t n_outputs, const double *l, const double *r,
+                   double *out);
+/* From the co-moment record `co` of (k, o) and its first bin record `bins`
+ * (bins b at bins + 2 O b): the bias-corrected first-order index S, its
+ * standard error and corr(U_k, y) (NaN where undefined). */
+void ds_sens_estimate(const double *co, const double *bins, size_t n_outputs, double *S,
+                      double *se, double *rho);
 
 /* ------------------------------------------------------------------------ */
 /* Saved state: a generic, self-describing list of named arrays. */

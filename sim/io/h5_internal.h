@@ -189,6 +189,8 @@ ds_status ds_h5_write_investors(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 ds_status ds_h5_write_price_fan(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 ds_status ds_h5_write_convergence(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+/* h5sensitivity.c: the /sensitivity group (absent when the state has no records). */
+ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 /* h5state.c */
 ds_status ds_h5_write_state(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 

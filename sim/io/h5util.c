@@ -285,13 +285,13 @@ static hid_t ds_gw_write(ds_gw *g, const char *name, ds_h5_kind k, size_t rank,
                          const char *long_name, int keep)
 {
     char where[128];
-    hsize_t shape[2] = {0, 0};
+    hsize_t shape[3] = {0, 0, 0}; /* rank 3: /sensitivity (input, output, bin) */
     hid_t space = H5I_INVALID_HID, d = H5I_INVALID_HID;
     hsize_t nelem = 1;
     if (g->st != DS_OK)
         return H5I_INVALID_HID;
     snprintf(where, sizeof where, "%s/%s", g->path, name);
-    if (rank > 2) {
+    if (rank > 3) {
         g->st = ds_diag_set(g->diag, DS_ERR_INTERNAL, NULL, 0, 0, "h5out: rank %zu of %s",
                             rank, where);
         return H5I_INVALID_HID;

@@ -224,6 +224,12 @@ double ds_block_input_value(const ds_model *m, const ds_block *blk, size_t k, si
     return blk->ws_inputs[k * DS_BLOCK_SIZE + t];
 }
 
+const double *ds_block_input_column(const ds_model *m, const ds_block *blk, size_t k)
+{
+    (void)m;
+    return blk->ws_inputs + k * DS_BLOCK_SIZE;
+}
+
 /* Step (1): every input of the block from its own stream. */
 static void sample_inputs(const ds_model *m, uint64_t block, size_t n, ds_block *blk)
 {

@@ -418,8 +418,31 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
                    &jc));
     if (s->n_investors)
         memcpy(jc, s->inv_joined, s->n_investors * sizeof *jc);
+    /* Sensitivity records (stats.h), only when every node has them. */
+    int all_sens = s->sens_k > 0;
+    for (size_t j = 0; j < nn && all_sens; ++j)
+        all_sens = (j < s->n_nodes ? &s->nodes[j] : &s->tail)->sens != NULL;
+    if (all_sens) {
+        const size_t len = ds_sens_len(s->sens_k, s->n_outputs);
+        const char *dns[2] = {"node", "sensitivity_record"};
+        uint64_t d_ns[2] = {nn, len};
+        double *sv;
+        DS_TRY(add_scalar(st, "sensitivity_inputs", s->sens_k,
+                          "uncertain inputs with sensitivity records"));
+        DS_TRY(add_f64(st, "node_sensitivity", 2, d_ns, dns, "various",
+                       "per node: co-moments of (U_k, output) then per-bin (n, mean, M2) "
+                       "records (stats.h, Sensitivity)",
+                       &sv));
+        for (size_t j = 0; j < nn; ++j)
+            memcpy(sv + j * len, (j < s->n_nodes ? &s->nodes[j] : &s->tail)->sens,
+                   len * sizeof *sv);
+    }
     return DS_OK;
 }
+
+/* The optional sensitivity records (export_inner); absent: no sensitivity
+ * (the nodes keep sens NULL and the results have none). */
+static ds_status import_sensitivity(const ds_state *in, ds_stats *s, ds_diag *diag);
 
 ds_status ds_stats_export(const ds_stats *s, ds_state **out)
 {
@@ -555,9 +578,9 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
         if (ix[j] >= (UINT64_MAX >> 1) >> lv[j])
             BAD("node %llu: index %llu at level %llu is beyond the block range",
                 (unsigned long long)j, (unsigned long long)ix[j], (unsigned long long)lv[j]);
-        ds_stats_node a = {(uint32_t)lv[j], ix[j], 0, NULL, 0, NULL, 0, 0.0};
+        ds_stats_node a = {(uint32_t)lv[j], ix[j], 0, NULL, 0, NULL, 0, 0.0, NULL};
         if (j > 0) {
-            ds_stats_node b = {(uint32_t)lv[j - 1], ix[j - 1], 0, NULL, 0, NULL, 0, 0.0};
+            ds_stats_node b = {(uint32_t)lv[j - 1], ix[j - 1], 0, NULL, 0, NULL, 0, 0.0, NULL};
             if (ds_stats_node_first(&a) <= ds_stats_node_last(&b))
                 BAD("node %llu overlaps or precedes node %llu (nodes must be sorted and "
                     "disjoint)",
@@ -839,6 +862,8 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
         st = import_checkpoints(in, s, diag);
     if (st == DS_OK)
         st = import_sketches(in, s, diag);
+    if (st == DS_OK)
+        st = import_sensitivity(in, s, diag);
     if (st != DS_OK) {
         if (st == DS_ERR_NOMEM)
             ds_diag_set(diag, st, NULL, 0, 0, "out of memory (importing state)");
@@ -846,5 +871,33 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
         return st;
     }
     *out = s;
+    return DS_OK;
+}
+
+static ds_status import_sensitivity(const ds_state *in, ds_stats *s, ds_diag *diag)
+{
+    const ds_state_array *a = ds_state_find(in, "node_sensitivity");
+    if (!a)
+        return DS_OK;
+    uint64_t k;
+    DS_TRY(need_scalar(in, "sensitivity_inputs", &k, diag));
+    const uint64_t nn = s->n_nodes + (s->has_tail ? 1u : 0u);
+    if (k == 0 || k > 65536)
+        BAD("sensitivity_inputs %llu is not valid", (unsigned long long)k);
+    const size_t len = ds_sens_len((size_t)k, s->n_outputs);
+    if (a->kind != DS_STATE_F64 || a->rank != 2 || a->dims[0] != nn || a->dims[1] != len)
+        BAD("node_sensitivity is not a float64 [%llu, %zu] array", (unsigned long long)nn, len);
+    s->sens_k = (size_t)k;
+    s->sens_view = malloc(len * sizeof *s->sens_view);
+    if (!s->sens_view)
+        return DS_ERR_NOMEM;
+    const double *v = a->data;
+    for (uint64_t j = 0; j < nn; ++j) {
+        ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        nd->sens = malloc(len * sizeof *nd->sens);
+        if (!nd->sens)
+            return DS_ERR_NOMEM;
+        memcpy(nd->sens, v + j * len, len * sizeof *nd->sens);
+    }
     return DS_OK;
 }

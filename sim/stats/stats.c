@@ -845,6 +845,10 @@ ds_stats *ds_stats_alloc(const ds_model *m)
     if (n_outputs < 0 || sc->horizon < 0)
         return NULL;
     ds_stats *s = ds_stats_alloc_shape((size_t)n_outputs, sc->n_investors, (size_t)sc->horizon);
+    if (s && ds_sens_setup(s, m) != DS_OK) {
+        ds_stats_free(s);
+        return NULL;
+    }
     if (!s || !s->coal_pooled)
         return s;
     /* The tracked coalitions (stats.h): the masks of block 0 at full size,
@@ -949,6 +953,9 @@ void ds_stats_free(ds_stats *s)
     free(s->sk_amount);
     free(s->sk_paid);
     free(s->sk_price);
+    free(s->sens_inputs);
+    free(s->sens_view);
+    free(s->sens_scratch);
     free(s);
 }
 
@@ -972,6 +979,7 @@ static int stats_same_shape(const ds_stats *a, const ds_stats *b)
     return a->n_outputs == b->n_outputs && a->n_investors == b->n_investors &&
            a->horizon == b->horizon && a->block_size == b->block_size &&
            a->coal_pooled == b->coal_pooled && a->n_tracked == b->n_tracked &&
+           (a->sens_k == b->sens_k || a->sens_k == 0 || b->sens_k == 0) &&
            (a->n_tracked == 0 || a->tracked == b->tracked ||
             memcmp(a->tracked, b->tracked, a->n_tracked * sizeof *a->tracked) == 0);
 }
@@ -1111,6 +1119,11 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     /* The price months: many columns, so interleaved accumulators in memory
      * do not stall (each is touched once a row). */
     block_columns(blk->price, n, h, partial->price, partial->scratch);
+    partial->sens_valid = 0;
+    if (partial->sens_model && partial->sens_k > 0) {
+        ds_sens_block(partial, blk, partial->sens_view, partial->sens_scratch);
+        partial->sens_valid = 1;
+    }
     const double *total = blk->out[DS_OUT_TOTAL];
     for (size_t t = 0; t < n; ++t) {
         uint64_t mask = blk->joined_mask[t];
@@ -1165,8 +1178,10 @@ void ds_stats_node_free(ds_stats_node *nd)
 {
     free(nd->mo);
     free(nd->coal);
+    free(nd->sens);
     nd->mo = NULL;
     nd->coal = NULL;
+    nd->sens = NULL;
     nd->n_coal = 0;
 }
 
@@ -1279,6 +1294,14 @@ static ds_status node_merge(const ds_stats *s, const ds_stats_node *l, const ds_
     out->n_coal = n;
     out->other_count = l->other_count + r->other_count;
     out->other_sum = l->other_sum + r->other_sum;
+    if (s->sens_k > 0 && l->sens && r->sens) {
+        out->sens = malloc(ds_sens_len(s->sens_k, s->n_outputs) * sizeof *out->sens);
+        if (!out->sens) {
+            ds_stats_node_free(out);
+            return DS_ERR_NOMEM;
+        }
+        ds_sens_merge(s->sens_k, s->n_outputs, l->sens, r->sens, out->sens);
+    }
     out->level = l->level + 1;
     out->index = l->index >> 1;
     out->trials = l->trials + r->trials;
@@ -1294,6 +1317,15 @@ static ds_status node_copy(const ds_stats *s, const ds_stats_node *src, ds_stats
     dst->n_coal = src->n_coal;
     dst->other_count = src->other_count;
     dst->other_sum = src->other_sum;
+    if (s->sens_k > 0 && src->sens) {
+        const size_t len = ds_sens_len(s->sens_k, s->n_outputs);
+        dst->sens = malloc(len * sizeof *dst->sens);
+        if (!dst->sens) {
+            ds_stats_node_free(dst);
+            return DS_ERR_NOMEM;
+        }
+        memcpy(dst->sens, src->sens, len * sizeof *dst->sens);
+    }
     dst->level = src->level;
     dst->index = src->index;
     dst->trials = src->trials;
@@ -1418,6 +1450,15 @@ ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t
     leaf.n_coal = n;
     leaf.other_count = partial->coal_other.count;
     leaf.other_sum = partial->coal_other.sum_total;
+    if (acc->sens_k > 0 && partial->sens_k == acc->sens_k && partial->sens_valid) {
+        const size_t len = ds_sens_len(acc->sens_k, acc->n_outputs);
+        leaf.sens = malloc(len * sizeof *leaf.sens);
+        if (!leaf.sens) {
+            ds_stats_node_free(&leaf);
+            return DS_ERR_NOMEM;
+        }
+        memcpy(leaf.sens, partial->sens_view, len * sizeof *leaf.sens);
+    }
     if (is_tail) {
         /* Kept apart (stats.h): only full blocks enter the forest. */
         acc->tail = leaf;
@@ -1563,6 +1604,11 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
         goto nomem;
     }
     view_put(s, acc.mo);
+    s->sens_valid = 0;
+    if (s->sens_k > 0 && acc.sens && s->sens_view) {
+        memcpy(s->sens_view, acc.sens, ds_sens_len(s->sens_k, s->n_outputs) * sizeof *s->sens_view);
+        s->sens_valid = 1;
+    }
     if (s->coalitions)
         memset(s->coalitions, 0, s->cap_coalitions * sizeof *s->coalitions);
     for (size_t k = 0; k < acc.n_coal; ++k)
@@ -1672,17 +1718,20 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
      * and log price, inputs and copula normals. */
     const uint64_t block = B * d * (DS_OUT_COUNT + 1 + 3 * ni + 2 * h + 2 * nin) + B * ni +
                            d * (h + 1 + nin);
+    /* Sensitivity records (stats.h): one array a node, the view and a block
+     * partial's. */
+    const uint64_t sens = (uint64_t)ds_sens_len(nin, DS_OUT_COUNT) * d + (nin + 1) * d;
     const uint64_t n_mo = DS_OUT_COUNT + 3 * ni + h;       /* moments of a view */
     const uint64_t n_sk = DS_OUT_COUNT + 2 * ni + h;       /* sketches */
     const uint64_t sketch = 2 * (uint64_t)DS_SKETCH_MAX_BUCKETS * sizeof(uint64_t);
     const uint64_t coal_table = 2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition);
     const uint64_t tracked = (uint64_t)DS_COAL_MAX_TRACKED * sizeof(uint64_t);
-    const uint64_t view = sizeof(ds_stats) + n_mo * sizeof(ds_moments) +
+    const uint64_t view = sens + sizeof(ds_stats) + n_mo * sizeof(ds_moments) +
                           n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
                           (h > ni ? h : ni) * d + coal_table + tracked;
     /* A merged node's coalition array is sized for both children's rows
      * (node_merge), so up to twice the tracked cap. */
-    const uint64_t node = n_mo * sizeof(ds_moments) +
+    const uint64_t node = sens + n_mo * sizeof(ds_moments) +
                           2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition) +
                           sizeof(ds_stats_node);
     const uint64_t accumulator = view + n_sk * sketch;

@@ -77,6 +77,18 @@ LAYOUT = {
         "price_quantiles": (("month", "quantile"), F8), "price_mean": (("month",), F8),
         "initial_quantiles": (("quantile",), F8), "initial_mean": ((), F8),
     },
+    "sensitivity": {
+        "input": (("input",), S), "output": (("output",), S), "bin": (("bin",), F8),
+        "bin_edge": (("bin_edge",), U8), "bin_edges": (("bin_edge",), F8),
+        "first_order": (("input", "output"), F8),
+        "first_order_stderr": (("input", "output"), F8),
+        "rank_correlation": (("input", "output"), F8),
+        "bin_mean": (("input", "output", "bin"), F8),
+        "bin_count": (("input", "output", "bin"), U8),
+        "bool_output": (("bool_output",), S),
+        "bool_probability": (("input", "bool_output", "bin"), F8),
+        "bool_probability_stderr": (("input", "bool_output", "bin"), F8),
+    },
     "convergence": {
         "checkpoint": (("checkpoint",), U8), "output": (("output",), S),
         "output_units": (("output",), S), "output_long_name": (("output",), S),
@@ -113,6 +125,8 @@ LAYOUT = {
         "sketch_pos_offset": (("sketch",), U8), "sketch_neg_lo": (("sketch",), I4),
         "sketch_neg_len": (("sketch",), U8), "sketch_neg_offset": (("sketch",), U8),
         "join_count": (("investor",), U8),
+        "sensitivity_inputs": ((), U8), "sensitivity_record": (("sensitivity_record",), U8),
+        "node_sensitivity": (("node", "sensitivity_record"), F8),
     },
 }
 

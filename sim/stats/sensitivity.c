@@ -1,0 +1,295 @@
+/* sim/stats/sensitivity.c
+ * First-order sensitivity indices, per-bin outcome probabilities and input
+ * rank correlations, accumulated per block and merged along the merge tree.
+ * Licence: see LICENSE at the top of the repository.
+ *
+ * State of one node (stats.h, "Sensitivity"): for each uncertain input k
+ * (scenario inputs that are not fixed, in scenario order) and each output o:
+ *  - a co-moment record [n, mean U, mean y, M2 of U, M2 of y, C(U, y)] over
+ *    the trials where y is finite;
+ *  - DS_SENS_BINS bin records [n, mean y] for the trials whose U_k
+ *    falls in bin b = floor(B U_k) (equiprobable bins of the uniform).
+ * U_k is the input's uniform: the kernel's uniform for join and tranche
+ * inputs, F(x) (the distribution's CDF) for distribution inputs.
+ * A block's record is computed in trial order from sums shifted by the
+ * block's first finite value of y (and U - 1/2), converted to (n, mean, M2)
+ * records at the end of the block; nodes merge by Chan et al. (1979), the lower
+ * block index the left operand, as ds_moments do: so the bits depend only
+ * on the blocks, never on the partition.
+ */
+#include "stats_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealsim/dist.h"
+
+size_t ds_sens_len(size_t n_inputs, size_t n_outputs)
+{
+    return n_inputs * n_outputs * (DS_SENS_CO + 2u * DS_SENS_BINS);
+}
+
+ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
+{
+    const ds_scenario *sc = ds_model_scenario(m);
+    size_t k = 0;
+    for (size_t i = 0; i < sc->n_inputs; ++i)
+        k += !sc->inputs[i].fixed;
+    s->sens_inputs = malloc((k + 1) * sizeof *s->sens_inputs);
+    s->sens_view = malloc((ds_sens_len(k, s->n_outputs) + 1) * sizeof *s->sens_view);
+    s->sens_scratch =
+        malloc((ds_sens_scratch_len(k, s->n_outputs) + 1) * sizeof *s->sens_scratch);
+    if (!s->sens_inputs || !s->sens_view || !s->sens_scratch)
+        return DS_ERR_NOMEM;
+    k = 0;
+    for (size_t i = 0; i < sc->n_inputs; ++i)
+        if (!sc->inputs[i].fixed)
+            s->sens_inputs[k++] = i;
+    s->sens_k = k;
+    s->sens_model = m;
+    s->sens_valid = 0;
+    return DS_OK;
+}
+
+/* The uniform of input `in` for a sampled value (see the header). */
+static double sens_uniform(const ds_input *in, double v)
+{
+    double u = in->kind == DS_INPUT_DIST ? ds_dist_cdf(in->dist, v) : v;
+    return u;
+}
+
+static size_t sens_bin(double u)
+{
+    if (!(u > 0.0))
+        return 0; /* NaN too: the kernel never gives one */
+    double b = u * (double)DS_SENS_BINS;
+    return b >= (double)(DS_SENS_BINS - 1) ? DS_SENS_BINS - 1u : (size_t)b;
+}
+
+/* Trials are taken in chunks of SENS_CHUNK: first the uniforms and bins of
+ * every input for the chunk (a column of the block at a time), then the
+ * trials in order. */
+#define SENS_CHUNK 256
+
+size_t ds_sens_scratch_len(size_t n_inputs, size_t n_outputs)
+{
+    /* raw [K][3][O], raw bins [K][B][2][O], bin counts [K][B], per-k sums
+     * [K][2], the chunk's du [K][C] and bins [K][C] (as doubles). */
+    return n_inputs * n_outputs * (3u + 2u * DS_SENS_BINS) + n_inputs * (DS_SENS_BINS + 2u) +
+           2u * n_inputs * SENS_CHUNK;
+}
+
+/* The work per trial (the run-time cost): for each input k and output o two
+ * multiply-adds into contiguous rows of O (a vector loop): sum du y and, in
+ * k's bin, sum y; y shifted by the block's first finite value, du = U - 1/2.
+ * What does not depend on o is kept per k (bin counts, sum du, sum du^2) and
+ * what does not depend on k per o (count, sum y, sum y^2).  A non-finite
+ * value enters as y = 0, and its trial's count, du and du^2 are summed apart
+ * per (k, o) and subtracted from the per-k sums at the end: the slower
+ * path, only for such trials.  All sums run in trial order. */
+void ds_sens_block(const ds_stats *s, const ds_block *blk, double *out, double *scratch)
+{
+    const size_t K = s->sens_k, O = s->n_outputs, n = blk->n, B = DS_SENS_BINS;
+    const ds_scenario *sc = ds_model_scenario(s->sens_model);
+    double *raw = scratch;                     /* [K][3][O]: du w, du^2 w, du y */
+    double *rbin = raw + K * 3 * O;            /* [K][B][2][O]: w, y */
+    double *kbin = rbin + K * B * 2 * O;       /* [K][B] counts */
+    double *ksum = kbin + K * B;               /* [K][2] sum du, sum du^2 */
+    double *cdu = ksum + K * 2;                /* [K][C] */
+    double *cbin = cdu + K * SENS_CHUNK;       /* [K][C] */
+    memset(scratch, 0, ds_sens_scratch_len(K, O) * sizeof *scratch);
+    double shift[DS_OUT_COUNT], y[DS_OUT_COUNT], w[DS_OUT_COUNT];
+    double on[DS_OUT_COUNT], osy[DS_OUT_COUNT], osy2[DS_OUT_COUNT];
+    size_t part[DS_OUT_COUNT], np = 0;
+    for (size_t o = 0; o < O; ++o) {
+        int first = 1, all = 1;
+        shift[o] = 0.0;
+        on[o] = osy[o] = osy2[o] = 0.0;
+        for (size_t t = 0; t < n; ++t) {
+            const double v = blk->out[o][t];
+            if (!isfinite(v))
+                all = 0;
+            else if (first)
+                shift[o] = v, first = 0;
+        }
+        if (!all)
+            part[np++] = o;
+    }
+    for (size_t t0 = 0; t0 < n; t0 += SENS_CHUNK) {
+        const size_t tn = n - t0 < SENS_CHUNK ? n - t0 : SENS_CHUNK;
+        for (size_t k = 0; k < K; ++k) {
+            const ds_input *in = &sc->inputs[s->sens_inputs[k]];
+            const double *col = ds_block_input_column(s->sens_model, blk, s->sens_inputs[k]);
+            for (size_t j = 0; j < tn; ++j) {
+                const double u = sens_uniform(in, col[t0 + j]);
+                cdu[k * SENS_CHUNK + j] = u - 0.5;
+                cbin[k * SENS_CHUNK + j] = (double)sens_bin(u);
+            }
+        }
+        for (size_t j = 0; j < tn; ++j) {
+            const size_t t = t0 + j;
+            int bad = 0;
+            for (size_t o = 0; o < O; ++o) {
+                const double v = blk->out[o][t];
+                const int f = isfinite(v) != 0;
+                bad |= !f;
+                w[o] = f ? 1.0 : 0.0;
+                y[o] = f ? v - shift[o] : 0.0;
+                on[o] += w[o];
+                osy[o] += y[o];
+                osy2[o] += y[o] * y[o];
+            }
+            for (size_t k = 0; k < K; ++k) {
+                const double du = cdu[k * SENS_CHUNK + j];
+                const size_t b = (size_t)cbin[k * SENS_CHUNK + j];
+                kbin[k * B + b] += 1.0;
+                ksum[2 * k] += du;
+                ksum[2 * k + 1] += du * du;
+                double *restrict r2 = raw + (k * 3 + 2) * O;
+                double *restrict b1 = rbin + ((k * B + b) * 2 + 1) * O;
+                for (size_t o = 0; o < O; ++o) {
+                    r2[o] += du * y[o];
+                    b1[o] += y[o];
+                }
+                if (!bad)
+                    continue;
+                /* The rare trial with a non-finite output: what its
+                 * missing values leave out, subtracted at the end. */
+                for (size_t q = 0; q < np; ++q) {
+                    const size_t o = part[q];
+                    if (w[o] != 0.0)
+                        continue;
+                    raw[k * 3 * O + o] += du;
+                    raw[(k * 3 + 1) * O + o] += du * du;
+                    rbin[(k * B + b) * 2 * O + o] += 1.0;
+                }
+            }
+        }
+    }
+    /* The weighted sums: the per-k ones, less those of the trials where the
+     * output was not finite (zero for outputs finite throughout). */
+    for (size_t o = 0; o < O; ++o)
+        for (size_t k = 0; k < K; ++k) {
+            raw[k * 3 * O + o] = ksum[2 * k] - raw[k * 3 * O + o];
+            raw[(k * 3 + 1) * O + o] = ksum[2 * k + 1] - raw[(k * 3 + 1) * O + o];
+            for (size_t b = 0; b < B; ++b)
+                rbin[(k * B + b) * 2 * O + o] = kbin[k * B + b] - rbin[(k * B + b) * 2 * O + o];
+        }
+    /* Shifted sums to the records (stats.h layout). */
+    double *bins = out + K * O * DS_SENS_CO;
+    for (size_t k = 0; k < K; ++k)
+        for (size_t o = 0; o < O; ++o) {
+            double cn = 0.0, sy = 0.0;
+            for (size_t b = 0; b < B; ++b) {
+                const double *rb = rbin + (k * B + b) * 2 * O + o;
+                double *r = bins + ((k * B + b) * O + o) * 2;
+                const double bn = rb[0], bs = rb[O];
+                cn += bn;
+                sy += bs;
+                r[0] = bn;
+                r[1] = bn > 0.0 ? shift[o] + bs / bn : 0.0;
+            }
+            const double *rk = raw + k * 3 * O + o;
+            double *c = out + (k * O + o) * DS_SENS_CO;
+            const double su = rk[0], su2 = rk[O], suy = rk[2 * O];
+            /* cn, sy equal on[o], osy[o] (the same values); the k-free sums
+             * are used for y so that M2 of y is the same for every k. */
+            (void)sy;
+            c[0] = cn;
+            if (cn > 0.0) {
+                c[1] = 0.5 + su / cn;
+                c[2] = shift[o] + osy[o] / on[o];
+                c[3] = fmax(su2 - su * su / cn, 0.0);
+                c[4] = fmax(osy2[o] - osy[o] * osy[o] / on[o], 0.0);
+                c[5] = suy - su * osy[o] / on[o];
+            } else {
+                c[1] = c[2] = c[3] = c[4] = c[5] = 0.0;
+            }
+        }
+}
+
+/* (n, mean) := merge of a (left) and b. */
+static void pair_merge(const double *a, const double *b, double *out)
+{
+    if (b[0] == 0.0) {
+        out[0] = a[0], out[1] = a[1];
+        return;
+    }
+    if (a[0] == 0.0) {
+        out[0] = b[0], out[1] = b[1];
+        return;
+    }
+    const double n = a[0] + b[0];
+    out[0] = n;
+    out[1] = a[1] + (b[1] - a[1]) * b[0] / n;
+}
+
+void ds_sens_merge(size_t K, size_t O, const double *l, const double *r, double *out)
+{
+    for (size_t j = 0; j < K * O; ++j) {
+        const double *a = l + j * DS_SENS_CO, *b = r + j * DS_SENS_CO;
+        double *c = out + j * DS_SENS_CO;
+        if (b[0] == 0.0 || a[0] == 0.0) {
+            memcpy(c, b[0] == 0.0 ? a : b, DS_SENS_CO * sizeof *c);
+            continue;
+        }
+        /* Chan et al. (1979), with the co-moment C like M2. */
+        const double n = a[0] + b[0], du = b[1] - a[1], dy = b[2] - a[2];
+        const double wt = a[0] * b[0] / n;
+        c[0] = n;
+        c[1] = a[1] + du * b[0] / n;
+        c[2] = a[2] + dy * b[0] / n;
+        c[3] = a[3] + b[3] + du * du * wt;
+        c[4] = a[4] + b[4] + dy * dy * wt;
+        c[5] = a[5] + b[5] + du * dy * wt;
+    }
+    const size_t off = K * O * DS_SENS_CO;
+    for (size_t j = 0; j < K * O * DS_SENS_BINS; ++j)
+        pair_merge(l + off + 2 * j, r + off + 2 * j, out + off + 2 * j);
+}
+
+/* Estimator (see README, "Sensitivity"): with n finite values of y in
+ * bins of n_b values and means m_b, grand mean m and
+ *   SST = sum (y - m)^2,  SSB = sum_b n_b (m_b - m)^2,  SSW = SST - SSB,
+ * the correlation ratio eta^2 = SSB / SST (K. Pearson 1905) estimates
+ * Var(E[y | bin]) / Var(y), the first-order index S_k of the binned input
+ * (Saltelli et al. 2008, "Global Sensitivity Analysis: The Primer", 1.2.3;
+ * with equiprobable bins of U_k it approaches S_k as B grows: for a linear
+ * effect the binned index is S_k (1 - 1/B^2)).  Under no effect E[SSB] =
+ * (G - 1) sigma^2 over the G non-empty bins and E[SSW] = (n - G) sigma^2, so
+ * the bias-corrected estimate (Kelley's epsilon^2, 1935) is
+ *   S = (SSB - (G - 1) SSW / (n - G)) / SST.
+ * Standard error: the large-sample normal-theory variance of a squared
+ * correlation ratio with G - 1 degrees of freedom,
+ *   Var(S) ~ 4 S (1 - S)^2 / n + 2 (G - 1) (1 - S)^2 / n^2
+ * (the first term: Olkin and Finn's delta-method variance of R^2; the second:
+ * the variance of eta^2 under no effect, Beta((G-1)/2, (n-G)/2)); it is
+ * approximate for strongly non-normal outputs. */
+void ds_sens_estimate(const double *co, const double *bins, size_t O, double *S, double *se,
+                      double *rho)
+{
+    const double n = co[0];
+    *S = *se = *rho = (double)NAN;
+    if (n < 3.0)
+        return;
+    const double sst = co[4];
+    double ssb = 0.0, g = 0.0;
+    for (size_t b = 0; b < DS_SENS_BINS; ++b) {
+        const double *r = bins + b * O * 2;
+        if (r[0] > 0.0) {
+            const double d = r[1] - co[2];
+            ssb += r[0] * d * d;
+            g += 1.0;
+        }
+    }
+    if (co[3] > 0.0 && sst > 0.0)
+        *rho = co[5] / sqrt(co[3] * sst);
+    if (!(sst > 0.0) || g < 2.0 || n <= g)
+        return;
+    const double ssw = fmax(sst - ssb, 0.0);
+    const double s = (ssb - (g - 1.0) * ssw / (n - g)) / sst;
+    const double sp = s > 0.0 ? s : 0.0, q = 1.0 - sp;
+    *S = s;
+    *se = sqrt(4.0 * sp * q * q / n + 2.0 * (g - 1.0) * q * q / (n * n));
+}
