@@ -147,6 +147,7 @@ typedef struct {
     size_t n_per_trial;
     char **per_trial;        /* output names when DS_PER_TRIAL_LIST */
     int price_paths;
+    int sensitivity;         /* output.sensitivity: the /sensitivity indices (default off) */
     size_t n_quantiles;
     double *quantiles;       /* strictly increasing, in (0, 1) */
     int histogram_bins;      /* >= 1 */

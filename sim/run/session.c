@@ -609,8 +609,10 @@ static ds_status run_blocks(ds_session *s, ds_driver *d, uint64_t first, uint64_
         s->res.wall_seconds += r.wall_seconds;
         sp.base = s->trials0 + s->res.trials_done;
         sp.t_base = s->res.wall_seconds;
+        /* A stop that comes after the last round stops nothing. */
         int stop = ranks == 1 ? r.interrupted
-                              : ds_par_max_int(s->opt.stop && atomic_load(s->opt.stop));
+                              : ds_par_max_int(s->opt.stop && atomic_load(s->opt.stop)) &&
+                                    next + len < end;
         if (stop) {
             *stopped = 1;
             return DS_OK;

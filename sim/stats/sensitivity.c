@@ -34,7 +34,9 @@ ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
 {
     const ds_scenario *sc = ds_model_scenario(m);
     size_t k = 0;
-    for (size_t i = 0; i < sc->n_inputs; ++i)
+    /* output.sensitivity off: no input is followed, and nothing is added,
+     * merged, saved or written (sens_k = 0). */
+    for (size_t i = 0; sc->sensitivity && i < sc->n_inputs; ++i)
         k += !sc->inputs[i].fixed;
     s->sens_inputs = malloc((k + 1) * sizeof *s->sens_inputs);
     s->sens_view = malloc((ds_sens_len(k, s->n_outputs) + 1) * sizeof *s->sens_view);
@@ -43,7 +45,7 @@ ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
     if (!s->sens_inputs || !s->sens_view || !s->sens_scratch)
         return DS_ERR_NOMEM;
     k = 0;
-    for (size_t i = 0; i < sc->n_inputs; ++i)
+    for (size_t i = 0; sc->sensitivity && i < sc->n_inputs; ++i)
         if (!sc->inputs[i].fixed)
             s->sens_inputs[k++] = i;
     s->sens_k = k;

@@ -30,7 +30,8 @@ dealsim times are wall-clock times of the whole program (start-up, summaries
 and the HDF5 file included: at 1e6 trials start-up is negligible).  The numpy
 rate is the model's own timer around its simulation (interpreter start-up and
 imports excluded), which favours numpy slightly.  Runs (a)-(c) pass
-`--set output.per_trial=false` so that they time the simulation, not the
+`--set output.per_trial=false` (and every dealsim run `--set output.sensitivity=false`,
+as the numpy model computes no sensitivity) so that they time the simulation, not the
 disk; (d) times the disk.  Peak memory comes from wait4(2)'s rusage of each
 dealsim process (the same number `/usr/bin/time -v` prints as "Maximum
 resident set size").
@@ -121,7 +122,8 @@ class Bench:
 
     def dealsim_cmd(self, n, threads, per_trial, tag):
         cmd = [self.args.dealsim, "run", self.args.scenario, "-n", str(n), "--seed", str(SEED), "-o", self.out(tag),
-               "--force", "--quiet", "--set", f"output.per_trial={'true' if per_trial else 'false'}"]
+               "--force", "--quiet", "--set", f"output.per_trial={'true' if per_trial else 'false'}",
+               "--set", "output.sensitivity=false"]
         if threads is not None:
             cmd[3:3] = ["--threads", str(threads)]
         return cmd

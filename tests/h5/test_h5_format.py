@@ -140,7 +140,7 @@ ROOT_ATTRS = {
 
 
 def write(path, trials, stop_blocks, *sets):
-    cmd = [WRITER, "write", SCENARIO, path, str(trials), str(stop_blocks)] + list(sets)
+    cmd = [WRITER, "write", SCENARIO, path, str(trials), str(stop_blocks), "output.sensitivity=true"] + list(sets)
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         print(r.stdout, r.stderr)

@@ -136,7 +136,7 @@ c.ok(not os.path.exists(dead), "a killed rank: no result file under the final na
 
 # 4. Interrupted on 2 ranks (SIGUSR1, which mpirun forwards to every rank at
 # slightly different times), resumed on 3 ranks x 2 threads: the serial bits.
-big = ["run", smoke, "-n", "2000000", *sets]
+big = ["run", smoke, "-n", "6000000", *sets]
 full = os.path.join(d, "big-serial.h5")
 subprocess.run([DEALSIM] + big + ["-o", full, "-q"], check=True)
 part = os.path.join(d, "big-mpi.h5")
@@ -149,7 +149,7 @@ out, err = p.communicate(timeout=LIMIT)
 c.ok(p.returncode == 75, f"SIGUSR1 on 2 ranks: exit 75 ({p.returncode}; {err.strip()[-200:]})")
 with h5py.File(part, "r") as f:
     n = int(f.attrs["trials"])
-    c.ok(f.attrs["run_status"] == "interrupted" and 0 < n < 2000000 and n % 4096 == 0,
+    c.ok(f.attrs["run_status"] == "interrupted" and 0 < n < 6000000 and n % 4096 == 0,
          f"the interrupted file holds a whole number of blocks ({n})")
 mpirun(3, 2, ["run", "--resume", part, "-q"])
 diff = build_differences(full, part)

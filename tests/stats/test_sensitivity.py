@@ -46,6 +46,7 @@ compute:
     mean_reversion: 0.5
 output:
   per_trial: false
+  sensitivity: true
 """
 TRIALS = 200000
 B = 20
