@@ -35,6 +35,51 @@ static void mask_members(const ds_scenario *sc, uint64_t mask, char *buf, size_t
         snprintf(buf, size, "(none)");
 }
 
+/* The five inputs with the largest first-order index for output o (from
+ * /sensitivity's numbers, when the run computed them). */
+static void print_drivers(const ds_scenario *sc, const ds_stats *st, ds_output o)
+{
+    const size_t K = st->sens_k, O = st->n_outputs, B = DS_SENS_BINS;
+    if (!st->sens_valid || K == 0 || (size_t)o >= O)
+        return;
+    enum { TOP = 5 };
+    size_t best[TOP];
+    double bs[TOP], bse[TOP], brho[TOP];
+    size_t nb = 0;
+    const double *co = st->sens_view, *bins = st->sens_view + K * O * DS_SENS_CO;
+    for (size_t k = 0; k < K; ++k) {
+        double S, se, rho;
+        ds_sens_estimate(co + (k * O + (size_t)o) * DS_SENS_CO, bins + (k * B * O + (size_t)o) * 2,
+                         O, &S, &se, &rho);
+        if (!(S == S))
+            continue; /* NaN: undefined */
+        size_t at = nb < TOP ? nb++ : TOP;
+        if (at == TOP && !(S > bs[TOP - 1]))
+            continue;
+        if (at == TOP)
+            at = TOP - 1;
+        while (at > 0 && bs[at - 1] < S) {
+            best[at] = best[at - 1];
+            bs[at] = bs[at - 1];
+            bse[at] = bse[at - 1];
+            brho[at] = brho[at - 1];
+            --at;
+        }
+        best[at] = k;
+        bs[at] = S;
+        bse[at] = se;
+        brho[at] = rho;
+    }
+    if (nb == 0)
+        return;
+    printf("\nWhat drives %s (first-order index S +- se; corr of the input's rank U with it;\n"
+           "a join or tranche happens when U < p, so a negative corr means it raises %s):\n",
+           ds_output_get_info(o)->name, ds_output_get_info(o)->name);
+    for (size_t i = 0; i < nb; ++i)
+        printf("  %-32s S = %6.3f +- %.3f   corr = %+.3f\n",
+               sc->inputs[st->sens_inputs[best[i]]].name, bs[i], bse[i], brho[i]);
+}
+
 void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_run_info *info,
                           const char *path)
 {
@@ -104,6 +149,8 @@ void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_ru
            "$/GPUh on average\n",
            st->out[DS_OUT_GPU_HOURS].mean, q_of(st, DS_OUT_GPU_HOURS, 0.05),
            q_of(st, DS_OUT_GPU_HOURS, 0.95), st->out[DS_OUT_AVG_PRICE].mean);
+    print_drivers(sc, st, DS_OUT_TOTAL);
+    print_drivers(sc, st, DS_OUT_GPU_HOURS);
     /* `summary` passes no path: it reprints a file, it writes none. */
     if (path)
         printf("\nWrote %s\n", path);
