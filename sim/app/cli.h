@@ -59,6 +59,10 @@ void ds_cli_json_str(FILE *out, const char *s);
 void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_run_info *info,
                           const char *path);
 
+/* "Alpha+Beta" for a join mask ("" for nobody), the members string of
+ * /coalitions (print.c). */
+void ds_cli_members(const ds_scenario *sc, uint64_t mask, char *buf, size_t size);
+
 /* Shared helpers (cli.c). */
 /* Prints "dealsim: error: <message>" and a pointer to the help; returns 2. */
 int ds_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -77,20 +77,6 @@ static double quantile_of(const ds_sketch *sk, const ds_moments *mo, double q)
                                       : (double)NAN;
 }
 
-/* "Alpha+Beta", "" for nobody: the members string of /coalitions. */
-static void members_of(const ds_scenario *sc, uint64_t mask, char *buf, size_t size)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < sc->n_investors && i < 64 && len + 1 < size; ++i) {
-        if (!(mask >> i & 1u))
-            continue;
-        int w = snprintf(buf + len, size - len, "%s%s", len ? "+" : "", sc->investors[i].name);
-        if (w < 0)
-            break;
-        len += (size_t)w;
-    }
-}
 
 static void json_kv_num(FILE *out, const char *key, double v, int comma)
 {
@@ -202,7 +188,7 @@ static int print_json(const ds_cli_result *r)
     }
     for (size_t k = 0; k < st->n_coalitions; ++k) {
         char members[64 * 64];
-        members_of(sc, co[k].mask, members, sizeof members);
+        ds_cli_members(sc, co[k].mask, members, sizeof members);
         fprintf(o, "%s\n    {\"members\": ", k ? "," : "");
         ds_cli_json_str(o, members);
         fprintf(o, ", \"mask\": %llu, \"count\": %llu, ", (unsigned long long)co[k].mask,

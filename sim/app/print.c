@@ -18,12 +18,12 @@ static double q_of(const ds_stats *st, ds_output o, double q)
     return ds_sketch_quantile(&st->sk_out[o], q, st->out[o].min, st->out[o].max);
 }
 
-/* Builds "Nvidia+Amazon" for a mask ("(none)" when empty). */
-static void mask_members(const ds_scenario *sc, uint64_t mask, char *buf, size_t size)
+/* "Alpha+Beta" for a mask into buf ("" for nobody). */
+void ds_cli_members(const ds_scenario *sc, uint64_t mask, char *buf, size_t size)
 {
     size_t len = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < sc->n_investors && len + 1 < size; ++i) {
+    for (size_t i = 0; i < sc->n_investors && i < 64 && len + 1 < size; ++i) {
         if (!(mask >> i & 1u))
             continue;
         int w = snprintf(buf + len, size - len, "%s%s", len ? "+" : "", sc->investors[i].name);
@@ -31,6 +31,12 @@ static void mask_members(const ds_scenario *sc, uint64_t mask, char *buf, size_t
             break;
         len += (size_t)w;
     }
+}
+
+/* The same for the table: "(none)" when empty. */
+static void mask_members(const ds_scenario *sc, uint64_t mask, char *buf, size_t size)
+{
+    ds_cli_members(sc, mask, buf, size);
     if (!mask)
         snprintf(buf, size, "(none)");
 }

@@ -24,35 +24,7 @@
 #include "dealsim/h5out.h"
 #include "dealsim/session.h"
 
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-char *__wrap_strdup(const char *s);
-
-/* Allocations left before one fails; negative: never.  The run uses one
- * computing thread, and the writer thread allocates nothing of ours. */
-static long allocs_left = -1;
-static long allocs_seen = 0;
-
-static int alloc_fails(void)
-{
-    allocs_seen++;
-    if (allocs_left < 0)
-        return 0;
-    if (allocs_left == 0)
-        return 1;
-    allocs_left--;
-    return 0;
-}
-
-void *__wrap_malloc(size_t size) { return alloc_fails() ? NULL : __real_malloc(size); }
-void *__wrap_calloc(size_t n, size_t size) { return alloc_fails() ? NULL : __real_calloc(n, size); }
-void *__wrap_realloc(void *p, size_t size) { return alloc_fails() ? NULL : __real_realloc(p, size); }
-char *__wrap_strdup(const char *s) { return alloc_fails() ? NULL : __real_strdup(s); }
+#include "../alloc_fail.h"
 
 static int failures = 0;
 #define CHECK(c)                                                                   \

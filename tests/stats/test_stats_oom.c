@@ -11,30 +11,7 @@
  */
 #include "stats_test_util.h"
 
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-
-/* Allocations left before one fails; negative: never fail.  Test-only state
- * (the test is single-threaded). */
-static long allocs_left = -1;
-
-static int alloc_fails(void)
-{
-    if (allocs_left < 0)
-        return 0;
-    if (allocs_left == 0)
-        return 1;
-    allocs_left--;
-    return 0;
-}
-
-void *__wrap_malloc(size_t size) { return alloc_fails() ? NULL : __real_malloc(size); }
-void *__wrap_calloc(size_t n, size_t size) { return alloc_fails() ? NULL : __real_calloc(n, size); }
-void *__wrap_realloc(void *p, size_t size) { return alloc_fails() ? NULL : __real_realloc(p, size); }
+#include "../alloc_fail.h"
 
 /* ds_stats_alloc_shape: fail the 1st, 2nd, ... allocation until it succeeds;
  * each failure returns NULL (ASan's leak check proves nothing leaked). */
