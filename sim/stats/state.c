@@ -509,22 +509,6 @@ static int add_ok(uint64_t a, uint64_t b, uint64_t *sum)
     return 1;
 }
 
-/* Whether a mask may have a row (every mask when nothing is pooled). */
-static int tracked_has(const ds_stats *s, uint64_t mask)
-{
-    if (!s->coal_pooled)
-        return 1;
-    size_t lo = 0, hi = s->n_tracked;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->tracked[mid] < mask)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < s->n_tracked && s->tracked[lo] == mask;
-}
-
 static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_diag *diag)
 {
     const uint64_t na = ds_stats_n_accumulators(s);
@@ -603,7 +587,7 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
         for (uint64_t c = co[j]; c < co[j] + cc[j]; ++c) {
             if (ct[c] == 0 || (c > co[j] && cm[c] <= cm[c - 1]) ||
                 (s->n_investors < 64 && cm[c] >> s->n_investors) || !add_ok(seen, ct[c], &seen) ||
-                !tracked_has(s, cm[c]))
+                !ds_stats_coal_is_tracked(s, cm[c]))
                 BAD("node %llu: coalition row %llu is empty, out of order, not a join mask or "
                     "not tracked",
                     (unsigned long long)j, (unsigned long long)c);

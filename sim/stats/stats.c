@@ -903,7 +903,7 @@ ds_status ds_stats_set_tracked(ds_stats *s, const uint64_t *masks, size_t n)
 
 /* Whether a mask has its own row (stats.h): binary search of the sorted
  * tracked set, 12 steps at most. */
-static int coal_is_tracked(const ds_stats *s, uint64_t mask)
+int ds_stats_coal_is_tracked(const ds_stats *s, uint64_t mask)
 {
     if (!s->coal_pooled)
         return 1;
@@ -1127,7 +1127,7 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     const double *total = blk->out[DS_OUT_TOTAL];
     for (size_t t = 0; t < n; ++t) {
         uint64_t mask = blk->joined_mask[t];
-        if (!coal_is_tracked(partial, mask)) {
+        if (!ds_stats_coal_is_tracked(partial, mask)) {
             /* Pooled, summed in trial order like the tracked rows. */
             partial->coal_other.count++;
             partial->coal_other.sum_total += total[t];

@@ -30,5 +30,8 @@ uint64_t ds_stats_node_last(const ds_stats_node *nd);
  * changes. */
 ds_status ds_stats_reserve_cps(ds_stats *s, size_t need);
 ds_status ds_stats_reserve_nodes(ds_stats *s, size_t need);
+/* Whether a join mask has its own coalition row (every mask when nothing
+ * is pooled): binary search of the sorted tracked set (stats.c). */
+int ds_stats_coal_is_tracked(const ds_stats *s, uint64_t mask);
 
 #endif /* DEALSIM_STATS_INTERNAL_H */
