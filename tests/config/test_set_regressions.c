@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz/fuzz_common.h"
 #include "../fuzz/set_base.h"
 #include "dealsim/config.h"
 
@@ -37,33 +38,16 @@ static void check_one(const char *path)
     }
     text[n] = '\0';
     const char *sets[MAX_SETS];
-    size_t n_sets = 0;
-    for (char *p = text; *p && n_sets < MAX_SETS;) {
-        char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
-        sets[n_sets++] = p;
-        if (!nl)
-            break;
-        p = nl + 1;
-    }
+    size_t n_sets = ds_test_split_lines(text, sets, MAX_SETS);
     ds_diag diag;
     ds_scenario *sc = NULL;
     ds_status st = ds_scenario_load_string(ds_test_set_base, sizeof ds_test_set_base - 1, "base",
                                            sets, n_sets, &sc, &diag);
     if (st == DS_OK) {
-        char *y1 = NULL, *y2 = NULL;
-        ds_scenario *again = NULL;
-        if (ds_scenario_to_yaml(sc, &y1, &diag) != DS_OK ||
-            ds_scenario_load_string(y1, strlen(y1), "effective", NULL, 0, &again, &diag) != DS_OK ||
-            ds_scenario_to_yaml(again, &y2, &diag) != DS_OK || strcmp(y1, y2) != 0) {
-            fprintf(stderr, "FAIL %s: the effective YAML does not reload to itself: %s\n", path,
-                    diag.msg);
+        if (ds_test_roundtrip(sc, stderr) != 1) {
+            fprintf(stderr, "FAIL %s: the effective YAML does not reload to itself\n", path);
             failures++;
         }
-        free(y1);
-        free(y2);
-        ds_scenario_free(again);
     } else {
         int from_set = strcmp(diag.file, "--set") == 0;
         if (st != DS_ERR_SCENARIO || !diag.msg[0] ||

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
+
 #include "dealsim/config.h"
 
 /* Where describe() writes: opened once, the harness's only state. */
@@ -29,28 +31,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     sink = fopen("/dev/null", "w");
     return 0;
-}
-
-/* The effective YAML must reload to itself. */
-static void check_roundtrip(const ds_scenario *sc)
-{
-    ds_diag diag;
-    char *y1 = NULL, *y2 = NULL;
-    ds_scenario *again = NULL;
-    if (ds_scenario_to_yaml(sc, &y1, &diag) != DS_OK)
-        return; /* out of memory only */
-    if (ds_scenario_load_string(y1, strlen(y1), "effective", NULL, 0, &again, &diag) != DS_OK) {
-        fprintf(stderr, "effective YAML does not reload: %d:%d: %s\n%s\n", diag.line, diag.col,
-                diag.msg, y1);
-        abort();
-    }
-    if (ds_scenario_to_yaml(again, &y2, &diag) == DS_OK && strcmp(y1, y2) != 0) {
-        fprintf(stderr, "effective YAML changed on reload:\n%s\n----\n%s\n", y1, y2);
-        abort();
-    }
-    free(y1);
-    free(y2);
-    ds_scenario_free(again);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -68,22 +48,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *marker = strstr(text, "\n#SET\n");
     if (marker && (size_t)(marker - text) < size) {
         scenario_len = (size_t)(marker - text) + 1;
-        char *p = marker + 6;
-        while (*p && n_sets < 16) {
-            char *nl = strchr(p, '\n');
-            if (nl)
-                *nl = '\0';
-            sets[n_sets++] = p;
-            if (!nl)
-                break;
-            p = nl + 1;
-        }
+        n_sets = ds_test_split_lines(marker + 6, sets, 16);
     }
 
     ds_diag diag;
     ds_scenario *sc = NULL;
     if (ds_scenario_load_string(text, scenario_len, "fuzz", sets, n_sets, &sc, &diag) == DS_OK) {
-        check_roundtrip(sc);
+        if (ds_test_roundtrip(sc, stderr) == 0)
+            abort();
         if (sink)
             ds_scenario_describe(sc, sink);
         (void)ds_scenario_find_input(sc, "price.initial");

@@ -16,33 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
+
 #include "dealsim/config.h"
 #include "set_base.h"
 
 #define FUZZ_SET_MAX 16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_roundtrip(const ds_scenario *sc)
-{
-    ds_diag diag;
-    char *y1 = NULL, *y2 = NULL;
-    ds_scenario *again = NULL;
-    if (ds_scenario_to_yaml(sc, &y1, &diag) != DS_OK)
-        return; /* out of memory only */
-    if (ds_scenario_load_string(y1, strlen(y1), "effective", NULL, 0, &again, &diag) != DS_OK) {
-        fprintf(stderr, "effective YAML does not reload: %d:%d: %s\n%s\n", diag.line, diag.col,
-                diag.msg, y1);
-        abort();
-    }
-    if (ds_scenario_to_yaml(again, &y2, &diag) == DS_OK && strcmp(y1, y2) != 0) {
-        fprintf(stderr, "effective YAML changed on reload:\n%s\n----\n%s\n", y1, y2);
-        abort();
-    }
-    free(y1);
-    free(y2);
-    ds_scenario_free(again);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,22 +35,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* One override a line; an embedded NUL ends the input, as it would end
      * a command-line argument. */
     const char *sets[FUZZ_SET_MAX];
-    size_t n_sets = 0;
-    for (char *p = text; *p && n_sets < FUZZ_SET_MAX;) {
-        char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
-        sets[n_sets++] = p;
-        if (!nl)
-            break;
-        p = nl + 1;
-    }
+    size_t n_sets = ds_test_split_lines(text, sets, FUZZ_SET_MAX);
     ds_diag diag;
     ds_scenario *sc = NULL;
     ds_status st = ds_scenario_load_string(ds_test_set_base, sizeof ds_test_set_base - 1,
                                            "base", sets, n_sets, &sc, &diag);
     if (st == DS_OK) {
-        check_roundtrip(sc);
+        if (ds_test_roundtrip(sc, stderr) == 0)
+            abort();
     } else if (st == DS_ERR_SCENARIO) {
         /* An error names where: an override (--set:N, N in 1..n_sets) or the
          * file; and it says something. */
