@@ -148,6 +148,8 @@ typedef struct {
     char **per_trial;        /* output names when DS_PER_TRIAL_LIST */
     int price_paths;
     int sensitivity;         /* output.sensitivity: the /sensitivity indices (default off) */
+    int conditional;         /* output.conditional: /conditional and the "if it joins" and
+                              * per-coalition statistics (default on) */
     size_t n_quantiles;
     double *quantiles;       /* strictly increasing, in (0, 1) */
     int histogram_bins;      /* >= 1 */

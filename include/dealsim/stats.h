@@ -193,6 +193,12 @@ typedef struct {
     uint64_t mask;
     uint64_t count;
     double sum_total; /* sum of total over the trials with this mask (along the merge tree) */
+    /* Conditional extras (conditional.c; reported only with cond_valid):
+     * trials with the mask that closed / met the target (integers), and the
+     * sum of squared deviations of total from its mean given the mask
+     * (shifted two-pass in a block, Chan's update along the tree). */
+    uint64_t closed, target_met;
+    double m2_total;
 } ds_coalition;
 
 /* The coalition table is bounded (at most DS_COAL_MAX_TRACKED masks a node,
@@ -233,6 +239,12 @@ typedef struct {
     double other_sum;     /* their sum of total */
     double *sens;         /* [ds_sens_len] sensitivity records, or NULL
                            * (a node from a state without them) */
+    /* Conditional (conditional.c): the "other" row's extras, and the
+     * conditional moments [ds_cond_len], or NULL (output.conditional off, or
+     * a node from a state without them: then no conditional results). */
+    uint64_t other_closed, other_target_met;
+    double other_m2;
+    ds_moments *cond;
 } ds_stats_node;
 
 /* All accumulators of a run.  The same type serves as the global summary
@@ -297,6 +309,16 @@ typedef struct {
     double *sens_view;
     double *sens_scratch; /* [ds_sens_scratch_len] for ds_sens_block */
     int sens_valid;
+
+    /* Conditional summaries (conditional.c, "Conditional" below): cond_on
+     * when output.conditional (or an imported state had them); cond_view a
+     * block partial's or, after finalize, the fold's moments; cond_valid 0
+     * when some node lacked them.  sk_cond: integer state, any order. */
+    int cond_on;
+    ds_moments *cond_view; /* [ds_cond_len] */
+    ds_sketch *sk_cond;    /* [DS_COND_SKETCHED * n_outputs] */
+    uint8_t *cond_sel;     /* [DS_COND_SKETCHED * DS_BLOCK_SIZE] scratch */
+    int cond_valid;
 } ds_stats;
 
 /* Allocates empty accumulators shaped for the model (with more than
@@ -388,9 +410,53 @@ void ds_sens_estimate(const double *co, const double *bins, size_t n_outputs, do
                       double *se, double *rho);
 
 /* ------------------------------------------------------------------------ */
+/* Conditional summaries (conditional.c).  Conditions, in this order:
+ * "closed", "target_met", then "joined.<name>" for each investor (file
+ * order): DS_COND_BOOLS + n_investors of them.  Per node, along the merge
+ * tree like the moments of the outputs (ds_moments, Chan's update, lower
+ * block index left):
+ *   [condition][output]  the moments of each output over the trials where
+ *                        the condition holds (shifted two-pass in a block);
+ *   [investor][3]        the investor's amount, paid and stake over the
+ *                        trials where it joined ("if it joins").
+ * Quantile sketches (integer counts, any order) for each output given each
+ * of the DS_COND_SKETCHED boolean conditions; given joined.<name> only the
+ * moments (quantiles NaN).  An investor's amount / paid quantiles "if it
+ * joins" need no sketch: a non-joining investor's value is exactly 0, so
+ * they are the unconditional sketch with (trials - joins) zeros removed
+ * (ds_cond_joined_sketch).  Coalition rows carry closed and target_met
+ * counts and m2_total (ds_coalition), valid with the conditional moments.
+ * Memory: 64 (C O + 3 I) bytes a node (C conditions, O outputs, I
+ * investors) and 2 O sketches (64 KiB each at most) an accumulator. */
+#define DS_COND_BOOLS 2    /* closed, target_met */
+#define DS_COND_SKETCHED 2 /* the conditions with quantile sketches */
+size_t ds_cond_n_conditions(const ds_stats *s);
+size_t ds_cond_len(const ds_stats *s);
+/* Turns conditional accumulation on for s's shape (ds_stats_alloc calls it
+ * when the scenario asks; import when the state holds them). */
+ds_status ds_cond_setup(ds_stats *s);
+/* Condition c's moments of output o / investor i's quantity q (0 amount,
+ * 1 paid, 2 stake) in a cond array. */
+#define DS_COND_OUT(s, cond, c, o) ((cond)[(c) * (s)->n_outputs + (o)])
+#define DS_COND_INV(s, cond, i, q) \
+    ((cond)[ds_cond_n_conditions(s) * (s)->n_outputs + 3 * (size_t)(i) + (size_t)(q)])
+/* The sketch of output o given boolean condition c (< DS_COND_SKETCHED). */
+#define DS_COND_SKETCH(s, c, o) (&(s)->sk_cond[(c) * (s)->n_outputs + (o)])
+/* The investor's amount (paid: paid = 1) sketch "if it joins": a shallow
+ * copy of the unconditional one with the non-joiners' zeros removed (do
+ * not free it). */
+ds_sketch ds_cond_joined_sketch(const ds_stats *s, size_t i, int paid);
+/* Condition name c into buf ("closed", "target_met", "joined.<name>"). */
+void ds_cond_name(const ds_stats *s, size_t c, const char *const *inv_names, char *buf,
+                  size_t size);
+
+/* ------------------------------------------------------------------------ */
 /* Saved state: a generic, self-describing list of named arrays. */
 
-#define DS_STATS_STATE_VERSION 3 /* of the array set ds_stats_export writes */
+#define DS_STATS_STATE_VERSION 4 /* of the array set ds_stats_export writes */
+/* Import also reads version 3 (no conditional arrays: no conditional
+ * results, ds_stats.cond_valid 0). */
+#define DS_STATS_STATE_VERSION_MIN 3
 #define DS_STATE_NAME_MAX 40
 #define DS_STATE_MAX_RANK 2
 /* Arrays bigger than this (elements) are refused on import and read. */

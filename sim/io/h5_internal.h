@@ -191,6 +191,12 @@ ds_status ds_h5_write_price_fan(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 ds_status ds_h5_write_convergence(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 /* h5sensitivity.c: the /sensitivity group (absent when the state has no records). */
 ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+/* h5conditional.c: the /conditional group (absent without the conditional
+ * state), the "if it joins" variables of /investors and the per-coalition
+ * ones of /coalitions (rows c[0..nc)), written into an open group. */
+ds_status ds_h5_write_conditional(hid_t file, const ds_h5_sum *s, ds_diag *diag);
+void ds_h5_investors_if_joined(ds_gw *g, const ds_h5_sum *s);
+ds_status ds_h5_coalitions_cond(ds_gw *g, const ds_h5_sum *s, const ds_coalition *c, size_t nc);
 /* h5state.c */
 ds_status ds_h5_write_state(hid_t file, const ds_h5_sum *s, ds_diag *diag);
 

@@ -822,6 +822,7 @@ static ds_status ds_h5out_write_results(ds_h5out *w, hid_t file, int checkpoint,
         (s_ = ds_h5_write_price_fan(file, &s, diag)) != DS_OK ||
         (s_ = ds_h5_write_convergence(file, &s, diag)) != DS_OK ||
         (s_ = ds_h5_write_sensitivity(file, &s, diag)) != DS_OK ||
+        (s_ = ds_h5_write_conditional(file, &s, diag)) != DS_OK ||
         (s_ = ds_h5_write_state(file, &s, diag)) != DS_OK ||
         (s_ = ds_h5_write_root_attrs(w, file, info, diag)) != DS_OK)
         goto done;

@@ -300,6 +300,7 @@ ds_status ds_h5_write_investors(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     ds_gw_var(&g, "paid_quantiles", DS_H5_F64, 2, d2, b, usd,
               "quantiles of the money paid paid_i, estimated from a sketch");
     ds_h5_estimator_attrs(&g, "paid_quantiles");
+    ds_h5_investors_if_joined(&g, s);
     return ds_gw_close(&g);
 }
 
@@ -345,16 +346,35 @@ ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     ds_gw g;
     ds_status st = DS_OK;
     const ds_stats *stats = s->st;
-    size_t nc = stats->n_coalitions;
+    /* The rows: the tracked masks sorted, then (with pooling) "other". */
+    const int pooled = stats->coal_pooled != 0;
+    size_t nc = stats->n_coalitions + (size_t)pooled;
     ds_coalition *c = NULL;
+    uint8_t *pool = NULL;
     const char **names = NULL, **labels = NULL;
     char *arena = NULL;
     uint64_t *u = NULL;
     double *b = NULL;
     const char *d1[1] = {"coalition"};
 
-    if (nc > 0 && !(c = ds_stats_sorted_coalitions(stats)))
+    if (!(c = ds_stats_sorted_coalitions(stats)) ||
+        !(pool = calloc(nc + 1, sizeof *pool))) {
+        free(c);
         return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory sorting coalitions");
+    }
+    if (pooled) {
+        /* sorted_coalitions allocates n_coalitions (>= 1) rows: one more. */
+        ds_coalition *c2 = realloc(c, nc * sizeof *c2);
+        if (!c2) {
+            free(c);
+            free(pool);
+            return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory sorting coalitions");
+        }
+        c = c2;
+        c[nc - 1] = stats->coal_other;
+        c[nc - 1].mask = 0;
+        pool[nc - 1] = 1;
+    }
     u = malloc((nc ? nc : 1) * sizeof *u);
     b = malloc((nc ? nc : 1) * sizeof *b);
     labels = malloc((nc ? nc : 1) * sizeof *labels);
@@ -373,17 +393,26 @@ ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag)
         for (size_t i = 0; i < s->ni; i++)
             if (strcmp(s->inv_names[i], none) == 0)
                 none = "-";
+        const char *other = "other";
+        for (size_t i = 0; i < s->ni; i++)
+            if (strcmp(s->inv_names[i], other) == 0)
+                other = "(other)";
         for (size_t k = 0; k < nc; k++)
-            labels[k] = names[k][0] ? names[k] : none;
+            labels[k] = pool[k] ? other : names[k][0] ? names[k] : none;
+        if (pooled)
+            names[nc - 1] = "";
     }
     ds_gw_open(&g, file, "/coalitions", diag);
     ds_gw_dim(&g, "coalition", nc, DS_H5_STR, labels, "1",
               "investors who joined, '+'-separated in file order (\"nobody\" for none); "
-              "most probable first");
+              "most probable first; with pooling the last row is \"other\"");
     for (size_t k = 0; k < nc; k++)
         u[k] = c[k].mask;
     ds_gw_var(&g, "mask", DS_H5_U64, 1, d1, u, "1",
-              "join mask: bit i-1 set when investor i (file order) joined");
+              "join mask: bit i-1 set when investor i (file order) joined (0 on the "
+              "pooled row)");
+    ds_gw_var(&g, "pooled", DS_H5_U8, 1, d1, pool, "1",
+              "1 on the \"other\" row: the trials whose join mask has no row of its own");
     ds_gw_var(&g, "members", DS_H5_STR, 1, d1, names, "1",
               "investors who joined, '+'-separated in file order (\"\" for none)");
     for (size_t k = 0; k < nc; k++)
@@ -394,35 +423,16 @@ ds_status ds_h5_write_coalitions(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     ds_gw_var(&g, "probability", DS_H5_F64, 1, d1, b, "1",
               "fraction of trials with this join mask");
     for (size_t k = 0; k < nc; k++)
-        b[k] = c[k].sum_total / (double)c[k].count;
+        b[k] = c[k].count ? c[k].sum_total / (double)c[k].count : (double)NAN;
     ds_gw_var(&g, "mean_total", DS_H5_F64, 1, d1, b, ds_output_get_info(DS_OUT_TOTAL)->units,
               "mean total given this join mask");
+    ds_h5_coalitions_cond(&g, s, c, nc);
+    /* The bounded table (stats.h): which masks have rows. */
+    ds_gw_attr_str(&g, NULL, "tracking", stats->coal_pooled ? "block0" : "all");
     st = ds_gw_close(&g);
-    /* The bounded table (stats.h): which masks have rows, and the pooled
-     * rest as the "other" row, kept out of the coalition axis (it has no
-     * mask). */
-    {
-        const ds_coalition *o = &stats->coal_other;
-        double trials = (double)stats->trials;
-        hid_t grp = st == DS_OK ? H5Gopen2(file, "/coalitions", H5P_DEFAULT) : H5I_INVALID_HID;
-        if (st == DS_OK && grp < 0)
-            st = ds_h5_fail(diag, "opening /coalitions");
-        if (st == DS_OK)
-            st = ds_h5_attr_str(grp, "/coalitions", "tracking",
-                                stats->coal_pooled ? "block0" : "all", diag);
-        if (st == DS_OK)
-            st = ds_h5_attr_u64(grp, "/coalitions", "other_count", o->count, diag);
-        if (st == DS_OK)
-            st = ds_h5_attr_f64(grp, "/coalitions", "other_probability",
-                                stats->trials ? (double)o->count / trials : (double)NAN, diag);
-        if (st == DS_OK)
-            st = ds_h5_attr_f64(grp, "/coalitions", "other_mean_total",
-                                o->count ? o->sum_total / (double)o->count : (double)NAN, diag);
-        if (grp >= 0)
-            H5Gclose(grp);
-    }
 done:
     free(c);
+    free(pool);
     free(names);
     free(labels);
     free(arena);

@@ -36,6 +36,18 @@
  *   sketch_pos_collapsed, sketch_neg_collapsed (u64)         [sketch]
  *   bucket_counts (u64)                                      [bucket]
  *   join_count (u64)                                         [investor]
+ * Version 4 adds, only with the conditional state (stats.h "Conditional"):
+ *   conditional_conditions                                   scalar (u64)
+ *   node_cond_n, node_cond_nan, node_cond_posinf,
+ *   node_cond_neginf (u64); node_cond_mean, node_cond_m2,
+ *   node_cond_min, node_cond_max (f64)                       [node, cond_accumulator]
+ *   node_coalition_closed, node_coalition_target_met (u64),
+ *   node_coalition_m2_total (f64)                            [node_coalition]
+ *   node_other_closed, node_other_target_met (u64),
+ *   node_other_m2_total (f64)                                [node]
+ * and DS_COND_SKETCHED * n_outputs more sketch rows (after the price
+ * months).  A version 3 state imports without them (no conditional
+ * results).
  * With tail = 1 the last node row is the short last block (stats.h).
  * Sketch rows: outputs, amount per investor, paid per investor, price per
  * month.  Accumulator columns: as ds_stats_n_accumulators.
@@ -186,10 +198,24 @@ static ds_status add_scalar(ds_state *st, const char *name, uint64_t v, const ch
     return DS_OK;
 }
 
-/* The sketches in row order (outputs, amount, paid, price). */
+/* Whether s saves its conditional state: on, and every node has it (a
+ * forest continued from a state without it has none to save). */
+static int state_has_cond(const ds_stats *s)
+{
+    if (!s->cond_on)
+        return 0;
+    for (size_t j = 0; j < s->n_nodes; ++j)
+        if (!s->nodes[j].cond)
+            return 0;
+    return !s->has_tail || s->tail.cond != NULL;
+}
+
+/* The sketches in row order (outputs, amount, paid, price, then with the
+ * conditional state the outputs given each sketched condition). */
 static size_t n_sketches(const ds_stats *s)
 {
-    return s->n_outputs + 2 * s->n_investors + s->horizon;
+    return s->n_outputs + 2 * s->n_investors + s->horizon +
+           (state_has_cond(s) ? DS_COND_SKETCHED * s->n_outputs : 0);
 }
 
 static const ds_sketch *sketch_row_c(const ds_stats *s, size_t j)
@@ -202,7 +228,10 @@ static const ds_sketch *sketch_row_c(const ds_stats *s, size_t j)
     j -= s->n_investors;
     if (j < s->n_investors)
         return &s->sk_paid[j];
-    return &s->sk_price[j - s->n_investors];
+    j -= s->n_investors;
+    if (j < s->horizon)
+        return &s->sk_price[j];
+    return &s->sk_cond[j - s->horizon];
 }
 
 static ds_sketch *sketch_row(ds_stats *s, size_t j)
@@ -215,7 +244,10 @@ static ds_sketch *sketch_row(ds_stats *s, size_t j)
     j -= s->n_investors;
     if (j < s->n_investors)
         return &s->sk_paid[j];
-    return &s->sk_price[j - s->n_investors];
+    j -= s->n_investors;
+    if (j < s->horizon)
+        return &s->sk_price[j];
+    return &s->sk_cond[j - s->horizon];
 }
 
 /* The non-zero span [first, first + len) of one side of a sketch. */
@@ -233,6 +265,73 @@ static void sketch_span(const ds_sketch *sk, int negative, int32_t *lo, uint32_t
     *lo = a < n ? base + (int32_t)a : 0;
     *len = n - a;
     *counts = a < n ? c + a : NULL;
+}
+
+/* The conditional state (stats.h "Conditional"), only when every node has
+ * it: the conditional moments per node, the coalition rows' extras, the
+ * "other" row's; the sketches are rows of sketch_*. */
+static ds_status export_cond(const ds_stats *s, ds_state *st, size_t nn, size_t nc)
+{
+    if (!state_has_cond(s))
+        return DS_OK;
+    const size_t len = ds_cond_len(s);
+    DS_TRY(add_scalar(st, "conditional_conditions", ds_cond_n_conditions(s),
+                      "conditions of the conditional moments: closed, target_met, joined.<i>"));
+    const char *dnc[2] = {"node", "cond_accumulator"}, *dc[1] = {"node_coalition"};
+    const char *dn[1] = {"node"};
+    uint64_t d_nc[2] = {nn, len}, d_c[1] = {nc}, d_n[1] = {nn};
+    uint64_t *n, *nan, *pi, *ni;
+    double *mean, *m2, *mn, *mx;
+    DS_TRY(add_u64(st, "node_cond_n", 2, d_nc, dnc, "1",
+                   "finite values given the condition: [condition][output] then "
+                   "[investor][amount, paid, stake] given it joins",
+                   &n));
+    DS_TRY(add_u64(st, "node_cond_nan", 2, d_nc, dnc, "1", "NaN values given the condition",
+                   &nan));
+    DS_TRY(add_u64(st, "node_cond_posinf", 2, d_nc, dnc, "1", "+inf values", &pi));
+    DS_TRY(add_u64(st, "node_cond_neginf", 2, d_nc, dnc, "1", "-inf values", &ni));
+    DS_TRY(add_f64(st, "node_cond_mean", 2, d_nc, dnc, "various", "conditional mean", &mean));
+    DS_TRY(add_f64(st, "node_cond_m2", 2, d_nc, dnc, "various, squared",
+                   "conditional sum of squared deviations", &m2));
+    DS_TRY(add_f64(st, "node_cond_min", 2, d_nc, dnc, "various", "conditional min", &mn));
+    DS_TRY(add_f64(st, "node_cond_max", 2, d_nc, dnc, "various", "conditional max", &mx));
+    uint64_t *cc, *ct, *oc, *ot;
+    double *cm, *om;
+    DS_TRY(add_u64(st, "node_coalition_closed", 1, d_c, dc, "1",
+                   "trials with the join mask that closed", &cc));
+    DS_TRY(add_u64(st, "node_coalition_target_met", 1, d_c, dc, "1",
+                   "trials with the join mask that met the target", &ct));
+    DS_TRY(add_f64(st, "node_coalition_m2_total", 1, d_c, dc, "USD billion squared",
+                   "sum of squared deviations of total given the mask", &cm));
+    DS_TRY(add_u64(st, "node_other_closed", 1, d_n, dn, "1", "pooled trials that closed", &oc));
+    DS_TRY(add_u64(st, "node_other_target_met", 1, d_n, dn, "1",
+                   "pooled trials that met the target", &ot));
+    DS_TRY(add_f64(st, "node_other_m2_total", 1, d_n, dn, "USD billion squared",
+                   "sum of squared deviations of total over the pooled trials", &om));
+    size_t r = 0;
+    for (size_t j = 0; j < nn; ++j) {
+        const ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        for (size_t k = 0; k < len; ++k) {
+            const ds_moments *m = &nd->cond[k];
+            n[j * len + k] = m->n;
+            nan[j * len + k] = m->nan;
+            pi[j * len + k] = m->posinf;
+            ni[j * len + k] = m->neginf;
+            mean[j * len + k] = m->mean;
+            m2[j * len + k] = m->m2;
+            mn[j * len + k] = m->min;
+            mx[j * len + k] = m->max;
+        }
+        for (size_t c = 0; c < nd->n_coal; ++c, ++r) {
+            cc[r] = nd->coal[c].closed;
+            ct[r] = nd->coal[c].target_met;
+            cm[r] = nd->coal[c].m2_total;
+        }
+        oc[j] = nd->other_closed;
+        ot[j] = nd->other_target_met;
+        om[j] = nd->other_m2;
+    }
+    return DS_OK;
 }
 
 static ds_status export_inner(const ds_stats *s, ds_state *st)
@@ -418,6 +517,7 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
                    &jc));
     if (s->n_investors)
         memcpy(jc, s->inv_joined, s->n_investors * sizeof *jc);
+    DS_TRY(export_cond(s, st, nn, nc));
     /* Sensitivity records (stats.h), only when every node has them. */
     int all_sens = s->sens_k > 0;
     for (size_t j = 0; j < nn && all_sens; ++j)
@@ -443,6 +543,7 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
 /* The optional sensitivity records (export_inner); absent: no sensitivity
  * (the nodes keep sens NULL and the results have none). */
 static ds_status import_sensitivity(const ds_state *in, ds_stats *s, ds_diag *diag);
+static ds_status import_cond(const ds_state *in, ds_stats *s, ds_diag *diag);
 
 ds_status ds_stats_export(const ds_stats *s, ds_state **out)
 {
@@ -562,9 +663,15 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
         if (ix[j] >= (UINT64_MAX >> 1) >> lv[j])
             BAD("node %llu: index %llu at level %llu is beyond the block range",
                 (unsigned long long)j, (unsigned long long)ix[j], (unsigned long long)lv[j]);
-        ds_stats_node a = {(uint32_t)lv[j], ix[j], 0, NULL, 0, NULL, 0, 0.0, NULL};
+        ds_stats_node a;
+        memset(&a, 0, sizeof a);
+        a.level = (uint32_t)lv[j];
+        a.index = ix[j];
         if (j > 0) {
-            ds_stats_node b = {(uint32_t)lv[j - 1], ix[j - 1], 0, NULL, 0, NULL, 0, 0.0, NULL};
+            ds_stats_node b;
+            memset(&b, 0, sizeof b);
+            b.level = (uint32_t)lv[j - 1];
+            b.index = ix[j - 1];
             if (ds_stats_node_first(&a) <= ds_stats_node_last(&b))
                 BAD("node %llu overlaps or precedes node %llu (nodes must be sorted and "
                     "disjoint)",
@@ -785,6 +892,106 @@ static ds_status import_sketches(const ds_state *in, ds_stats *s, ds_diag *diag)
     return DS_OK;
 }
 
+/* The optional conditional state (export_cond); absent: none (the nodes
+ * keep cond NULL and the results have none).  Checked: every record of a
+ * condition counts the same trials, at most the node's; an investor's
+ * records count its joins; coalition extras at most the row's trials. */
+static ds_status import_cond(const ds_state *in, ds_stats *s, ds_diag *diag)
+{
+    if (!ds_state_find(in, "conditional_conditions"))
+        return DS_OK;
+    uint64_t nconds;
+    DS_TRY(need_scalar(in, "conditional_conditions", &nconds, diag));
+    if (nconds != DS_COND_BOOLS + (uint64_t)s->n_investors)
+        BAD("conditional_conditions %llu, the shape has %zu", (unsigned long long)nconds,
+            ds_cond_n_conditions(s));
+    const uint64_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), len = ds_cond_len(s);
+    const size_t no = s->n_outputs;
+    uint64_t nc = 0;
+    for (uint64_t j = 0; j < nn; ++j)
+        nc += (j < s->n_nodes ? &s->nodes[j] : &s->tail)->n_coal;
+    const void *p = NULL;
+    const uint64_t *n, *nan, *pi, *ni, *cc, *ct, *oc, *ot;
+    const double *mean, *m2, *mn, *mx, *cm, *om;
+#define NEED(name, kind, rank, d0, d1, var, T)                                              \
+    do {                                                                                    \
+        DS_TRY(need(in, name, kind, rank, d0, d1, &p, NULL, diag));                         \
+        var = (const T *)p;                                                                 \
+    } while (0)
+    NEED("node_cond_n", DS_STATE_U64, 2, nn, len, n, uint64_t);
+    NEED("node_cond_nan", DS_STATE_U64, 2, nn, len, nan, uint64_t);
+    NEED("node_cond_posinf", DS_STATE_U64, 2, nn, len, pi, uint64_t);
+    NEED("node_cond_neginf", DS_STATE_U64, 2, nn, len, ni, uint64_t);
+    NEED("node_cond_mean", DS_STATE_F64, 2, nn, len, mean, double);
+    NEED("node_cond_m2", DS_STATE_F64, 2, nn, len, m2, double);
+    NEED("node_cond_min", DS_STATE_F64, 2, nn, len, mn, double);
+    NEED("node_cond_max", DS_STATE_F64, 2, nn, len, mx, double);
+    NEED("node_coalition_closed", DS_STATE_U64, 1, nc, 0, cc, uint64_t);
+    NEED("node_coalition_target_met", DS_STATE_U64, 1, nc, 0, ct, uint64_t);
+    NEED("node_coalition_m2_total", DS_STATE_F64, 1, nc, 0, cm, double);
+    NEED("node_other_closed", DS_STATE_U64, 1, nn, 0, oc, uint64_t);
+    NEED("node_other_target_met", DS_STATE_U64, 1, nn, 0, ot, uint64_t);
+    NEED("node_other_m2_total", DS_STATE_F64, 1, nn, 0, om, double);
+#undef NEED
+    uint64_t r = 0;
+    for (uint64_t j = 0; j < nn; ++j) {
+        const ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        /* Trials under condition c: the same for every record of c. */
+        for (uint64_t k = 0; k < len; ++k) {
+            const uint64_t e = j * len + k;
+            uint64_t sum, c = k < nconds * no ? k / no : DS_COND_BOOLS + (k - nconds * no) / 3;
+            uint64_t first = j * len + c * no;
+            if (!add_ok(n[e], nan[e], &sum) || !add_ok(sum, pi[e], &sum) ||
+                !add_ok(sum, ni[e], &sum) || sum > nd->trials)
+                BAD("node %llu, conditional record %llu counts more values than trials",
+                    (unsigned long long)j, (unsigned long long)k);
+            if (no > 0 && sum != n[first] + nan[first] + pi[first] + ni[first])
+                BAD("node %llu, conditional record %llu: %llu values, its condition %llu",
+                    (unsigned long long)j, (unsigned long long)k, (unsigned long long)sum,
+                    (unsigned long long)(n[first] + nan[first] + pi[first] + ni[first]));
+            if (n[e] > 0 && !(mn[e] <= mx[e]))
+                BAD("node %llu, conditional record %llu: min > max", (unsigned long long)j,
+                    (unsigned long long)k);
+        }
+        for (size_t c = 0; c < nd->n_coal; ++c, ++r)
+            if (cc[r] > nd->coal[c].count || ct[r] > nd->coal[c].count)
+                BAD("node %llu: coalition row %llu has more closed or target-met trials than "
+                    "trials",
+                    (unsigned long long)j, (unsigned long long)r);
+        if (oc[j] > nd->other_count || ot[j] > nd->other_count)
+            BAD("node %llu: the pooled row has more closed or target-met trials than trials",
+                (unsigned long long)j);
+    }
+    DS_TRY(ds_cond_setup(s));
+    r = 0;
+    for (uint64_t j = 0; j < nn; ++j) {
+        ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        if (!(nd->cond = malloc((len + 1) * sizeof *nd->cond)))
+            return DS_ERR_NOMEM;
+        for (uint64_t k = 0; k < len; ++k) {
+            const uint64_t e = j * len + k;
+            ds_moments *m = &nd->cond[k];
+            m->n = n[e];
+            m->nan = nan[e];
+            m->posinf = pi[e];
+            m->neginf = ni[e];
+            m->mean = mean[e];
+            m->m2 = m2[e];
+            m->min = mn[e];
+            m->max = mx[e];
+        }
+        for (size_t c = 0; c < nd->n_coal; ++c, ++r) {
+            nd->coal[c].closed = cc[r];
+            nd->coal[c].target_met = ct[r];
+            nd->coal[c].m2_total = cm[r];
+        }
+        nd->other_closed = oc[j];
+        nd->other_target_met = ot[j];
+        nd->other_m2 = om[j];
+    }
+    return DS_OK;
+}
+
 /* The coalition tracking rule: pooled exactly when the shape says so, the
  * tracked masks strictly increasing join masks, at most DS_COAL_MAX_TRACKED. */
 static ds_status import_tracked(const ds_state *in, ds_stats *s, ds_diag *diag)
@@ -811,9 +1018,9 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
                           ds_diag *diag)
 {
     *out = NULL;
-    if (in->version != DS_STATS_STATE_VERSION)
-        BAD("version %u, this build reads version %d", (unsigned)in->version,
-            DS_STATS_STATE_VERSION);
+    if (in->version < DS_STATS_STATE_VERSION_MIN || in->version > DS_STATS_STATE_VERSION)
+        BAD("version %u, this build reads versions %d to %d", (unsigned)in->version,
+            DS_STATS_STATE_VERSION_MIN, DS_STATS_STATE_VERSION);
     uint64_t no, ni, h, trials, blocks, bsize, tail;
     DS_TRY(need_scalar(in, "n_outputs", &no, diag));
     DS_TRY(need_scalar(in, "n_investors", &ni, diag));
@@ -842,6 +1049,8 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
     s->block_size = bsize;
     if (st == DS_OK)
         st = import_nodes(in, s, (int)tail, diag);
+    if (st == DS_OK && in->version >= 4)
+        st = import_cond(in, s, diag);
     if (st == DS_OK)
         st = import_checkpoints(in, s, diag);
     if (st == DS_OK)

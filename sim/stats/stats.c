@@ -768,6 +768,16 @@ ds_coalition *ds_stats_sorted_coalitions(const ds_stats *s)
     return v;
 }
 
+ds_coalition *ds_stats_coal_find(ds_stats *s, uint64_t mask)
+{
+    if (!s->cap_coalitions || !ds_stats_coal_is_tracked(s, mask))
+        return NULL;
+    ds_coalition *c = coal_slot(s->coalitions, s->cap_coalitions, mask);
+    return c->count ? c : NULL;
+}
+
+ds_status ds_stats_sketch_remove(ds_sketch *sk, double x) { return sketch_remove(sk, x, 0); }
+
 /* ------------------------------------------------------------------------ */
 /* The accumulators. */
 
@@ -845,7 +855,7 @@ ds_stats *ds_stats_alloc(const ds_model *m)
     if (n_outputs < 0 || sc->horizon < 0)
         return NULL;
     ds_stats *s = ds_stats_alloc_shape((size_t)n_outputs, sc->n_investors, (size_t)sc->horizon);
-    if (s && ds_sens_setup(s, m) != DS_OK) {
+    if (s && (ds_sens_setup(s, m) != DS_OK || (sc->conditional && ds_cond_setup(s) != DS_OK))) {
         ds_stats_free(s);
         return NULL;
     }
@@ -956,6 +966,7 @@ void ds_stats_free(ds_stats *s)
     free(s->sens_inputs);
     free(s->sens_view);
     free(s->sens_scratch);
+    ds_cond_free(s);
     free(s);
 }
 
@@ -1150,6 +1161,7 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
         c->count++;
         c->sum_total += total[t];
     }
+    ds_cond_block(partial, blk);
     return DS_OK;
 }
 
@@ -1179,6 +1191,8 @@ void ds_stats_node_free(ds_stats_node *nd)
     free(nd->mo);
     free(nd->coal);
     free(nd->sens);
+    free(nd->cond);
+    nd->cond = NULL;
     nd->mo = NULL;
     nd->coal = NULL;
     nd->sens = NULL;
@@ -1285,15 +1299,21 @@ static ds_status node_merge(const ds_stats *s, const ds_stats_node *l, const ds_
         } else if (i == l->n_coal || r->coal[j].mask < l->coal[i].mask) {
             out->coal[n++] = r->coal[j++];
         } else {
-            out->coal[n] = l->coal[i];
-            out->coal[n].count += r->coal[j].count;
-            out->coal[n].sum_total = l->coal[i].sum_total + r->coal[j].sum_total;
+            ds_cond_coal_combine(&out->coal[n], &l->coal[i], &r->coal[j]);
             n++, i++, j++;
         }
     }
     out->n_coal = n;
+    ds_cond_other_combine(out, l, r);
     out->other_count = l->other_count + r->other_count;
     out->other_sum = l->other_sum + r->other_sum;
+    if (l->cond && r->cond) {
+        if (!(out->cond = malloc((ds_cond_len(s) + 1) * sizeof *out->cond))) {
+            ds_stats_node_free(out);
+            return DS_ERR_NOMEM;
+        }
+        ds_cond_merge(s, l->cond, r->cond, out->cond);
+    }
     if (s->sens_k > 0 && l->sens && r->sens) {
         out->sens = malloc(ds_sens_len(s->sens_k, s->n_outputs) * sizeof *out->sens);
         if (!out->sens) {
@@ -1317,6 +1337,13 @@ static ds_status node_copy(const ds_stats *s, const ds_stats_node *src, ds_stats
     dst->n_coal = src->n_coal;
     dst->other_count = src->other_count;
     dst->other_sum = src->other_sum;
+    dst->other_closed = src->other_closed;
+    dst->other_target_met = src->other_target_met;
+    dst->other_m2 = src->other_m2;
+    if (ds_cond_dup(s, src->cond, &dst->cond) != DS_OK) {
+        ds_stats_node_free(dst);
+        return DS_ERR_NOMEM;
+    }
     if (s->sens_k > 0 && src->sens) {
         const size_t len = ds_sens_len(s->sens_k, s->n_outputs);
         dst->sens = malloc(len * sizeof *dst->sens);
@@ -1450,6 +1477,14 @@ ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t
     leaf.n_coal = n;
     leaf.other_count = partial->coal_other.count;
     leaf.other_sum = partial->coal_other.sum_total;
+    leaf.other_closed = partial->coal_other.closed;
+    leaf.other_target_met = partial->coal_other.target_met;
+    leaf.other_m2 = partial->coal_other.m2_total;
+    if (acc->cond_on && partial->cond_on && partial->cond_valid &&
+        ds_cond_dup(acc, partial->cond_view, &leaf.cond) != DS_OK) {
+        ds_stats_node_free(&leaf);
+        return DS_ERR_NOMEM;
+    }
     if (acc->sens_k > 0 && partial->sens_k == acc->sens_k && partial->sens_valid) {
         const size_t len = ds_sens_len(acc->sens_k, acc->n_outputs);
         leaf.sens = malloc(len * sizeof *leaf.sens);
@@ -1530,6 +1565,7 @@ ds_status ds_stats_merge(ds_stats *into, const ds_stats *from)
     }
     for (size_t m = 0; m < into->horizon; ++m)
         DS_TRY(ds_sketch_merge(&into->sk_price[m], &from->sk_price[m]));
+    DS_TRY(ds_cond_merge_sketches(into, from));
     into->trials += from->trials;
     into->blocks += from->blocks;
     return DS_OK;
@@ -1617,6 +1653,14 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
     memset(&s->coal_other, 0, sizeof s->coal_other);
     s->coal_other.count = acc.other_count;
     s->coal_other.sum_total = acc.other_sum;
+    s->coal_other.closed = acc.other_closed;
+    s->coal_other.target_met = acc.other_target_met;
+    s->coal_other.m2_total = acc.other_m2;
+    s->cond_valid = 0;
+    if (s->cond_on && acc.cond) {
+        memcpy(s->cond_view, acc.cond, ds_cond_len(s) * sizeof *s->cond_view);
+        s->cond_valid = 1;
+    }
     if (s->n_node_cps)
         memcpy(s->checkpoints, s->node_cps, s->n_node_cps * sizeof *s->checkpoints);
     s->n_checkpoints = s->n_node_cps;
@@ -1654,7 +1698,7 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
         for (size_t m = 0; m < h; ++m)
             DS_TRY(sketch_add_pos_log(&local->sk_price[m], lp[m]));
     }
-    return DS_OK;
+    return ds_cond_add_sketches(local, blk);
 }
 
 ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *blk, ds_diag *diag)
@@ -1690,6 +1734,8 @@ ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *blk, ds_diag *diag)
         for (size_t m = 0; m < h && st == DS_OK; ++m)
             st = sketch_remove(&s->sk_price[m], blk->log_price[t * h + m], 1);
     }
+    if (st == DS_OK)
+        st = ds_cond_remove_sketches(s, blk);
     if (st != DS_OK || s->trials < n || s->blocks < 1)
         return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0,
                            "stats: the saved summaries do not contain block %llu's values "
@@ -1721,17 +1767,25 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
     /* Sensitivity records (stats.h): one array a node, the view and a block
      * partial's. */
     const uint64_t sens = (uint64_t)ds_sens_len(nin, DS_OUT_COUNT) * d + (nin + 1) * d;
+    /* Conditional (stats.h "Conditional"): moments a node and a view,
+     * their sketches an accumulator, the selection scratch a view. */
+    const uint64_t cond_mo = sc->conditional
+                                 ? ((DS_COND_BOOLS + ni) * DS_OUT_COUNT + 3 * ni + 1) *
+                                       (uint64_t)sizeof(ds_moments)
+                                 : 0;
+    const uint64_t cond_sk = sc->conditional ? (uint64_t)DS_COND_SKETCHED * DS_OUT_COUNT : 0;
+    const uint64_t cond_view = cond_mo + (sc->conditional ? DS_COND_SKETCHED * B : 0);
     const uint64_t n_mo = DS_OUT_COUNT + 3 * ni + h;       /* moments of a view */
-    const uint64_t n_sk = DS_OUT_COUNT + 2 * ni + h;       /* sketches */
+    const uint64_t n_sk = DS_OUT_COUNT + 2 * ni + h + cond_sk; /* sketches */
     const uint64_t sketch = 2 * (uint64_t)DS_SKETCH_MAX_BUCKETS * sizeof(uint64_t);
     const uint64_t coal_table = 2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition);
     const uint64_t tracked = (uint64_t)DS_COAL_MAX_TRACKED * sizeof(uint64_t);
-    const uint64_t view = sens + sizeof(ds_stats) + n_mo * sizeof(ds_moments) +
+    const uint64_t view = sens + cond_view + sizeof(ds_stats) + n_mo * sizeof(ds_moments) +
                           n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
                           (h > ni ? h : ni) * d + coal_table + tracked;
     /* A merged node's coalition array is sized for both children's rows
      * (node_merge), so up to twice the tracked cap. */
-    const uint64_t node = sens + n_mo * sizeof(ds_moments) +
+    const uint64_t node = sens + cond_mo + n_mo * sizeof(ds_moments) +
                           2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition) +
                           sizeof(ds_stats_node);
     const uint64_t accumulator = view + n_sk * sketch;

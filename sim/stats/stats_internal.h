@@ -34,4 +34,29 @@ ds_status ds_stats_reserve_nodes(ds_stats *s, size_t need);
  * is pooled): binary search of the sorted tracked set (stats.c). */
 int ds_stats_coal_is_tracked(const ds_stats *s, uint64_t mask);
 
+/* The coalition row of a mask in s's table (the tracked ones), or NULL. */
+ds_coalition *ds_stats_coal_find(ds_stats *s, uint64_t mask);
+/* Takes one value x back out of a sketch (ds_stats_drop_tail). */
+ds_status ds_stats_sketch_remove(ds_sketch *sk, double x);
+
+/* Conditional summaries (conditional.c, stats.h "Conditional"). */
+/* A block's conditional moments into s->cond_view and its coalition
+ * extras (closed, target_met, m2_total; s's table and coal_other must hold
+ * the block's counts and sums already). */
+void ds_cond_block(ds_stats *s, const ds_block *blk);
+/* out[ds_cond_len] := merge(l, r), l the lower-index node. */
+void ds_cond_merge(const ds_stats *s, const ds_moments *l, const ds_moments *r, ds_moments *out);
+/* Coalition row out := l (+) r (counts, sums, extras; l the left). */
+void ds_cond_coal_combine(ds_coalition *out, const ds_coalition *l, const ds_coalition *r);
+/* The "other" row's extras of out := l (+) r (counts and sums already set
+ * for l only: call before adding them). */
+void ds_cond_other_combine(ds_stats_node *out, const ds_stats_node *l, const ds_stats_node *r);
+/* Integer state: the conditional sketches of a block, added / removed. */
+ds_status ds_cond_add_sketches(ds_stats *s, const ds_block *blk);
+ds_status ds_cond_remove_sketches(ds_stats *s, const ds_block *blk);
+ds_status ds_cond_merge_sketches(ds_stats *into, const ds_stats *from);
+void ds_cond_free(ds_stats *s);
+/* A copy of n cond moments (NULL src: NULL, DS_OK); DS_ERR_NOMEM. */
+ds_status ds_cond_dup(const ds_stats *s, const ds_moments *src, ds_moments **dst);
+
 #endif /* DEALSIM_STATS_INTERNAL_H */
