@@ -8,7 +8,7 @@ import os
 import h5py
 import numpy as np
 
-from dstest import Checker, run_to_file, tmpdir
+from dstest import Checker, run_to_file, text, tmpdir
 
 c = Checker()
 d = tmpdir()
@@ -26,13 +26,26 @@ with h5py.File(h, "r") as f:
     mask = f["trials/joined_mask"][()]
     joined = f["trials/investor_joined"][()]
     njoin = f["trials/investors_joined"][()]
-    cmask = f["coalitions/mask"][()]
-    ccount = f["coalitions/count"][()]
+    pool = f["coalitions/pooled"][()].astype(bool)
+    cmask = f["coalitions/mask"][()][~pool]
+    ccount = f["coalitions/count"][()][~pool]
     tracking = f["coalitions"].attrs["tracking"]
     tracking = tracking.decode() if isinstance(tracking, bytes) else tracking
-    other_count = int(f["coalitions"].attrs["other_count"])
-    other_mean = float(f["coalitions"].attrs["other_mean_total"])
+    labels = [text(v) for v in f["coalitions/coalition"][()]]
+    # The pooled trials are one row, the last, labelled "other".
+    c.ok(pool.sum() == 1 and pool[-1] and labels[-1] == "other",
+         f"one pooled row, the last, named other ({labels[-1]})")
+    other_count = int(f["coalitions/count"][-1])
+    other_mean = float(f["coalitions/mean_total"][-1])
+    other_closed = float(f["coalitions/p_closed"][-1])
+    other_sd = float(f["coalitions/total_sd"][-1])
     total = f["trials/total"][()]
+    closed = f["trials/closed"][()].astype(bool)
+    cond = [text(v) for v in f["conditional/condition"][()]]
+    c.ok(cond[:3] == ["closed", "target_met", "joined.I0"] and len(cond) == 66,
+         "66 conditions: closed, target_met and one per investor")
+    state_bytes = sum(v.size * v.dtype.itemsize for v in f["state"].values()
+                      if isinstance(v, h5py.Dataset))
 n = len(mask)
 c.ok(mask.dtype == np.uint64, "joined_mask is uint64")
 bits = (mask[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
@@ -54,4 +67,9 @@ c.ok(other_count == int(pooled.sum()) and other_count + sum(got.values()) == n,
      f"other row: {other_count} trials, the rest of {n}")
 c.ok(abs(other_mean - total[pooled].mean()) <= 1e-9 * abs(total[pooled].mean()),
      "other row's mean total")
+c.ok(abs(other_closed - closed[pooled].mean()) <= 1e-15, "other row's P(closed)")
+c.ok(abs(other_sd - total[pooled].std(ddof=1)) <= 1e-9 * total[pooled].std(ddof=1),
+     "other row's sd of total")
+# Bounded: the conditional state of 20000 trials (5 nodes) stays small.
+c.ok(state_bytes < 64 << 20, f"/state is {state_bytes} bytes")
 c.done()

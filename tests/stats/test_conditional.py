@@ -1,0 +1,197 @@
+# tests/stats/test_conditional.py
+# Conditional summaries (stats.h "Conditional") against numpy on the file's
+# own per-trial data: every output's mean, sd and quantiles given closed,
+# target_met and each investor joining; investors' amount / paid "if it
+# joins"; per-coalition P(closed), P(target met), mean and sd of total.
+# Then: 1 and 2 threads give the same bits, xarray selects a condition by
+# name, output.conditional=false leaves them out, and a version-3 state
+# (without the conditional arrays) still extends, without them.
+# Licence: see LICENSE at the top of the repository.
+import os
+import shutil
+
+import h5py
+import numpy as np
+
+from dstest import Checker, run, run_to_file, scenario, text, tmpdir
+
+ALPHA = 1e-3          # DS_SKETCH_ALPHA
+QTOL = ALPHA + 1e-12  # the sketch's guarantee plus rounding near bucket edges
+# Moments: the file's are a shifted two-pass sum per block merged by Chan's
+# update, numpy's a pairwise sum; both are within a few ulps times the
+# number of terms' log of the exact value.
+MTOL = 1e-12
+
+
+def close(a, b, scale, tol=MTOL):
+    """|a - b| <= tol * scale, NaN matching NaN."""
+    if np.isnan(b):
+        return bool(np.isnan(a))
+    return abs(a - b) <= tol * scale
+
+
+def q_ok(est, x, q):
+    """The sketch's estimate is within relative accuracy of the value at
+    rank floor(q (n - 1)) (np.quantile method lower), or of a value that
+    ties with it."""
+    v = np.quantile(x, q, method="lower")
+    return abs(est - v) <= QTOL * abs(v) or (v == 0 and est == 0)
+
+
+c = Checker()
+d = tmpdir()
+# 50000 trials: 12 full blocks and a short last one (the tail).
+sets = ["-n", "50000", "--set", "output.per_trial=true"]
+one = run_to_file(scenario("openai-2026.yaml"), os.path.join(d, "one.h5"), *sets, threads=1)
+two = run_to_file(scenario("openai-2026.yaml"), os.path.join(d, "two.h5"), *sets, threads=2)
+
+with h5py.File(one, "r") as f:
+    t = f["trials"]
+    outs = [text(v) for v in f["conditional/output"][()]]
+    conds = [text(v) for v in f["conditional/condition"][()]]
+    invs = [text(v) for v in f["investors/investor"][()]]
+    qs = f["conditional/quantile"][()]
+    g = f["conditional"]
+    mean, sd, se = g["mean"][()], g["sd"][()], g["stderr"][()]
+    quant, count = g["quantiles"][()], g["count"][()]
+    closed = t["closed"][()].astype(bool)
+    target = t["target_met"][()].astype(bool)
+    joined = t["investor_joined"][()].astype(bool)
+    n = len(closed)
+    c.ok(conds == ["closed", "target_met"] + ["joined." + i for i in invs],
+         f"conditions {conds}")
+    sel = {"closed": closed, "target_met": target}
+    for i, name in enumerate(invs):
+        sel["joined." + name] = joined[:, i]
+    bad_m, bad_q = [], []
+    for ci, cn in enumerate(conds):
+        s = sel[cn]
+        c.ok(count[ci] == s.sum(), f"count given {cn}: {count[ci]} == {s.sum()}")
+        for oi, on in enumerate(outs):
+            x = t[on][()].astype(float)[s]
+            x = x[np.isfinite(x)]
+            if len(x) < 2:
+                continue
+            scale = max(np.abs(x).max(), 1e-300)
+            if not (close(mean[ci, oi], x.mean(), scale) and
+                    close(sd[ci, oi], x.std(ddof=1), scale) and
+                    close(se[ci, oi], x.std(ddof=1) / np.sqrt(len(x)), scale)):
+                bad_m.append((cn, on, mean[ci, oi], x.mean(), sd[ci, oi], x.std(ddof=1)))
+            for qi, q in enumerate(qs):
+                if ci < 2:
+                    if not q_ok(quant[ci, oi, qi], x, q):
+                        bad_q.append((cn, on, q, quant[ci, oi, qi],
+                                      np.quantile(x, q, method="lower")))
+                elif not np.isnan(quant[ci, oi, qi]):
+                    bad_q.append((cn, on, q, "not NaN"))
+    c.ok(not bad_m, f"conditional mean, sd, stderr agree with numpy to {MTOL} ({bad_m[:3]})")
+    c.ok(not bad_q, f"conditional quantiles within {ALPHA} of numpy's ({bad_q[:3]})")
+
+    # Investors "if it joins".
+    gi = f["investors"]
+    bad = []
+    for i, name in enumerate(invs):
+        s = joined[:, i]
+        for what, col in (("amount", "investor_amount"), ("paid", "investor_paid"),
+                          ("stake", "investor_stake")):
+            x = t[col][()][:, i][s]
+            scale = np.abs(x).max()
+            if not (close(gi[what + "_if_joined_mean"][i], x.mean(), scale) and
+                    close(gi[what + "_if_joined_sd"][i], x.std(ddof=1), scale)):
+                bad.append((name, what, "moments"))
+            if what == "stake":
+                continue
+            for qi, q in enumerate(qs):
+                if not q_ok(gi[what + "_if_joined_quantiles"][i, qi], x, q):
+                    bad.append((name, what, q, gi[what + "_if_joined_quantiles"][i, qi],
+                                np.quantile(x, q, method="lower")))
+    c.ok(not bad, f"investors if they join agree with numpy ({bad[:3]})")
+    c.ok(gi["amount_if_joined_quantiles"][0, 0] > 0,
+         "the first investor's p01 if it joins is positive (unconditionally 0)")
+
+    # Coalitions.
+    gc = f["coalitions"]
+    mask = t["joined_mask"][()]
+    total = t["total"][()]
+    bad = []
+    for k, m in enumerate(gc["mask"][()]):
+        s = mask == m
+        if gc["count"][k] != s.sum():
+            bad.append((k, "count"))
+            continue
+        x = total[s]
+        scale = max(np.abs(x).max(), 1.0)
+        if not (gc["p_closed"][k] == closed[s].mean() and
+                gc["p_target_met"][k] == target[s].mean() and
+                close(gc["mean_total"][k], x.mean(), scale) and
+                (len(x) < 2 or close(gc["total_sd"][k], x.std(ddof=1), scale))):
+            bad.append((k, gc["p_closed"][k], closed[s].mean(), gc["total_sd"][k],
+                        x.std(ddof=1) if len(x) > 1 else None))
+    c.ok(not bad, f"per-coalition P(closed), P(target met), mean and sd of total ({bad[:3]})")
+
+# 1 and 2 threads: the same bits in every conditional variable.
+with h5py.File(one, "r") as a, h5py.File(two, "r") as b:
+    diff = []
+    for grp in ("conditional", "investors", "coalitions"):
+        for k in a[grp]:
+            x, y = a[grp][k][()], b[grp][k][()]
+            if x.dtype.kind == "f":
+                same = x.tobytes() == y.tobytes()
+            else:
+                same = np.array_equal(x, y)
+            if not same:
+                diff.append(grp + "/" + k)
+    c.ok(not diff, f"1 and 2 threads: identical conditional results ({diff[:4]})")
+
+# xarray: the group opens and a condition is selected by name.
+try:
+    import xarray as xr
+    with xr.open_dataset(one, group="conditional") as ds:
+        row = ds["mean"].sel(condition="closed", output="total")
+        c.ok(float(row) == float(mean[0, outs.index("total")]), "xarray .sel(condition=closed)")
+        c.ok(ds.attrs.get("scenario") and int(ds.attrs["trials"]) == n,
+             "the group carries the run's trials and scenario")
+except ImportError:
+    c.ok(False, "xarray is importable")
+
+# Off: no group, no "if joined" variables.
+off = run_to_file(scenario("openai-2026.yaml"), os.path.join(d, "off.h5"), "-n", "5000",
+                  "--set", "output.conditional=false")
+with h5py.File(off, "r") as f:
+    c.ok("conditional" not in f and "amount_if_joined_mean" not in f["investors"]
+         and "p_closed" not in f["coalitions"], "output.conditional=false: none of it")
+
+# A version-3 state (an older build's: no conditional arrays) still extends;
+# the result has no conditional summaries, the rest as before.
+old = os.path.join(d, "old.h5")
+shutil.copy(one, old)
+with h5py.File(old, "r+") as f:
+    st = f["state"]
+    for k in list(st):
+        if k.startswith("node_cond_") or k in (
+                "conditional_conditions", "node_coalition_closed", "node_coalition_target_met",
+                "node_coalition_m2_total", "node_other_closed", "node_other_target_met",
+                "node_other_m2_total"):
+            del st[k]
+    # Drop the conditional sketch rows (the last 2 * outputs rows).
+    ns = st["sketch_count"].shape[0] - 2 * len(outs)
+    nb = int(st["sketch_neg_offset"][ns - 1] + st["sketch_neg_len"][ns - 1])
+    for k in list(st):
+        if k.startswith("sketch_"):
+            v = st[k][()][:ns]
+            attrs = dict(st[k].attrs)
+            del st[k]
+            st.create_dataset(k, data=v)
+    v = st["bucket_counts"][()][:nb]
+    del st["bucket_counts"]
+    st.create_dataset("bucket_counts", data=v)
+    st.attrs["state_version"] = np.int32(3)
+ext = os.path.join(d, "ext.h5")
+r = run(["extend", old, "-n", "5000", "-o", ext, "--quiet"])
+with h5py.File(ext, "r") as f:
+    c.ok(int(f.attrs["trials"]) == 55000 and "conditional" not in f
+         and "amount_if_joined_mean" not in f["investors"],
+         "a version-3 state extends, without conditional results")
+    c.ok(int(f["state"].attrs["state_version"]) == 4 and "node_cond_n" not in f["state"],
+         "and saves a version-4 state without the conditional arrays")
+c.done()
