@@ -59,6 +59,15 @@ void ds_cli_json_str(FILE *out, const char *s);
 void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_run_info *info,
                           const char *path);
 
+/* The conditional summaries (print_cond.c; nothing without them): the
+ * investors "if they join" table, and the JSON additions: an investor's
+ * *_if_joined objects, a coalition row's p_closed ... fields (each after a
+ * ", "), and the "coalition_other" and "conditional" members (each after
+ * ",\n"). */
+void ds_cli_print_if_joined(const ds_scenario *sc, const ds_stats *st);
+void ds_cli_json_if_joined(FILE *o, const ds_scenario *sc, const ds_stats *st, size_t i);
+void ds_cli_json_coalition(FILE *o, const ds_stats *st, const ds_coalition *c);
+void ds_cli_json_conditional(FILE *o, const ds_scenario *sc, const ds_stats *st);
 /* "Alpha+Beta" for a join mask ("" for nobody), the members string of
  * /coalitions (print.c). */
 void ds_cli_members(const ds_scenario *sc, uint64_t mask, char *buf, size_t size);

@@ -178,6 +178,7 @@ static int print_json(const ds_cli_result *r)
         json_kv_num(o, "stake_mean",
                     sc->has_pre_money && st->inv_stake ? mo_mean(&st->inv_stake[i]) : (double)NAN,
                     0);
+        ds_cli_json_if_joined(o, sc, st, i);
         fputs("}", o);
     }
     fputs("\n  ],\n  \"coalitions\": [", o);
@@ -195,10 +196,13 @@ static int print_json(const ds_cli_result *r)
                 (unsigned long long)co[k].count);
         json_kv_num(o, "probability", (double)co[k].count / n, 1);
         json_kv_num(o, "mean_total", co[k].sum_total / (double)co[k].count, 0);
+        ds_cli_json_coalition(o, st, &co[k]);
         fputs("}", o);
     }
     free(co);
-    fputs("\n  ]\n}\n", o);
+    fputs("\n  ]", o);
+    ds_cli_json_conditional(o, sc, st);
+    fputs("\n}\n", o);
     return fflush(o) == 0 ? 0 : 1;
 }
 

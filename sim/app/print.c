@@ -137,6 +137,7 @@ void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_ru
                n > 0 ? (double)st->inv_joined[i] / n : (double)NAN, st->inv_amount[i].mean,
                st->inv_paid[i].mean);
     }
+    ds_cli_print_if_joined(sc, st);
     ds_coalition *co = ds_stats_sorted_coalitions(st);
     if (co) {
         printf("\nMost likely coalitions              probability   mean total ($B)\n");

@@ -26,7 +26,13 @@
     "amount/<investor>, paid/<investor>, price/<month>); counts of positive values in log "     \
     "bucket k = pos_lo + j are bucket_counts[pos_offset + j], j < pos_len; negative values "    \
     "likewise with neg_*; zero counts |x| < sketch_min_abs; gamma = (1 + a) / (1 - a), a = "    \
-    "sketch_relative_accuracy. join_count: trials each investor joined."
+    "sketch_relative_accuracy. join_count: trials each investor joined. With the conditional " \
+    "summaries (state version 4, output.conditional): node_cond_* per node and conditional "   \
+    "record ([condition][output], conditions closed, target_met, joined.<investor>; then "     \
+    "[investor][amount, paid, stake] given it joins), node_coalition_closed, "                 \
+    "node_coalition_target_met, node_coalition_m2_total, node_other_closed, "                  \
+    "node_other_target_met, node_other_m2_total, and sketch rows closed/output/<name>, "       \
+    "target_met/output/<name>."
 
 /* Labels of the moment rows (stake only with a valuation) or, with
  * sketches set, of the sketch rows, into an arena. */
@@ -34,10 +40,14 @@ static ds_status ds_h5_state_labels(const ds_h5_sum *s, int sketches, const char
                                     size_t *n_out, char **arena_out, ds_diag *diag)
 {
     size_t groups = s->w->valuation && !sketches ? 3 : 2;
-    size_t n = s->no + groups * s->ni + s->nh;
+    /* Sketch rows: then the conditional ones, when the state has them
+     * (the caller uses the first s->no + 2 ni + nh labels otherwise). */
+    const size_t ncond = sketches ? DS_COND_SKETCHED * s->no : 0;
+    size_t n = s->no + groups * s->ni + s->nh + ncond;
     size_t cap = 0, pos = 0, k = 0;
     for (size_t o = 0; o < s->no; o++)
-        cap += strlen(s->out_names[o]) + sizeof "output/";
+        cap += (1u + (sketches ? (size_t)DS_COND_SKETCHED : 0u)) *
+               (strlen(s->out_names[o]) + sizeof "target_met/output/");
     for (size_t i = 0; i < s->ni; i++)
         cap += groups * (strlen(s->inv_names[i]) + sizeof "amount/");
     cap += s->nh * (sizeof "price/" + 20);
@@ -64,6 +74,9 @@ static ds_status ds_h5_state_labels(const ds_h5_sum *s, int sketches, const char
             DS_H5_LABEL("stake/%s", s->inv_names[i]);
     for (size_t m = 0; m < s->nh; m++)
         DS_H5_LABEL("price/%zu", m + 1);
+    for (size_t c = 0; c < (sketches ? DS_COND_SKETCHED : 0); c++)
+        for (size_t o = 0; o < s->no; o++)
+            DS_H5_LABEL("%s/output/%s", c == 0 ? "closed" : "target_met", s->out_names[o]);
 #undef DS_H5_LABEL
     *out = labels;
     *n_out = n;
@@ -93,8 +106,9 @@ static void ds_h5_state_dim(ds_gw *g, const ds_h5_sum *s, const char *name, uint
         ds_gw_dim(g, name, s->ni, DS_H5_STR, s->inv_names, "1", "investor name (file order)");
     else if (strcmp(name, "accumulator") == 0 && len == nm)
         ds_gw_dim(g, name, nm, DS_H5_STR, mlab, "1", "moment accumulator label");
-    else if (strcmp(name, "sketch") == 0 && len == ns)
-        ds_gw_dim(g, name, ns, DS_H5_STR, slab, "1", "quantile sketch label");
+    else if (strcmp(name, "sketch") == 0 &&
+             (len == ns || len == ns - DS_COND_SKETCHED * s->no))
+        ds_gw_dim(g, name, (size_t)len, DS_H5_STR, slab, "1", "quantile sketch label");
     else
         ds_gw_dim_index(g, name, (size_t)len, "index");
 }

@@ -66,11 +66,28 @@ LAYOUT = {
         "stake_mean": (("investor",), F8),
         "amount_quantiles": (("investor", "quantile"), F8),
         "paid_quantiles": (("investor", "quantile"), F8),
+        **{f"{w}_if_joined_{k}": (("investor",), F8)
+           for w in ("amount", "paid", "stake") for k in ("mean", "sd", "stderr")},
+        "amount_if_joined_quantiles": (("investor", "quantile"), F8),
+        "paid_if_joined_quantiles": (("investor", "quantile"), F8),
     },
     "coalitions": {
         "coalition": (("coalition",), S), "mask": (("coalition",), U8),
         "members": (("coalition",), S), "count": (("coalition",), U8),
         "probability": (("coalition",), F8), "mean_total": (("coalition",), F8),
+        "pooled": (("coalition",), U1),
+        "p_closed": (("coalition",), F8), "p_closed_stderr": (("coalition",), F8),
+        "p_target_met": (("coalition",), F8), "p_target_met_stderr": (("coalition",), F8),
+        "total_sd": (("coalition",), F8), "mean_total_stderr": (("coalition",), F8),
+    },
+    "conditional": {
+        "condition": (("condition",), S), "output": (("output",), S),
+        "quantile": (("quantile",), F8),
+        "count": (("condition",), U8), "probability": (("condition",), F8),
+        "probability_stderr": (("condition",), F8),
+        "mean": (("condition", "output"), F8), "sd": (("condition", "output"), F8),
+        "stderr": (("condition", "output"), F8), "nan_count": (("condition", "output"), U8),
+        "quantiles": (("condition", "output", "quantile"), F8),
     },
     "price_fan": {
         "month": (("month",), I4), "quantile": (("quantile",), F8),
@@ -127,6 +144,16 @@ LAYOUT = {
         "join_count": (("investor",), U8),
         "sensitivity_inputs": ((), U8), "sensitivity_record": (("sensitivity_record",), U8),
         "node_sensitivity": (("node", "sensitivity_record"), F8),
+        "conditional_conditions": ((), U8), "cond_accumulator": (("cond_accumulator",), U8),
+        **{f"node_cond_{k}": (("node", "cond_accumulator"), U8)
+           for k in ("n", "nan", "posinf", "neginf")},
+        **{f"node_cond_{k}": (("node", "cond_accumulator"), F8)
+           for k in ("mean", "m2", "min", "max")},
+        "node_coalition_closed": (("node_coalition",), U8),
+        "node_coalition_target_met": (("node_coalition",), U8),
+        "node_coalition_m2_total": (("node_coalition",), F8),
+        "node_other_closed": (("node",), U8), "node_other_target_met": (("node",), U8),
+        "node_other_m2_total": (("node",), F8),
     },
 }
 
