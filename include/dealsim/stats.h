@@ -318,6 +318,8 @@ typedef struct {
     ds_moments *cond_view; /* [ds_cond_len] */
     ds_sketch *sk_cond;    /* [DS_COND_SKETCHED * n_outputs] */
     uint8_t *cond_sel;     /* [DS_COND_SKETCHED * DS_BLOCK_SIZE] scratch */
+    uint32_t *cond_idx;    /* [DS_BLOCK_SIZE] scratch: a condition's trials */
+    double *cond_buf;      /* [DS_BLOCK_SIZE][4] scratch: their values */
     int cond_valid;
 } ds_stats;
 

@@ -36,7 +36,9 @@ ds_status ds_cond_setup(ds_stats *s)
     s->cond_view = malloc((ds_cond_len(s) + 1) * sizeof *s->cond_view);
     s->sk_cond = calloc(nsk + 1, sizeof *s->sk_cond);
     s->cond_sel = malloc(DS_COND_SKETCHED * (size_t)DS_BLOCK_SIZE);
-    if (!s->cond_view || !s->sk_cond || !s->cond_sel) {
+    s->cond_idx = malloc(DS_BLOCK_SIZE * sizeof *s->cond_idx);
+    s->cond_buf = malloc(4 * (size_t)DS_BLOCK_SIZE * sizeof *s->cond_buf); /* [B][CW] */
+    if (!s->cond_view || !s->sk_cond || !s->cond_sel || !s->cond_idx || !s->cond_buf) {
         ds_cond_free(s);
         return DS_ERR_NOMEM;
     }
@@ -57,6 +59,10 @@ void ds_cond_free(ds_stats *s)
     free(s->sk_cond);
     free(s->cond_view);
     free(s->cond_sel);
+    free(s->cond_idx);
+    free(s->cond_buf);
+    s->cond_idx = NULL;
+    s->cond_buf = NULL;
     s->sk_cond = NULL;
     s->cond_view = NULL;
     s->cond_sel = NULL;
@@ -77,57 +83,111 @@ ds_status ds_cond_dup(const ds_stats *s, const ds_moments *src, ds_moments **dst
     return DS_OK;
 }
 
-/* Moments of v[t * vs] over the trials t with sel[t * ss] != 0, in trial
- * order: the sum and count of x - K (K the first selected finite value),
- * then the squared deviations from S/n; mean = K + S/n (stats.c's
- * block_column restricted to the selection). */
-static void cond_column(const double *v, size_t vs, const uint8_t *sel, size_t ss, size_t n,
-                        ds_moments *mo)
+/* Up to CW columns are gathered side by side and summed in one loop: each
+ * column's sums still run in trial order (the bits of one column alone),
+ * but the CW independent add chains overlap in the processor. */
+#define CW 4
+
+/* Moments of the k <= CW interleaved columns x[j * CW + c], j < m, in
+ * order (stats.c's block_column): the sum and count of x - K (K the
+ * column's first finite value), then the squared deviations from S/n;
+ * mean = K + S/n. */
+static void cond_moments(const double *x, size_t m, size_t k, ds_moments *mo)
 {
-    double shift = 0.0;
-    for (size_t t = 0; t < n; ++t)
-        if (sel[t * ss] && isfinite(v[t * vs])) {
-            shift = v[t * vs];
-            break;
+    double shift[CW] = {0}, sum[CW] = {0}, m2[CW] = {0}, ms[CW] = {0};
+    double lo[CW], hi[CW];
+    uint64_t cnt[CW] = {0}, nan[CW] = {0}, pinf[CW] = {0}, ninf[CW] = {0}, bad = 0;
+    for (size_t c = 0; c < k; ++c) {
+        lo[c] = (double)INFINITY;
+        hi[c] = -(double)INFINITY;
+        for (size_t j = 0; j < m; ++j)
+            if (isfinite(x[j * CW + c])) {
+                shift[c] = x[j * CW + c];
+                break;
+            }
+    }
+    for (size_t j = 0; j < m; ++j)
+        for (size_t c = 0; c < k; ++c) {
+            const double v = x[j * CW + c];
+            if (isfinite(v)) {
+                cnt[c]++;
+                sum[c] += v - shift[c];
+                lo[c] = v < lo[c] ? v : lo[c];
+                hi[c] = v > hi[c] ? v : hi[c];
+            } else {
+                bad++;
+                if (isnan(v))
+                    nan[c]++;
+                else if (v > 0.0)
+                    pinf[c]++;
+                else
+                    ninf[c]++;
+            }
         }
-    uint64_t cnt = 0, nan = 0, pinf = 0, ninf = 0;
-    double sum = 0.0, lo = (double)INFINITY, hi = -(double)INFINITY;
-    for (size_t t = 0; t < n; ++t) {
-        if (!sel[t * ss])
+    for (size_t c = 0; c < k; ++c)
+        ms[c] = cnt[c] ? sum[c] / (double)cnt[c] : 0.0;
+    for (size_t j = 0; j < m; ++j)
+        for (size_t c = 0; c < k; ++c) {
+            const double v = x[j * CW + c];
+            if (!bad || isfinite(v)) {
+                const double d = (v - shift[c]) - ms[c];
+                m2[c] += d * d;
+            }
+        }
+    for (size_t c = 0; c < k; ++c) {
+        mo[c].n = cnt[c];
+        mo[c].nan = nan[c];
+        mo[c].posinf = pinf[c];
+        mo[c].neginf = ninf[c];
+        if (cnt[c] == 0) {
+            mo[c].mean = mo[c].m2 = mo[c].min = mo[c].max = (double)NAN;
             continue;
-        const double x = v[t * vs];
-        if (isfinite(x)) {
-            cnt++;
-            sum += x - shift;
-            lo = x < lo ? x : lo;
-            hi = x > hi ? x : hi;
-        } else if (isnan(x)) {
-            nan++;
-        } else if (x > 0.0) {
-            pinf++;
-        } else {
-            ninf++;
         }
+        mo[c].mean = shift[c] + ms[c];
+        mo[c].m2 = m2[c];
+        mo[c].min = lo[c];
+        mo[c].max = hi[c];
     }
-    mo->n = cnt;
-    mo->nan = nan;
-    mo->posinf = pinf;
-    mo->neginf = ninf;
-    if (cnt == 0) {
-        mo->mean = mo->m2 = mo->min = mo->max = (double)NAN;
-        return;
+}
+
+/* The trials t < n with sel[t * ss] != 0, in order, into idx; their count. */
+static size_t cond_select(const uint8_t *sel, size_t ss, size_t n, uint32_t *idx)
+{
+    size_t m = 0;
+    for (size_t t = 0; t < n; ++t) {
+        idx[m] = (uint32_t)t;
+        m += sel[t * ss] != 0; /* branch-free: the selection is unpredictable */
     }
-    const double ms = sum / (double)cnt;
-    double m2 = 0.0;
-    for (size_t t = 0; t < n; ++t)
-        if (sel[t * ss] && isfinite(v[t * vs])) {
-            const double d = (v[t * vs] - shift) - ms;
-            m2 += d * d;
+    return m;
+}
+
+/* Moments of k <= CW columns col[c][idx[j] * vs], j < m, gathered side by
+ * side into buf [m][CW], into mo[c]. */
+static void cond_columns(const double *const *col, size_t vs, size_t k, const uint32_t *idx,
+                         size_t m, double *buf, ds_moments *const *mo)
+{
+    for (size_t j = 0; j < m; ++j)
+        for (size_t c = 0; c < k; ++c)
+            buf[j * CW + c] = col[c][(size_t)idx[j] * vs];
+    ds_moments tmp[CW];
+    cond_moments(buf, m, k, tmp);
+    for (size_t c = 0; c < k; ++c)
+        *mo[c] = tmp[c];
+}
+
+/* Every output given the trials in idx[0..m), into the row of condition c. */
+static void cond_outputs(ds_stats *s, const ds_block *blk, size_t c, size_t m)
+{
+    const double *col[CW];
+    ds_moments *mo[CW];
+    for (size_t o0 = 0; o0 < s->n_outputs; o0 += CW) {
+        size_t k = 0;
+        for (size_t o = o0; o < s->n_outputs && o < o0 + CW; ++o, ++k) {
+            col[k] = blk->out[o];
+            mo[k] = &DS_COND_OUT(s, s->cond_view, c, o);
         }
-    mo->mean = shift + ms;
-    mo->m2 = m2;
-    mo->min = lo;
-    mo->max = hi;
+        cond_columns(col, 1, k, s->cond_idx, m, s->cond_buf, mo);
+    }
 }
 
 /* The boolean conditions of a block as 0/1 bytes: [c][t]. */
@@ -150,18 +210,17 @@ void ds_cond_block(ds_stats *s, const ds_block *blk)
     cond_bools(s, blk, s->cond_sel);
     ds_moments *cv = s->cond_view;
     for (size_t c = 0; c < DS_COND_BOOLS; ++c)
-        for (size_t o = 0; o < no; ++o)
-            cond_column(blk->out[o], 1, s->cond_sel + c * DS_BLOCK_SIZE, 1, n,
-                        &DS_COND_OUT(s, cv, c, o));
+        cond_outputs(s, blk, c, cond_select(s->cond_sel + c * DS_BLOCK_SIZE, 1, n, s->cond_idx));
     for (size_t i = 0; i < ni; ++i) {
-        const uint8_t *j = blk->joined + i;
-        for (size_t o = 0; o < no; ++o)
-            cond_column(blk->out[o], 1, j, ni, n, &DS_COND_OUT(s, cv, DS_COND_BOOLS + i, o));
-        cond_column(blk->amount + i, ni, j, ni, n, &DS_COND_INV(s, cv, i, 0));
-        cond_column(blk->paid + i, ni, j, ni, n, &DS_COND_INV(s, cv, i, 1));
-        if (blk->stake && no == DS_OUT_COUNT)
-            cond_column(blk->stake + i, ni, j, ni, n, &DS_COND_INV(s, cv, i, 2));
-        else
+        const size_t m = cond_select(blk->joined + i, ni, n, s->cond_idx);
+        cond_outputs(s, blk, DS_COND_BOOLS + i, m);
+        /* Investor i's column of the [n][ni] arrays. */
+        const int stake = blk->stake && no == DS_OUT_COUNT;
+        const double *col[3] = {blk->amount + i, blk->paid + i, stake ? blk->stake + i : NULL};
+        ds_moments *mo[3] = {&DS_COND_INV(s, cv, i, 0), &DS_COND_INV(s, cv, i, 1),
+                             &DS_COND_INV(s, cv, i, 2)};
+        cond_columns(col, ni, stake ? 3u : 2u, s->cond_idx, m, s->cond_buf, mo);
+        if (!stake)
             ds_moments_init(&DS_COND_INV(s, cv, i, 2));
     }
     /* Coalition extras: the counts and sums of the block are in place. */
@@ -221,22 +280,12 @@ void ds_cond_other_combine(ds_stats_node *out, const ds_stats_node *l, const ds_
                                r->other_sum, r->other_m2);
 }
 
-ds_status ds_cond_add_sketches(ds_stats *s, const ds_block *blk)
+const uint8_t *ds_cond_sketch_sel(ds_stats *s, const ds_block *blk)
 {
     if (!s->cond_on)
-        return DS_OK;
+        return NULL;
     cond_bools(s, blk, s->cond_sel);
-    for (size_t c = 0; c < DS_COND_SKETCHED; ++c) {
-        const uint8_t *sel = s->cond_sel + c * DS_BLOCK_SIZE;
-        for (size_t o = 0; o < s->n_outputs; ++o) {
-            ds_sketch *sk = DS_COND_SKETCH(s, c, o);
-            const double *v = blk->out[o];
-            for (size_t t = 0; t < blk->n; ++t)
-                if (sel[t])
-                    DS_TRY(ds_sketch_add(sk, v[t]));
-        }
-    }
-    return DS_OK;
+    return s->cond_sel;
 }
 
 ds_status ds_cond_remove_sketches(ds_stats *s, const ds_block *blk)

@@ -458,6 +458,33 @@ static inline ds_status sketch_add(ds_sketch *s, double x)
     return sketch_bump(s, x < 0.0, sketch_key(log(ax), s->inv_log_gamma));
 }
 
+_Static_assert(DS_COND_SKETCHED == 2, "sketch_add3 adds to the two conditional sketches");
+
+/* sketch_add of x to s and, when not NULL, to a and b (the conditional
+ * sketches of the same output): one log for all three. */
+static inline ds_status sketch_add3(ds_sketch *s, ds_sketch *a, ds_sketch *b, double x)
+{
+    double ax = fabs(x);
+    if (!(ax <= DBL_MAX))
+        return DS_OK;
+    if (ax < DS_SKETCH_MIN_ABS) {
+        s->zero++, s->count++;
+        if (a)
+            a->zero++, a->count++;
+        if (b)
+            b->zero++, b->count++;
+        return DS_OK;
+    }
+    const int neg = x < 0.0;
+    const int32_t key = sketch_key(log(ax), s->inv_log_gamma);
+    DS_TRY(sketch_bump(s, neg, key));
+    if (a)
+        DS_TRY(sketch_bump(a, neg, key));
+    if (b)
+        DS_TRY(sketch_bump(b, neg, key));
+    return DS_OK;
+}
+
 ds_status ds_sketch_add(ds_sketch *s, double x) { return sketch_add(s, x); }
 
 ds_status ds_sketch_add_log(ds_sketch *s, double log_x) { return sketch_add_pos_log(s, log_x); }
@@ -1680,11 +1707,18 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
     if (!stats_block_fits(local, blk))
         return DS_ERR_INTERNAL;
     const size_t n = blk->n, ni = local->n_investors, h = local->horizon;
+    const uint8_t *cs = ds_cond_sketch_sel(local, blk); /* conditional.c */
     for (size_t o = 0; o < local->n_outputs; ++o) {
         const double *v = blk->out[o];
         ds_sketch *sk = &local->sk_out[o];
+        if (!cs) {
+            for (size_t t = 0; t < n; ++t)
+                DS_TRY(sketch_add(sk, v[t]));
+            continue;
+        }
+        ds_sketch *c0 = DS_COND_SKETCH(local, 0, o), *c1 = DS_COND_SKETCH(local, 1, o);
         for (size_t t = 0; t < n; ++t)
-            DS_TRY(sketch_add(sk, v[t]));
+            DS_TRY(sketch_add3(sk, cs[t] ? c0 : NULL, cs[DS_BLOCK_SIZE + t] ? c1 : NULL, v[t]));
     }
     for (size_t t = 0; t < n; ++t) {
         const double *a = blk->amount + t * ni, *p = blk->paid + t * ni;
@@ -1698,7 +1732,7 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
         for (size_t m = 0; m < h; ++m)
             DS_TRY(sketch_add_pos_log(&local->sk_price[m], lp[m]));
     }
-    return ds_cond_add_sketches(local, blk);
+    return DS_OK;
 }
 
 ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *blk, ds_diag *diag)
@@ -1774,7 +1808,7 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
                                        (uint64_t)sizeof(ds_moments)
                                  : 0;
     const uint64_t cond_sk = sc->conditional ? (uint64_t)DS_COND_SKETCHED * DS_OUT_COUNT : 0;
-    const uint64_t cond_view = cond_mo + (sc->conditional ? DS_COND_SKETCHED * B : 0);
+    const uint64_t cond_view = cond_mo + (sc->conditional ? (DS_COND_SKETCHED + 4 + 32) * B : 0);
     const uint64_t n_mo = DS_OUT_COUNT + 3 * ni + h;       /* moments of a view */
     const uint64_t n_sk = DS_OUT_COUNT + 2 * ni + h + cond_sk; /* sketches */
     const uint64_t sketch = 2 * (uint64_t)DS_SKETCH_MAX_BUCKETS * sizeof(uint64_t);

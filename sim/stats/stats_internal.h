@@ -51,8 +51,11 @@ void ds_cond_coal_combine(ds_coalition *out, const ds_coalition *l, const ds_coa
 /* The "other" row's extras of out := l (+) r (counts and sums already set
  * for l only: call before adding them). */
 void ds_cond_other_combine(ds_stats_node *out, const ds_stats_node *l, const ds_stats_node *r);
-/* Integer state: the conditional sketches of a block, added / removed. */
-ds_status ds_cond_add_sketches(ds_stats *s, const ds_block *blk);
+/* Integer state: the selection of the sketched conditions of a block,
+ * [c * DS_BLOCK_SIZE + t] (NULL when off: ds_stats_add_sketches adds each
+ * output's value to the conditional sketches with the same bucket key);
+ * and the conditional sketches of a block removed (ds_stats_drop_tail). */
+const uint8_t *ds_cond_sketch_sel(ds_stats *s, const ds_block *blk);
 ds_status ds_cond_remove_sketches(ds_stats *s, const ds_block *blk);
 ds_status ds_cond_merge_sketches(ds_stats *into, const ds_stats *from);
 void ds_cond_free(ds_stats *s);
