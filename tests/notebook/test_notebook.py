@@ -9,6 +9,7 @@
 #   sens      bare plus a stand-in /sensitivity group (the layout described for it: dims input,
 #             output, bin; first_order, first_order_stderr, rank_correlation, bool_probability),
 #             executed to HTML: the real tornado and bin chart
+#   many      tests/data/good/sixty_four_investors.yaml: the pooled "other" coalition row
 # A run fails on a failed cell (nbconvert exits non-zero), on fewer image/png outputs than
 # EXPECTED_FIGURES, or on fewer "FIGURE OK:" markers (printed by the notebook's show() after it
 # has checked that every panel has a title and labelled axes).
@@ -24,7 +25,7 @@ import h5py
 
 from dstest import SRC, Checker, run, tmpdir
 
-EXPECTED_FIGURES = 10
+EXPECTED_FIGURES = 11
 NOTEBOOK = os.path.join(SRC, "notebooks", "explore.ipynb")
 SCENARIO = os.path.join(SRC, "configs", "openai-2026.yaml")
 TRIALS = 40000
@@ -106,6 +107,17 @@ def main():
     if execute(bare, "notebook", "bare.ipynb", tmp):
         check_notebook(os.path.join(tmp, "bare.ipynb"), "bare",
                        ["/histograms", "per-trial data: none", "mean total of each coalition"])
+
+    # 64 investors: /coalitions ends with the pooled "other" row, which the fallbacks leave out.
+    many = os.path.join(tmp, "many.h5")
+    run(["run", os.path.join(SRC, "tests", "data", "good", "sixty_four_investors.yaml"), "-n",
+         "20000", "--threads", "2", "--quiet", "-o", many, "--set", "output.per_trial=false"])
+    strip_sensitivity(many)
+    with h5py.File(many, "r") as f:
+        check(f["coalitions/pooled"][-1] == 1, "64 investors: the last coalition row is pooled")
+    if execute(many, "notebook", "many.ipynb", tmp):
+        check_notebook(os.path.join(tmp, "many.ipynb"), "many",
+                       ["/investors amount_if_joined_*", "mean total of each coalition"])
 
     with h5py.File(sens, "r") as f:
         check("sensitivity" in f and "bool_probability" in f["sensitivity"],
