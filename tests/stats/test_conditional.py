@@ -13,7 +13,7 @@ import shutil
 import h5py
 import numpy as np
 
-from dstest import Checker, run, run_to_file, scenario, text, tmpdir
+from dstest import SRC, Checker, run, run_to_file, scenario, text, tmpdir
 
 ALPHA = 1e-3          # DS_SKETCH_ALPHA
 QTOL = ALPHA + 1e-12  # the sketch's guarantee plus rounding near bucket edges
@@ -129,6 +129,41 @@ with h5py.File(one, "r") as f:
                         x.std(ddof=1) if len(x) > 1 else None))
     c.ok(not bad, f"per-coalition P(closed), P(target met), mean and sd of total ({bad[:3]})")
 
+# summary --json carries the same numbers, bit for bit (JSON prints %.17g).
+import json
+doc = json.loads(run(["summary", one, "--json"]).stdout)
+with h5py.File(one, "r") as f:
+    g, gi, gc = f["conditional"], f["investors"], f["coalitions"]
+    bad = []
+    for ci, cn in enumerate(conds):
+        dc = doc["conditional"][cn]
+        if dc["count"] != int(g["count"][ci]):
+            bad.append((cn, "count"))
+        for oi, on in enumerate(outs):
+            for k in ("mean", "sd", "stderr"):
+                v, w = dc["outputs"][on][k], g[k][ci, oi]
+                if not ((v is None and np.isnan(w)) or v == w):
+                    bad.append((cn, on, k, v, w))
+            if ci < 2:
+                for qi, q in enumerate(qs):
+                    v, w = dc["outputs"][on]["quantiles"][repr(float(q))], g["quantiles"][ci, oi, qi]
+                    if not ((v is None and np.isnan(w)) or v == w):
+                        bad.append((cn, on, q, v, w))
+    for i, name in enumerate(invs):
+        dj = doc["investors"][i]["amount_if_joined"]
+        if dj["mean"] != gi["amount_if_joined_mean"][i] or any(
+                dj["quantiles"][repr(float(q))] != gi["amount_if_joined_quantiles"][i, qi]
+                for qi, q in enumerate(qs)):
+            bad.append((name, "amount_if_joined"))
+    masks = gc["mask"][()].tolist()
+    for row in doc["coalitions"]:
+        k = masks.index(row["mask"])
+        for key in ("p_closed", "p_target_met", "total_sd", "mean_total_stderr"):
+            v, w = row[key], gc[key][k]
+            if not ((v is None and np.isnan(w)) or v == w):
+                bad.append((row["members"], key, v, w))
+    c.ok(not bad, f"summary --json equals the file's conditional data ({bad[:3]})")
+
 # 1 and 2 threads: the same bits in every conditional variable.
 with h5py.File(one, "r") as a, h5py.File(two, "r") as b:
     diff = []
@@ -194,4 +229,22 @@ with h5py.File(ext, "r") as f:
          "a version-3 state extends, without conditional results")
     c.ok(int(f["state"].attrs["state_version"]) == 4 and "node_cond_n" not in f["state"],
          "and saves a version-4 state without the conditional arrays")
+# 64 investors (more than 12: the pooled "other" row): 66 conditions, the
+# bound `dealsim check` states holds the new state, and the pooled row has
+# its conditional extras.
+many = run_to_file(os.path.join(SRC, "tests", "data", "good", "sixty_four_investors.yaml"),
+                   os.path.join(d, "m.h5"),
+                   "-n", "20000", "--set", "output.per_trial=true")
+with h5py.File(many, "r") as f:
+    gc = f["coalitions"]
+    pool = gc["pooled"][()].astype(bool)
+    c.ok(pool[-1] and pool.sum() == 1 and text(gc["coalition"][-1]) == "other",
+         "64 investors: the last /coalitions row is \"other\"")
+    c.ok(f["conditional/count"].shape == (66,), "64 investors: 66 conditions")
+    m = f["trials/joined_mask"][()]
+    tracked = gc["mask"][()][~pool]
+    inother = ~np.isin(m, tracked)
+    cl = f["trials/closed"][()][inother]
+    c.ok(gc["count"][-1] == inother.sum() and gc["p_closed"][-1] == cl.mean(),
+         "the other row's count and P(closed)")
 c.done()
