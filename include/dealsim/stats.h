@@ -320,6 +320,11 @@ typedef struct {
     uint8_t *cond_sel;     /* [DS_COND_SKETCHED * DS_BLOCK_SIZE] scratch */
     uint32_t *cond_idx;    /* [DS_BLOCK_SIZE] scratch: a condition's trials */
     double *cond_buf;      /* [DS_BLOCK_SIZE][4] scratch: their values */
+    /* Sketches of total given the coalition, for the n_coal_sk masks
+     * coal_sk_mask (sorted; the most frequent of block 0, see below). */
+    size_t n_coal_sk;
+    uint64_t coal_sk_mask[16];
+    ds_sketch *sk_coal;    /* [DS_COND_COAL_SKETCHES] */
     int cond_valid;
 } ds_stats;
 
@@ -431,6 +436,17 @@ void ds_sens_estimate(const double *co, const double *bins, size_t n_outputs, do
  * Memory: 64 (C O + 3 I) bytes a node (C conditions, O outputs, I
  * investors) and 2 O sketches (64 KiB each at most) an accumulator. */
 #define DS_COND_BOOLS 2    /* closed, target_met */
+/* Quantiles of total given the coalition: one sketch for each of the
+ * DS_COND_COAL_SKETCHES masks most frequent in block 0 (ties by mask; block
+ * 0 is the first block of every run, so every run, thread and rank of a
+ * scenario chooses the same); NaN for the other rows. */
+#define DS_COND_COAL_SKETCHES 16
+/* The coalition sketch of a mask, or NULL. */
+ds_sketch *ds_cond_coal_sketch(const ds_stats *s, uint64_t mask);
+/* Chooses the coalition sketch masks from block 0's masks (n of them):
+ * ds_stats_alloc; or sets them (sorted, distinct, at most
+ * DS_COND_COAL_SKETCHES) for import with `chosen`. */
+ds_status ds_cond_set_coal_masks(ds_stats *s, const uint64_t *masks, size_t n, int chosen);
 #define DS_COND_SKETCHED 2 /* the conditions with quantile sketches */
 size_t ds_cond_n_conditions(const ds_stats *s);
 size_t ds_cond_len(const ds_stats *s);

@@ -66,7 +66,8 @@ void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_ru
  * ",\n"). */
 void ds_cli_print_if_joined(const ds_scenario *sc, const ds_stats *st);
 void ds_cli_json_if_joined(FILE *o, const ds_scenario *sc, const ds_stats *st, size_t i);
-void ds_cli_json_coalition(FILE *o, const ds_stats *st, const ds_coalition *c);
+void ds_cli_json_coalition(FILE *o, const ds_scenario *sc, const ds_stats *st,
+                           const ds_coalition *c, int pooled);
 void ds_cli_json_conditional(FILE *o, const ds_scenario *sc, const ds_stats *st);
 /* "Alpha+Beta" for a join mask ("" for nobody), the members string of
  * /coalitions (print.c). */

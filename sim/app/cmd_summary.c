@@ -196,7 +196,7 @@ static int print_json(const ds_cli_result *r)
                 (unsigned long long)co[k].count);
         json_kv_num(o, "probability", (double)co[k].count / n, 1);
         json_kv_num(o, "mean_total", co[k].sum_total / (double)co[k].count, 0);
-        ds_cli_json_coalition(o, st, &co[k]);
+        ds_cli_json_coalition(o, sc, st, &co[k], 0);
         fputs("}", o);
     }
     free(co);

@@ -45,6 +45,16 @@ static void kv(FILE *o, const char *key, double v, int comma)
         fputs(", ", o);
 }
 
+/* The shortest decimal form of q that reads back as it ("0.05"). */
+static void quantile_key(double q, char *key, size_t size)
+{
+    for (int prec = 1; prec <= 17; ++prec) {
+        snprintf(key, size, "%.*g", prec, q);
+        if (strtod(key, NULL) == q)
+            return;
+    }
+}
+
 /* {"mean", "sd", "stderr", "quantiles": {...}} of moments (and a sketch,
  * NULL: no quantiles). */
 static void json_stats(FILE *o, const ds_scenario *sc, const ds_moments *mo,
@@ -58,11 +68,7 @@ static void json_stats(FILE *o, const ds_scenario *sc, const ds_moments *mo,
         fputs("\"quantiles\": {", o);
         for (size_t j = 0; j < sc->n_quantiles; ++j) {
             char key[40];
-            for (int prec = 1; prec <= 17; ++prec) {
-                snprintf(key, sizeof key, "%.*g", prec, sc->quantiles[j]);
-                if (strtod(key, NULL) == sc->quantiles[j])
-                    break;
-            }
+            quantile_key(sc->quantiles[j], key, sizeof key);
             kv(o, key, ds_stats_quantile(sk, mo, sc->quantiles[j]), j + 1 < sc->n_quantiles);
         }
         fputs("}", o);
@@ -82,7 +88,8 @@ void ds_cli_json_if_joined(FILE *o, const ds_scenario *sc, const ds_stats *st, s
     }
 }
 
-void ds_cli_json_coalition(FILE *o, const ds_stats *st, const ds_coalition *c)
+void ds_cli_json_coalition(FILE *o, const ds_scenario *sc, const ds_stats *st,
+                           const ds_coalition *c, int pooled)
 {
     if (!cond_ok(st))
         return;
@@ -97,6 +104,17 @@ void ds_cli_json_coalition(FILE *o, const ds_stats *st, const ds_coalition *c)
     kv(o, "p_target_met_stderr", sqrt(pt * (1.0 - pt) / n), 1);
     kv(o, "total_sd", sd, 1);
     kv(o, "mean_total_stderr", sd / sqrt(n), 0);
+    const ds_sketch *sk = pooled ? NULL : ds_cond_coal_sketch(st, c->mask);
+    if (!sk)
+        return;
+    fputs(", \"total_quantiles\": {", o);
+    for (size_t j = 0; j < sc->n_quantiles; ++j) {
+        char key[40];
+        quantile_key(sc->quantiles[j], key, sizeof key);
+        kv(o, key, ds_sketch_quantile(sk, sc->quantiles[j], (double)NAN, (double)NAN),
+           j + 1 < sc->n_quantiles);
+    }
+    fputs("}", o);
 }
 
 void ds_cli_json_conditional(FILE *o, const ds_scenario *sc, const ds_stats *st)
@@ -107,7 +125,7 @@ void ds_cli_json_conditional(FILE *o, const ds_scenario *sc, const ds_stats *st)
         kv(o, "probability", st->trials ? (double)c->count / (double)st->trials : (double)NAN,
            1);
         kv(o, "mean_total", c->count ? c->sum_total / (double)c->count : (double)NAN, 0);
-        ds_cli_json_coalition(o, st, c);
+        ds_cli_json_coalition(o, sc, st, c, 1);
         fputs("}", o);
     }
     if (!cond_ok(st))

@@ -172,6 +172,32 @@ ds_status ds_h5_coalitions_cond(ds_gw *g, const ds_h5_sum *s, const ds_coalition
         ds_gw_var(g, which ? "p_target_met_stderr" : "p_closed_stderr", DS_H5_F64, 1, d1, b,
                   "1", "binomial standard error, sqrt(p (1 - p) / count)");
     }
+    {
+        const char *d2[2] = {"coalition", "quantile"};
+        double *qb = malloc((nc * s->nq + 1) * sizeof *qb);
+        if (!qb) {
+            free(b);
+            return ds_diag_set(g->diag, DS_ERR_NOMEM, NULL, 0, 0,
+                               "out of memory writing /coalitions");
+        }
+        ds_gw_dim(g, "quantile", s->nq, DS_H5_F64, s->sc->quantiles, "1",
+                  "probability of the quantile (output.quantiles)");
+        for (size_t k = 0; k < nc; k++) {
+            /* The pooled row has mask 0 but is not the empty coalition. */
+            const ds_sketch *sk =
+                k + 1 == nc && st->coal_pooled ? NULL : ds_cond_coal_sketch(st, c[k].mask);
+            for (size_t j = 0; j < s->nq; j++)
+                qb[k * s->nq + j] =
+                    sk ? ds_sketch_quantile(sk, s->sc->quantiles[j], (double)NAN, (double)NAN)
+                       : (double)NAN;
+        }
+        ds_gw_var(g, "total_quantiles", DS_H5_F64, 2, d2, qb, usd,
+                  "quantiles of total given the coalition, estimated from a sketch (the 16 "
+                  "coalitions most frequent in block 0; NaN for the others)");
+        ds_gw_attr_str(g, "total_quantiles", "estimator", DS_H5_ESTIMATOR);
+        ds_gw_attr_f64(g, "total_quantiles", "relative_accuracy", DS_SKETCH_ALPHA);
+        free(qb);
+    }
     for (size_t k = 0; k < nc; k++)
         b[k] = c[k].count > 1 ? sqrt(c[k].m2_total / (double)(c[k].count - 1)) : (double)NAN;
     ds_gw_var(g, "total_sd", DS_H5_F64, 1, d1, b, usd,

@@ -42,7 +42,7 @@ static ds_status ds_h5_state_labels(const ds_h5_sum *s, int sketches, const char
     size_t groups = s->w->valuation && !sketches ? 3 : 2;
     /* Sketch rows: then the conditional ones, when the state has them
      * (the caller uses the first s->no + 2 ni + nh labels otherwise). */
-    const size_t ncond = sketches ? DS_COND_SKETCHED * s->no : 0;
+    const size_t ncond = sketches ? DS_COND_SKETCHED * s->no + s->st->n_coal_sk : 0;
     size_t n = s->no + groups * s->ni + s->nh + ncond;
     size_t cap = 0, pos = 0, k = 0;
     for (size_t o = 0; o < s->no; o++)
@@ -51,6 +51,8 @@ static ds_status ds_h5_state_labels(const ds_h5_sum *s, int sketches, const char
     for (size_t i = 0; i < s->ni; i++)
         cap += groups * (strlen(s->inv_names[i]) + sizeof "amount/");
     cap += s->nh * (sizeof "price/" + 20);
+    if (sketches)
+        cap += s->st->n_coal_sk * (sizeof "coalition//total" + 20);
     const char **labels = malloc((n ? n : 1) * sizeof *labels);
     char *arena = malloc(cap + 1);
     if (!labels || !arena) {
@@ -77,6 +79,8 @@ static ds_status ds_h5_state_labels(const ds_h5_sum *s, int sketches, const char
     for (size_t c = 0; c < (sketches ? DS_COND_SKETCHED : 0); c++)
         for (size_t o = 0; o < s->no; o++)
             DS_H5_LABEL("%s/output/%s", c == 0 ? "closed" : "target_met", s->out_names[o]);
+    for (size_t j = 0; sketches && j < s->st->n_coal_sk; j++)
+        DS_H5_LABEL("coalition/%llu/total", (unsigned long long)s->st->coal_sk_mask[j]);
 #undef DS_H5_LABEL
     *out = labels;
     *n_out = n;
@@ -107,7 +111,7 @@ static void ds_h5_state_dim(ds_gw *g, const ds_h5_sum *s, const char *name, uint
     else if (strcmp(name, "accumulator") == 0 && len == nm)
         ds_gw_dim(g, name, nm, DS_H5_STR, mlab, "1", "moment accumulator label");
     else if (strcmp(name, "sketch") == 0 &&
-             (len == ns || len == ns - DS_COND_SKETCHED * s->no))
+             (len == ns || len == ns - DS_COND_SKETCHED * s->no - s->st->n_coal_sk))
         ds_gw_dim(g, name, (size_t)len, DS_H5_STR, slab, "1", "quantile sketch label");
     else
         ds_gw_dim_index(g, name, (size_t)len, "index");

@@ -38,12 +38,17 @@ ds_status ds_cond_setup(ds_stats *s)
     s->cond_sel = malloc(DS_COND_SKETCHED * (size_t)DS_BLOCK_SIZE);
     s->cond_idx = malloc(DS_BLOCK_SIZE * sizeof *s->cond_idx);
     s->cond_buf = malloc(4 * (size_t)DS_BLOCK_SIZE * sizeof *s->cond_buf); /* [B][CW] */
-    if (!s->cond_view || !s->sk_cond || !s->cond_sel || !s->cond_idx || !s->cond_buf) {
+    s->sk_coal = calloc(DS_COND_COAL_SKETCHES, sizeof *s->sk_coal);
+    s->n_coal_sk = 0;
+    if (!s->cond_view || !s->sk_cond || !s->cond_sel || !s->cond_idx || !s->cond_buf ||
+        !s->sk_coal) {
         ds_cond_free(s);
         return DS_ERR_NOMEM;
     }
     for (size_t k = 0; k < nsk; ++k)
         ds_sketch_init(&s->sk_cond[k]);
+    for (size_t k = 0; k < DS_COND_COAL_SKETCHES; ++k)
+        ds_sketch_init(&s->sk_coal[k]);
     for (size_t k = 0; k < ds_cond_len(s); ++k)
         ds_moments_init(&s->cond_view[k]);
     s->cond_on = 1;
@@ -57,6 +62,12 @@ void ds_cond_free(ds_stats *s)
         for (size_t k = 0; k < DS_COND_SKETCHED * s->n_outputs; ++k)
             ds_sketch_clear(&s->sk_cond[k]);
     free(s->sk_cond);
+    if (s->sk_coal)
+        for (size_t k = 0; k < DS_COND_COAL_SKETCHES; ++k)
+            ds_sketch_clear(&s->sk_coal[k]);
+    free(s->sk_coal);
+    s->sk_coal = NULL;
+    s->n_coal_sk = 0;
     free(s->cond_view);
     free(s->cond_sel);
     free(s->cond_idx);
@@ -292,6 +303,11 @@ ds_status ds_cond_remove_sketches(ds_stats *s, const ds_block *blk)
 {
     if (!s->cond_on)
         return DS_OK;
+    for (size_t t = 0; t < blk->n; ++t) {
+        ds_sketch *sk = ds_cond_coal_sketch(s, blk->joined_mask[t]);
+        if (sk)
+            DS_TRY(ds_stats_sketch_remove(sk, blk->out[DS_OUT_TOTAL][t]));
+    }
     cond_bools(s, blk, s->cond_sel);
     for (size_t c = 0; c < DS_COND_SKETCHED; ++c) {
         const uint8_t *sel = s->cond_sel + c * DS_BLOCK_SIZE;
@@ -307,8 +323,83 @@ ds_status ds_cond_merge_sketches(ds_stats *into, const ds_stats *from)
 {
     if (!into->cond_on || !from->cond_on)
         return DS_OK;
+    if (into->n_coal_sk != from->n_coal_sk ||
+        memcmp(into->coal_sk_mask, from->coal_sk_mask, into->n_coal_sk * sizeof(uint64_t)))
+        return DS_ERR_INTERNAL; /* not the same scenario */
     for (size_t k = 0; k < DS_COND_SKETCHED * into->n_outputs; ++k)
         DS_TRY(ds_sketch_merge(&into->sk_cond[k], &from->sk_cond[k]));
+    for (size_t k = 0; k < into->n_coal_sk; ++k)
+        DS_TRY(ds_sketch_merge(&into->sk_coal[k], &from->sk_coal[k]));
+    return DS_OK;
+}
+
+ds_sketch *ds_cond_coal_sketch(const ds_stats *s, uint64_t mask)
+{
+    size_t lo = 0, hi = s->n_coal_sk;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (s->coal_sk_mask[mid] < mask)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_coal_sk && s->coal_sk_mask[lo] == mask ? &s->sk_coal[lo] : NULL;
+}
+
+static int cmp_u64(const void *pa, const void *pb)
+{
+    const uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* (count, mask) by count descending, then mask ascending. */
+static int cmp_count_mask(const void *pa, const void *pb)
+{
+    const uint64_t *a = pa, *b = pb;
+    if (a[0] != b[0])
+        return a[0] > b[0] ? -1 : 1;
+    return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+ds_status ds_cond_set_coal_masks(ds_stats *s, const uint64_t *masks, size_t n, int chosen)
+{
+    if (!s->cond_on)
+        return DS_ERR_INTERNAL;
+    if (chosen) {
+        if (n > DS_COND_COAL_SKETCHES)
+            return DS_ERR_INTERNAL;
+        for (size_t k = 0; k < n; ++k)
+            s->coal_sk_mask[k] = masks[k];
+        s->n_coal_sk = n;
+        return DS_OK;
+    }
+    uint64_t *v = malloc((n + 1) * sizeof *v), *cm = malloc((2 * n + 2) * sizeof *cm);
+    if (!v || !cm) {
+        free(v);
+        free(cm);
+        return DS_ERR_NOMEM;
+    }
+    if (n)
+        memcpy(v, masks, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_u64);
+    size_t nd = 0;
+    for (size_t k = 0; k < n; ++k) {
+        if (nd > 0 && cm[2 * (nd - 1) + 1] == v[k]) {
+            cm[2 * (nd - 1)]++;
+            continue;
+        }
+        cm[2 * nd] = 1;
+        cm[2 * nd + 1] = v[k];
+        nd++;
+    }
+    qsort(cm, nd, 2 * sizeof *cm, cmp_count_mask);
+    const size_t keep = nd < DS_COND_COAL_SKETCHES ? nd : DS_COND_COAL_SKETCHES;
+    for (size_t k = 0; k < keep; ++k)
+        s->coal_sk_mask[k] = cm[2 * k + 1];
+    qsort(s->coal_sk_mask, keep, sizeof *s->coal_sk_mask, cmp_u64);
+    s->n_coal_sk = keep;
+    free(v);
+    free(cm);
     return DS_OK;
 }
 

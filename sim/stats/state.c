@@ -45,8 +45,10 @@
  *   node_coalition_m2_total (f64)                            [node_coalition]
  *   node_other_closed, node_other_target_met (u64),
  *   node_other_m2_total (f64)                                [node]
- * and DS_COND_SKETCHED * n_outputs more sketch rows (after the price
- * months).  A version 3 state imports without them (no conditional
+ *   coalition_sketch_mask (u64)                              [coalition_sketch]
+ * and DS_COND_SKETCHED * n_outputs + coalition_sketch more sketch rows
+ * (after the price months: outputs given closed, given target_met, then
+ * total given each coalition_sketch_mask).  A version 3 state imports without them (no conditional
  * results).
  * With tail = 1 the last node row is the short last block (stats.h).
  * Sketch rows: outputs, amount per investor, paid per investor, price per
@@ -215,7 +217,7 @@ static int state_has_cond(const ds_stats *s)
 static size_t n_sketches(const ds_stats *s)
 {
     return s->n_outputs + 2 * s->n_investors + s->horizon +
-           (state_has_cond(s) ? DS_COND_SKETCHED * s->n_outputs : 0);
+           (state_has_cond(s) ? DS_COND_SKETCHED * s->n_outputs + s->n_coal_sk : 0);
 }
 
 static const ds_sketch *sketch_row_c(const ds_stats *s, size_t j)
@@ -231,7 +233,10 @@ static const ds_sketch *sketch_row_c(const ds_stats *s, size_t j)
     j -= s->n_investors;
     if (j < s->horizon)
         return &s->sk_price[j];
-    return &s->sk_cond[j - s->horizon];
+    j -= s->horizon;
+    if (j < DS_COND_SKETCHED * s->n_outputs)
+        return &s->sk_cond[j];
+    return &s->sk_coal[j - DS_COND_SKETCHED * s->n_outputs];
 }
 
 static ds_sketch *sketch_row(ds_stats *s, size_t j)
@@ -247,7 +252,10 @@ static ds_sketch *sketch_row(ds_stats *s, size_t j)
     j -= s->n_investors;
     if (j < s->horizon)
         return &s->sk_price[j];
-    return &s->sk_cond[j - s->horizon];
+    j -= s->horizon;
+    if (j < DS_COND_SKETCHED * s->n_outputs)
+        return &s->sk_cond[j];
+    return &s->sk_coal[j - DS_COND_SKETCHED * s->n_outputs];
 }
 
 /* The non-zero span [first, first + len) of one side of a sketch. */
@@ -277,6 +285,15 @@ static ds_status export_cond(const ds_stats *s, ds_state *st, size_t nn, size_t 
     const size_t len = ds_cond_len(s);
     DS_TRY(add_scalar(st, "conditional_conditions", ds_cond_n_conditions(s),
                       "conditions of the conditional moments: closed, target_met, joined.<i>"));
+    {
+        const char *dm[1] = {"coalition_sketch"};
+        uint64_t d_m[1] = {s->n_coal_sk}, *mv;
+        DS_TRY(add_u64(st, "coalition_sketch_mask", 1, d_m, dm, "1",
+                       "join masks with a sketch of total (the last sketch rows), sorted",
+                       &mv));
+        if (s->n_coal_sk)
+            memcpy(mv, s->coal_sk_mask, s->n_coal_sk * sizeof *mv);
+    }
     const char *dnc[2] = {"node", "cond_accumulator"}, *dc[1] = {"node_coalition"};
     const char *dn[1] = {"node"};
     uint64_t d_nc[2] = {nn, len}, d_c[1] = {nc}, d_n[1] = {nn};
@@ -966,7 +983,18 @@ static ds_status import_cond(const ds_state *in, ds_stats *s, ds_diag *diag)
             BAD("node %llu: the pooled row has more closed or target-met trials than trials",
                 (unsigned long long)j);
     }
+    uint64_t nm;
+    DS_TRY(need(in, "coalition_sketch_mask", DS_STATE_U64, 1, ANY, 0, &p, &nm, diag));
+    const uint64_t *mv = p;
+    if (nm > DS_COND_COAL_SKETCHES)
+        BAD("%llu coalition sketches, at most %d", (unsigned long long)nm,
+            DS_COND_COAL_SKETCHES);
+    for (uint64_t k = 0; k < nm; ++k)
+        if ((k > 0 && mv[k] <= mv[k - 1]) || (s->n_investors < 64 && mv[k] >> s->n_investors))
+            BAD("coalition_sketch_mask[%llu] is out of order or not a join mask",
+                (unsigned long long)k);
     DS_TRY(ds_cond_setup(s));
+    DS_TRY(ds_cond_set_coal_masks(s, mv, (size_t)nm, 1));
     r = 0;
     for (uint64_t j = 0; j < nn; ++j) {
         ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;

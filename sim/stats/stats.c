@@ -461,8 +461,10 @@ static inline ds_status sketch_add(ds_sketch *s, double x)
 _Static_assert(DS_COND_SKETCHED == 2, "sketch_add3 adds to the two conditional sketches");
 
 /* sketch_add of x to s and, when not NULL, to a and b (the conditional
- * sketches of the same output): one log for all three. */
-static inline ds_status sketch_add3(ds_sketch *s, ds_sketch *a, ds_sketch *b, double x)
+ * sketches of the same output) and c (total's given the coalition): one
+ * log for all. */
+static inline ds_status sketch_add3(ds_sketch *s, ds_sketch *a, ds_sketch *b, ds_sketch *c,
+                                    double x)
 {
     double ax = fabs(x);
     if (!(ax <= DBL_MAX))
@@ -473,6 +475,8 @@ static inline ds_status sketch_add3(ds_sketch *s, ds_sketch *a, ds_sketch *b, do
             a->zero++, a->count++;
         if (b)
             b->zero++, b->count++;
+        if (c)
+            c->zero++, c->count++;
         return DS_OK;
     }
     const int neg = x < 0.0;
@@ -482,6 +486,8 @@ static inline ds_status sketch_add3(ds_sketch *s, ds_sketch *a, ds_sketch *b, do
         DS_TRY(sketch_bump(a, neg, key));
     if (b)
         DS_TRY(sketch_bump(b, neg, key));
+    if (c)
+        DS_TRY(sketch_bump(c, neg, key));
     return DS_OK;
 }
 
@@ -886,18 +892,21 @@ ds_stats *ds_stats_alloc(const ds_model *m)
         ds_stats_free(s);
         return NULL;
     }
-    if (!s || !s->coal_pooled)
+    if (!s || (!s->coal_pooled && !s->cond_on))
         return s;
-    /* The tracked coalitions (stats.h): the masks of block 0 at full size,
-     * whatever this run's length, so every accumulator of every run of the
-     * scenario and seed gets the same set. */
+    /* The tracked coalitions (stats.h) and the coalition sketches
+     * (conditional.c): from the masks of block 0 at full size, whatever this
+     * run's length, so every accumulator of every run of the scenario and
+     * seed gets the same set. */
     ds_block *blk = ds_block_alloc(m);
     uint64_t *masks = blk ? malloc(DS_BLOCK_SIZE * sizeof *masks) : NULL;
     ds_status st = DS_ERR_NOMEM;
     if (masks) {
         ds_model_run_block(m, 0, DS_BLOCK_SIZE, blk);
         memcpy(masks, blk->joined_mask, DS_BLOCK_SIZE * sizeof *masks);
-        st = ds_stats_set_tracked(s, masks, DS_BLOCK_SIZE);
+        st = s->coal_pooled ? ds_stats_set_tracked(s, masks, DS_BLOCK_SIZE) : DS_OK;
+        if (st == DS_OK && s->cond_on)
+            st = ds_cond_set_coal_masks(s, masks, DS_BLOCK_SIZE, 0);
     }
     free(masks);
     ds_block_free(blk);
@@ -1717,8 +1726,11 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
             continue;
         }
         ds_sketch *c0 = DS_COND_SKETCH(local, 0, o), *c1 = DS_COND_SKETCH(local, 1, o);
+        const int tot = o == DS_OUT_TOTAL; /* and total given the coalition */
         for (size_t t = 0; t < n; ++t)
-            DS_TRY(sketch_add3(sk, cs[t] ? c0 : NULL, cs[DS_BLOCK_SIZE + t] ? c1 : NULL, v[t]));
+            DS_TRY(sketch_add3(sk, cs[t] ? c0 : NULL, cs[DS_BLOCK_SIZE + t] ? c1 : NULL,
+                               tot ? ds_cond_coal_sketch(local, blk->joined_mask[t]) : NULL,
+                               v[t]));
     }
     for (size_t t = 0; t < n; ++t) {
         const double *a = blk->amount + t * ni, *p = blk->paid + t * ni;
@@ -1807,7 +1819,8 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
                                  ? ((DS_COND_BOOLS + ni) * DS_OUT_COUNT + 3 * ni + 1) *
                                        (uint64_t)sizeof(ds_moments)
                                  : 0;
-    const uint64_t cond_sk = sc->conditional ? (uint64_t)DS_COND_SKETCHED * DS_OUT_COUNT : 0;
+    const uint64_t cond_sk =
+        sc->conditional ? (uint64_t)DS_COND_SKETCHED * DS_OUT_COUNT + DS_COND_COAL_SKETCHES : 0;
     const uint64_t cond_view = cond_mo + (sc->conditional ? (DS_COND_SKETCHED + 4 + 32) * B : 0);
     const uint64_t n_mo = DS_OUT_COUNT + 3 * ni + h;       /* moments of a view */
     const uint64_t n_sk = DS_OUT_COUNT + 2 * ni + h + cond_sk; /* sketches */

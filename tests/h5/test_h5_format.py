@@ -79,6 +79,7 @@ LAYOUT = {
         "p_closed": (("coalition",), F8), "p_closed_stderr": (("coalition",), F8),
         "p_target_met": (("coalition",), F8), "p_target_met_stderr": (("coalition",), F8),
         "total_sd": (("coalition",), F8), "mean_total_stderr": (("coalition",), F8),
+        "quantile": (("quantile",), F8), "total_quantiles": (("coalition", "quantile"), F8),
     },
     "conditional": {
         "condition": (("condition",), S), "output": (("output",), S),
@@ -145,6 +146,8 @@ LAYOUT = {
         "sensitivity_inputs": ((), U8), "sensitivity_record": (("sensitivity_record",), U8),
         "node_sensitivity": (("node", "sensitivity_record"), F8),
         "conditional_conditions": ((), U8), "cond_accumulator": (("cond_accumulator",), U8),
+        "coalition_sketch": (("coalition_sketch",), U8),
+        "coalition_sketch_mask": (("coalition_sketch",), U8),
         **{f"node_cond_{k}": (("node", "cond_accumulator"), U8)
            for k in ("n", "nan", "posinf", "neginf")},
         **{f"node_cond_{k}": (("node", "cond_accumulator"), F8)

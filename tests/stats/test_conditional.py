@@ -128,6 +128,18 @@ with h5py.File(one, "r") as f:
             bad.append((k, gc["p_closed"][k], closed[s].mean(), gc["total_sd"][k],
                         x.std(ddof=1) if len(x) > 1 else None))
     c.ok(not bad, f"per-coalition P(closed), P(target met), mean and sd of total ({bad[:3]})")
+    # Quantiles of total given the coalition: the 16 most frequent masks of
+    # block 0 (the first 4096 trials) have them, the others NaN.
+    tq = gc["total_quantiles"][()]
+    m0, n0 = np.unique(mask[:4096], return_counts=True)
+    order = sorted(zip(-n0, m0.tolist()))[:16]
+    want = {m for _, m in order}
+    have = {int(m) for k, m in enumerate(gc["mask"][()]) if not np.isnan(tq[k]).all()}
+    c.ok(have == want, f"coalitions with total quantiles: {sorted(have)}, block 0's top 16 "
+         f"{sorted(want)}")
+    bad = [(int(m), q) for k, m in enumerate(gc["mask"][()]) if int(m) in want
+           for qi, q in enumerate(qs) if not q_ok(tq[k, qi], total[mask == m], q)]
+    c.ok(not bad, f"total quantiles given the coalition within {ALPHA} of numpy's ({bad[:3]})")
 
 # summary --json carries the same numbers, bit for bit (JSON prints %.17g).
 import json
@@ -162,6 +174,11 @@ with h5py.File(one, "r") as f:
             v, w = row[key], gc[key][k]
             if not ((v is None and np.isnan(w)) or v == w):
                 bad.append((row["members"], key, v, w))
+        tq = gc["total_quantiles"][k]
+        if ("total_quantiles" in row) != (not np.isnan(tq).all()) or (
+                "total_quantiles" in row and any(
+                    row["total_quantiles"][repr(float(q))] != tq[qi] for qi, q in enumerate(qs))):
+            bad.append((row["members"], "total_quantiles"))
     c.ok(not bad, f"summary --json equals the file's conditional data ({bad[:3]})")
 
 # 1 and 2 threads: the same bits in every conditional variable.
@@ -208,8 +225,9 @@ with h5py.File(old, "r+") as f:
                 "node_coalition_m2_total", "node_other_closed", "node_other_target_met",
                 "node_other_m2_total"):
             del st[k]
-    # Drop the conditional sketch rows (the last 2 * outputs rows).
-    ns = st["sketch_count"].shape[0] - 2 * len(outs)
+    # Drop the conditional sketch rows (the last 2 * outputs + coalition sketches).
+    ns = st["sketch_count"].shape[0] - 2 * len(outs) - st["coalition_sketch_mask"].shape[0]
+    del st["coalition_sketch_mask"]
     nb = int(st["sketch_neg_offset"][ns - 1] + st["sketch_neg_len"][ns - 1])
     for k in list(st):
         if k.startswith("sketch_"):
