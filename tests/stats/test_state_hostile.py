@@ -103,7 +103,44 @@ def main():
     def long_name(g):
         g.create_dataset("x" * 300, data=np.zeros(1, np.uint64))
 
+    # The conditional arrays (state version 4): inconsistent counts, masks,
+    # a missing array beside the others, a wrong shape.
+    def cond_count_too_big(g):
+        v = g["node_cond_n"][()]
+        v[0, 0] += 1 << 40
+        g["node_cond_n"][...] = v
+
+    def cond_count_mismatch(g):
+        v = g["node_cond_n"][()]
+        v[0, 1] += 1   # output 1 given closed counts one more trial than output 0
+        g["node_cond_n"][...] = v
+
+    def cond_missing_m2(g):
+        del g["node_cond_m2"]
+
+    def cond_wrong_shape(g):
+        replace(g, "node_cond_mean", g["node_cond_mean"][()][:, :-1])
+
+    def cond_closed_too_many(g):
+        v = g["node_coalition_closed"][()]
+        v[0] = 1 << 50
+        g["node_coalition_closed"][...] = v
+
+    def cond_coal_masks(g):
+        m = g["coalition_sketch_mask"][()]
+        replace(g, "coalition_sketch_mask", m[::-1].copy())
+
+    def cond_too_many_masks(g):
+        replace(g, "coalition_sketch_mask", np.arange(40, dtype=np.uint64))
+
+    def cond_min_max(g):
+        v = g["node_cond_min"][()]
+        v[0, 0] = 1e300
+        g["node_cond_min"][...] = v
+
     cases = [drop_version, future_version, float_version, float32_mean, rank3_buckets,
+             cond_count_too_big, cond_count_mismatch, cond_missing_m2, cond_wrong_shape,
+             cond_closed_too_many, cond_coal_masks, cond_too_many_masks, cond_min_max,
              huge_extent, unwritten, compressed, subgroup, overlapping_nodes, level_too_big, truncated_buckets,
              string_array, bad_offsets, no_state, long_name]
     for fn in cases:
