@@ -319,12 +319,13 @@ typedef struct {
     ds_sketch *sk_cond;    /* [DS_COND_SKETCHED * n_outputs] */
     uint8_t *cond_sel;     /* [DS_COND_SKETCHED * DS_BLOCK_SIZE] scratch */
     uint32_t *cond_idx;    /* [DS_BLOCK_SIZE] scratch: a condition's trials */
-    double *cond_buf;      /* [DS_BLOCK_SIZE][4] scratch: their values */
+    double *cond_buf;      /* [DS_BLOCK_SIZE][DS_COND_CW] scratch: their values */
     /* Sketches of total given the coalition, for the n_coal_sk masks
      * coal_sk_mask (sorted; the most frequent of block 0, see below). */
     size_t n_coal_sk;
     uint64_t coal_sk_mask[16];
     ds_sketch *sk_coal;    /* [DS_COND_COAL_SKETCHES] */
+    struct ds_cond_sk_work *cond_work; /* scratch of ds_stats_add_sketches (conditional.c) */
     int cond_valid;
 } ds_stats;
 

@@ -37,11 +37,12 @@ ds_status ds_cond_setup(ds_stats *s)
     s->sk_cond = calloc(nsk + 1, sizeof *s->sk_cond);
     s->cond_sel = malloc(DS_COND_SKETCHED * (size_t)DS_BLOCK_SIZE);
     s->cond_idx = malloc(DS_BLOCK_SIZE * sizeof *s->cond_idx);
-    s->cond_buf = malloc(4 * (size_t)DS_BLOCK_SIZE * sizeof *s->cond_buf); /* [B][CW] */
+    s->cond_buf = malloc(DS_COND_CW * (size_t)DS_BLOCK_SIZE * sizeof *s->cond_buf); /* [B][CW] */
     s->sk_coal = calloc(DS_COND_COAL_SKETCHES, sizeof *s->sk_coal);
+    s->cond_work = malloc(sizeof *s->cond_work);
     s->n_coal_sk = 0;
     if (!s->cond_view || !s->sk_cond || !s->cond_sel || !s->cond_idx || !s->cond_buf ||
-        !s->sk_coal) {
+        !s->sk_coal || !s->cond_work) {
         ds_cond_free(s);
         return DS_ERR_NOMEM;
     }
@@ -66,6 +67,8 @@ void ds_cond_free(ds_stats *s)
         for (size_t k = 0; k < DS_COND_COAL_SKETCHES; ++k)
             ds_sketch_clear(&s->sk_coal[k]);
     free(s->sk_coal);
+    free(s->cond_work);
+    s->cond_work = NULL;
     s->sk_coal = NULL;
     s->n_coal_sk = 0;
     free(s->cond_view);
@@ -97,7 +100,7 @@ ds_status ds_cond_dup(const ds_stats *s, const ds_moments *src, ds_moments **dst
 /* Up to CW columns are gathered side by side and summed in one loop: each
  * column's sums still run in trial order (the bits of one column alone),
  * but the CW independent add chains overlap in the processor. */
-#define CW 4
+#define CW DS_COND_CW
 
 /* Moments of the k <= CW interleaved columns x[j * CW + c], j < m, in
  * order (stats.c's block_column): the sum and count of x - K (K the
@@ -291,12 +294,19 @@ void ds_cond_other_combine(ds_stats_node *out, const ds_stats_node *l, const ds_
                                r->other_sum, r->other_m2);
 }
 
-const uint8_t *ds_cond_sketch_sel(ds_stats *s, const ds_block *blk)
+const struct ds_cond_sk_work *ds_cond_sketch_plan(ds_stats *s, const ds_block *blk)
 {
     if (!s->cond_on)
         return NULL;
+    struct ds_cond_sk_work *w = s->cond_work;
     cond_bools(s, blk, s->cond_sel);
-    return s->cond_sel;
+    for (size_t c = 0; c < DS_COND_SKETCHED; ++c)
+        w->m[c] = cond_select(s->cond_sel + c * DS_BLOCK_SIZE, 1, blk->n, w->idx[c]);
+    for (size_t t = 0; t < blk->n; ++t) {
+        const ds_sketch *sk = ds_cond_coal_sketch(s, blk->joined_mask[t]);
+        w->coal[t] = sk ? (int8_t)(sk - s->sk_coal) : (int8_t)-1;
+    }
+    return w;
 }
 
 ds_status ds_cond_remove_sketches(ds_stats *s, const ds_block *blk)

@@ -458,37 +458,33 @@ static inline ds_status sketch_add(ds_sketch *s, double x)
     return sketch_bump(s, x < 0.0, sketch_key(log(ax), s->inv_log_gamma));
 }
 
-_Static_assert(DS_COND_SKETCHED == 2, "sketch_add3 adds to the two conditional sketches");
 
-/* sketch_add of x to s and, when not NULL, to a and b (the conditional
- * sketches of the same output) and c (total's given the coalition): one
- * log for all. */
-static inline ds_status sketch_add3(ds_sketch *s, ds_sketch *a, ds_sketch *b, ds_sketch *c,
-                                    double x)
+/* A value's bucket code for the sketches that share it (the conditional
+ * ones, conditional.c): 2 key + (x < 0), or SKETCH_CODE_ZERO (|x| below
+ * DS_SKETCH_MIN_ABS), SKETCH_CODE_SKIP (NaN, +-inf); sketch_add_code then
+ * counts it exactly as sketch_add counts x. */
+#define SKETCH_CODE_ZERO INT32_MIN
+#define SKETCH_CODE_SKIP (INT32_MIN + 1)
+
+static inline int32_t sketch_code(const ds_sketch *s, double x)
 {
     double ax = fabs(x);
     if (!(ax <= DBL_MAX))
-        return DS_OK;
-    if (ax < DS_SKETCH_MIN_ABS) {
-        s->zero++, s->count++;
-        if (a)
-            a->zero++, a->count++;
-        if (b)
-            b->zero++, b->count++;
-        if (c)
-            c->zero++, c->count++;
+        return SKETCH_CODE_SKIP;
+    if (ax < DS_SKETCH_MIN_ABS)
+        return SKETCH_CODE_ZERO;
+    return 2 * sketch_key(log(ax), s->inv_log_gamma) + (x < 0.0);
+}
+
+static inline ds_status sketch_add_code(ds_sketch *s, int32_t code)
+{
+    if (code <= SKETCH_CODE_SKIP) {
+        if (code == SKETCH_CODE_ZERO)
+            s->zero++, s->count++;
         return DS_OK;
     }
-    const int neg = x < 0.0;
-    const int32_t key = sketch_key(log(ax), s->inv_log_gamma);
-    DS_TRY(sketch_bump(s, neg, key));
-    if (a)
-        DS_TRY(sketch_bump(a, neg, key));
-    if (b)
-        DS_TRY(sketch_bump(b, neg, key));
-    if (c)
-        DS_TRY(sketch_bump(c, neg, key));
-    return DS_OK;
+    const int32_t neg = code & 1;
+    return sketch_bump(s, neg, (code - neg) / 2);
 }
 
 ds_status ds_sketch_add(ds_sketch *s, double x) { return sketch_add(s, x); }
@@ -1716,21 +1712,31 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
     if (!stats_block_fits(local, blk))
         return DS_ERR_INTERNAL;
     const size_t n = blk->n, ni = local->n_investors, h = local->horizon;
-    const uint8_t *cs = ds_cond_sketch_sel(local, blk); /* conditional.c */
+    const struct ds_cond_sk_work *w = ds_cond_sketch_plan(local, blk); /* conditional.c */
     for (size_t o = 0; o < local->n_outputs; ++o) {
         const double *v = blk->out[o];
         ds_sketch *sk = &local->sk_out[o];
-        if (!cs) {
+        if (!w) {
             for (size_t t = 0; t < n; ++t)
                 DS_TRY(sketch_add(sk, v[t]));
             continue;
         }
-        ds_sketch *c0 = DS_COND_SKETCH(local, 0, o), *c1 = DS_COND_SKETCH(local, 1, o);
-        const int tot = o == DS_OUT_TOTAL; /* and total given the coalition */
-        for (size_t t = 0; t < n; ++t)
-            DS_TRY(sketch_add3(sk, cs[t] ? c0 : NULL, cs[DS_BLOCK_SIZE + t] ? c1 : NULL,
-                               tot ? ds_cond_coal_sketch(local, blk->joined_mask[t]) : NULL,
-                               v[t]));
+        /* With conditional sketches: one log a value, its code reused for
+         * the trials of each condition and total's coalition sketch. */
+        int32_t *code = local->cond_work->code;
+        for (size_t t = 0; t < n; ++t) {
+            code[t] = sketch_code(sk, v[t]);
+            DS_TRY(sketch_add_code(sk, code[t]));
+        }
+        for (size_t c = 0; c < DS_COND_SKETCHED; ++c) {
+            ds_sketch *cs = DS_COND_SKETCH(local, c, o);
+            for (size_t j = 0; j < w->m[c]; ++j)
+                DS_TRY(sketch_add_code(cs, code[w->idx[c][j]]));
+        }
+        if (o == DS_OUT_TOTAL)
+            for (size_t t = 0; t < n; ++t)
+                if (w->coal[t] >= 0)
+                    DS_TRY(sketch_add_code(&local->sk_coal[w->coal[t]], code[t]));
     }
     for (size_t t = 0; t < n; ++t) {
         const double *a = blk->amount + t * ni, *p = blk->paid + t * ni;
@@ -1821,7 +1827,10 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
                                  : 0;
     const uint64_t cond_sk =
         sc->conditional ? (uint64_t)DS_COND_SKETCHED * DS_OUT_COUNT + DS_COND_COAL_SKETCHES : 0;
-    const uint64_t cond_view = cond_mo + (sc->conditional ? (DS_COND_SKETCHED + 4 + 32) * B : 0);
+    const uint64_t cond_view =
+        cond_mo + (sc->conditional ? (DS_COND_SKETCHED + 4 + 8 * DS_COND_CW) * B +
+                                         sizeof(struct ds_cond_sk_work)
+                                   : 0);
     const uint64_t n_mo = DS_OUT_COUNT + 3 * ni + h;       /* moments of a view */
     const uint64_t n_sk = DS_OUT_COUNT + 2 * ni + h + cond_sk; /* sketches */
     const uint64_t sketch = 2 * (uint64_t)DS_SKETCH_MAX_BUCKETS * sizeof(uint64_t);

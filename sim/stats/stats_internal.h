@@ -40,6 +40,9 @@ ds_coalition *ds_stats_coal_find(ds_stats *s, uint64_t mask);
 ds_status ds_stats_sketch_remove(ds_sketch *sk, double x);
 
 /* Conditional summaries (conditional.c, stats.h "Conditional"). */
+/* Outputs whose conditional sums run side by side (ds_stats.cond_buf is
+ * [DS_BLOCK_SIZE][DS_COND_CW]). */
+#define DS_COND_CW 8
 /* A block's conditional moments into s->cond_view and its coalition
  * extras (closed, target_met, m2_total; s's table and coal_other must hold
  * the block's counts and sums already). */
@@ -55,7 +58,16 @@ void ds_cond_other_combine(ds_stats_node *out, const ds_stats_node *l, const ds_
  * [c * DS_BLOCK_SIZE + t] (NULL when off: ds_stats_add_sketches adds each
  * output's value to the conditional sketches with the same bucket key);
  * and the conditional sketches of a block removed (ds_stats_drop_tail). */
-const uint8_t *ds_cond_sketch_sel(ds_stats *s, const ds_block *blk);
+/* Which trials of a block go to which conditional sketch: the trials of
+ * each sketched condition (in order) and each trial's coalition sketch
+ * (-1: none); `code` is room for one output's bucket codes. */
+struct ds_cond_sk_work {
+    size_t m[DS_COND_SKETCHED];
+    uint32_t idx[DS_COND_SKETCHED][DS_BLOCK_SIZE];
+    int8_t coal[DS_BLOCK_SIZE];
+    int32_t code[DS_BLOCK_SIZE];
+};
+const struct ds_cond_sk_work *ds_cond_sketch_plan(ds_stats *s, const ds_block *blk);
 ds_status ds_cond_remove_sketches(ds_stats *s, const ds_block *blk);
 ds_status ds_cond_merge_sketches(ds_stats *into, const ds_stats *from);
 void ds_cond_free(ds_stats *s);
