@@ -31,8 +31,8 @@
     "record ([condition][output], conditions closed, target_met, joined.<investor>; then "     \
     "[investor][amount, paid, stake] given it joins), node_coalition_closed, "                 \
     "node_coalition_target_met, node_coalition_m2_total, node_other_closed, "                  \
-    "node_other_target_met, node_other_m2_total, and sketch rows closed/output/<name>, "       \
-    "target_met/output/<name>."
+    "node_other_target_met, node_other_m2_total, coalition_sketch_mask, and sketch rows "     \
+    "closed/output/<name>, target_met/output/<name>, coalition/<mask>/total."
 
 /* Labels of the moment rows (stake only with a valuation) or, with
  * sketches set, of the sketch rows, into an arena. */
