@@ -81,9 +81,16 @@ static void print_drivers(const ds_scenario *sc, const ds_stats *st, ds_output o
     printf("\nWhat drives %s (first-order index S +- se; corr of the input's rank U with it;\n"
            "a join or tranche happens when U < p, so a negative corr means it raises %s):\n",
            ds_output_get_info(o)->name, ds_output_get_info(o)->name);
-    for (size_t i = 0; i < nb; ++i)
+    for (size_t i = 0; i < nb; ++i) {
+        /* Record k is the k-th uncertain input in scenario order (stats.h;
+         * an imported state has no sens_inputs). */
+        size_t in = 0;
+        for (size_t u = 0; in < sc->n_inputs; ++in)
+            if (!sc->inputs[in].fixed && u++ == best[i])
+                break;
         printf("  %-32s S = %6.3f +- %.3f   corr = %+.3f\n",
-               sc->inputs[st->sens_inputs[best[i]]].name, bs[i], bse[i], brho[i]);
+               in < sc->n_inputs ? sc->inputs[in].name : "?", bs[i], bse[i], brho[i]);
+    }
 }
 
 void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_run_info *info,

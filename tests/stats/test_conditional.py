@@ -141,6 +141,11 @@ with h5py.File(one, "r") as f:
            for qi, q in enumerate(qs) if not q_ok(tq[k, qi], total[mask == m], q)]
     c.ok(not bad, f"total quantiles given the coalition within {ALPHA} of numpy's ({bad[:3]})")
 
+# The text summary prints the investors "if they join" (and does not crash
+# on a file with /sensitivity, whose state has no input indices).
+txt = run(["summary", one]).stdout
+c.ok("If they join" in txt and all(i in txt.split("If they join")[1] for i in invs),
+     "summary prints the investors if they join")
 # summary --json carries the same numbers, bit for bit (JSON prints %.17g).
 import json
 doc = json.loads(run(["summary", one, "--json"]).stdout)
