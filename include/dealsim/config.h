@@ -148,6 +148,7 @@ typedef struct {
     char **per_trial;        /* output names when DS_PER_TRIAL_LIST */
     int price_paths;
     int sensitivity;         /* output.sensitivity: the /sensitivity indices (default off) */
+    int per_trial_inputs;    /* output.per_trial_inputs: /inputs, every sampled input a trial */
     size_t n_quantiles;
     double *quantiles;       /* strictly increasing, in (0, 1) */
     int histogram_bins;      /* >= 1 */

@@ -238,7 +238,7 @@ static ds_status open_h5_ranks(void *ctx, const ds_model *m, const char *yaml, u
     const ds_scenario *sc = ds_model_scenario(m);
     const int per_trial = sc->per_trial_kind == DS_PER_TRIAL_ALL ||
                           (sc->per_trial_kind == DS_PER_TRIAL_LIST && sc->n_per_trial > 0) ||
-                          sc->price_paths;
+                          sc->price_paths || sc->per_trial_inputs;
     if (per_trial && sc->compression >= 0)
         return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
                            "output.compression is not available with MPI ranks (parallel HDF5 "

@@ -321,8 +321,9 @@ static const char *const k_compute_keys[] = {"share", "horizon_months", "schedul
 static const char *const k_price_keys[] = {"initial", "drift", "volatility", "mean_reversion",
                                            "jumps"};
 static const char *const k_jump_keys[] = {"rate", "size"};
-static const char *const k_output_keys[] = {"file",      "per_trial",      "price_paths", "sensitivity",
-                                            "quantiles", "histogram_bins", "compression"};
+static const char *const k_output_keys[] = {"file",        "per_trial",        "price_paths",
+                                            "sensitivity", "per_trial_inputs", "quantiles",
+                                            "histogram_bins", "compression"};
 
 #define DS_CFG_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -772,8 +773,8 @@ static ds_status config_read_output(const ds_cfg_ctx *ctx, const ds_cfg_node *ro
     const ds_cfg_node *map = ds_config_map_get(root, "output", NULL), *v;
     if (map) {
         DS_TRY(config_get_map(ctx, map, "output",
-                              "a mapping {file, per_trial, price_paths, sensitivity, quantiles, "
-                              "histogram_bins, compression}"));
+                              "a mapping {file, per_trial, price_paths, sensitivity, "
+                              "per_trial_inputs, quantiles, histogram_bins, compression}"));
         DS_TRY(ds_config_check_keys(ctx, map, "output", k_output_keys,
                                     DS_CFG_COUNT(k_output_keys)));
     }
@@ -796,6 +797,8 @@ static ds_status config_read_output(const ds_cfg_ctx *ctx, const ds_cfg_node *ro
         DS_TRY(ds_config_get_bool(ctx, v, "output.price_paths", &sc->price_paths));
     if ((v = ds_config_map_get(map, "sensitivity", NULL)))
         DS_TRY(ds_config_get_bool(ctx, v, "output.sensitivity", &sc->sensitivity));
+    if ((v = ds_config_map_get(map, "per_trial_inputs", NULL)))
+        DS_TRY(ds_config_get_bool(ctx, v, "output.per_trial_inputs", &sc->per_trial_inputs));
     if ((v = ds_config_map_get(map, "quantiles", NULL))) {
         DS_TRY(config_read_quantiles(ctx, v, sc));
     } else {

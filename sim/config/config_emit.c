@@ -404,8 +404,9 @@ static void out_scenario(ds_cfg_out *o, const ds_scenario *sc)
             out_printf(o, "%s%s", i ? ", " : "", sc->per_trial[i]);
         out_printf(o, "]");
     }
-    out_printf(o, "\n  price_paths: %s\n  sensitivity: %s\n  quantiles: ",
-               sc->price_paths ? "true" : "false", sc->sensitivity ? "true" : "false");
+    out_printf(o, "\n  price_paths: %s\n  sensitivity: %s\n  per_trial_inputs: %s\n  quantiles: ",
+               sc->price_paths ? "true" : "false", sc->sensitivity ? "true" : "false",
+               sc->per_trial_inputs ? "true" : "false");
     out_num_list(o, sc->quantiles, sc->n_quantiles);
     out_printf(o, "\n  histogram_bins: %d\n", sc->histogram_bins);
     if (sc->compression < 0)
