@@ -88,6 +88,8 @@ const char *const ds_cli_usage_run =
     "Options:\n"
     "  -n, --trials N     number of trials (overrides the scenario; 1e7 is accepted)\n"
     "  --seed S           seed, 0..2^64-1 (overrides the scenario)\n"
+    "  --sampling M       monte_carlo (default) or latin_hypercube: stratified\n"
+    "                     uniforms per block (overrides the key sampling)\n"
     "  --threads T        OpenMP threads (default: all cores / OMP_NUM_THREADS)\n"
     "  -o, --output FILE  output file (overrides output.file)\n"
     "  --set KEY=VALUE    override a scenario key, as YAML; repeatable, e.g.\n"
