@@ -180,6 +180,9 @@ const char *const ds_cli_usage_compare =
     "and the difference is paired trial by trial: the mean and standard error of\n"
     "the per-trial differences, read in chunks; the table says which and how much\n"
     "smaller the paired standard error is than the unpaired sqrt(se_A^2 + se_B^2).\n"
+    "Under latin_hypercube sampling (either file) standard errors come from the\n"
+    "spread of the full blocks' means, the paired one from the blocks' mean\n"
+    "differences (trials within a block are not independent).\n"
     "Files of different block sizes or file format versions are refused (exit 2).\n"
     "--json: a JSON document (schema: README.md, \"dealsim compare --json\").\n";
 
