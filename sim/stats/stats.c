@@ -1744,7 +1744,9 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
                           n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
                           (h > ni ? h : ni) * d + coal_table + tracked;
     /* A merged node's coalition array is sized for both children's rows
-     * (node_merge), so up to twice the tracked cap. */
+     * (node_merge), so up to twice the tracked cap.  The block spreads
+     * (blockspread.c) live inside ds_stats_node and ds_stats, so their
+     * sizeof counts them. */
     const uint64_t node = sens + n_mo * sizeof(ds_moments) +
                           2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition) +
                           sizeof(ds_stats_node);
