@@ -10,7 +10,7 @@
 # With NB blocks the estimate minus the truth over the block-spread SE is
 # Student-t with NB - 1 degrees of freedom (blocks are iid replicates), so
 # the +-2 SE interval covers the truth with probability
-# 2 t_{NB-1}(2) - 1 (94.6% for NB = 32; 95.45% as NB grows).  The fraction
+# 2 t_{NB-1}(2) - 1 (93.6% for NB = 16, 94.6% for 32; 95.45% as NB grows).  The fraction
 # observed must be within Z_FAIL binomial standard errors of it (Z_FAIL =
 # 4.89: two-sided P_FAIL = 1e-6 per check).  The spread of the estimates
 # across seeds must match the reported SE: (sd of the estimates / rms of the
@@ -31,7 +31,7 @@ from dstest import Checker, differences, run, scenario, start, text, tmpdir
 
 BLOCK = 4096
 SEEDS = 200
-NB = 32
+NB = 16
 P_FAIL = 1e-6
 Z_FAIL = stats.norm.isf(P_FAIL / 2)
 LHS = ["--sampling", "latin_hypercube"]
@@ -174,6 +174,19 @@ c.ok("UNRELIABLE" in table and "9 full blocks" in table, "printed summary marks 
 table = run(["summary", ref]).stdout
 c.ok("24 full blocks" in table and "UNRELIABLE" not in table and "Variance reduction" in table,
      "printed summary says what the SE rests on")
+
+# ---- --precision: the target is checked against the block-spread SE ------
+prec = {}
+for m in ("monte_carlo", "latin_hypercube"):
+    out = path(f"prec_{m}.h5")
+    run(["run", SMOKE, "--sampling", m, "--precision", "total:0.004", "--max-trials", "4e6", "-o", out,
+         "--force", "--quiet"])
+    sp = summary_vars(out)["total"]
+    with h5py.File(out, "r") as f:
+        prec[m] = int(f.attrs["trials"])
+    c.ok(sp["stderr"] <= 0.004, f"--precision {m}: stderr {sp['stderr']:.4g} <= 0.004 at {prec[m]} trials")
+c.ok(prec["latin_hypercube"] < prec["monte_carlo"],
+     f"--precision stops earlier under LHS ({prec['latin_hypercube']} vs {prec['monte_carlo']} trials)")
 
 # ---- compare: the paired SE from block means of the differences ----------
 alt = path("alt.h5")
