@@ -94,8 +94,10 @@ static void print_stderr_note(const ds_stats *st)
     if (st->sampling != DS_SAMPLING_LATIN_HYPERCUBE)
         return;
     const unsigned long long nb = ds_stats_stderr_block_count(st, DS_OUT_TOTAL);
-    printf("Standard errors (latin_hypercube): from the spread of %llu full blocks' means%s\n",
-           nb, ds_stats_stderr_reliable(st, DS_OUT_TOTAL) ? "" : "  [UNRELIABLE: fewer than 10]");
+    printf("Standard errors (latin_hypercube): from the spread of %llu full blocks' means", nb);
+    if (!ds_stats_stderr_reliable(st, DS_OUT_TOTAL))
+        printf("  [UNRELIABLE: fewer than %d]", DS_STDERR_MIN_BLOCKS);
+    printf("\n");
     printf("Variance reduction vs plain MC: total %.3g, closed %.3g, target_met %.3g, "
            "gpu_hours %.3g\n",
            ds_stats_variance_reduction(st, DS_OUT_TOTAL),
