@@ -156,6 +156,22 @@ with h5py.File(ref, "r") as f:
     c.ok(text(f.attrs["sampling"]) == "latin_hypercube", "root attribute sampling")
     c.ok("sampling: latin_hypercube" in f["effective_config"].asstr()[()], "effective_config records it")
     c.ok(int(f["state/sampling"][()]) == 1, "/state records the method")
+    # /convergence: checkpoint 2^k's stderr is the spread of its first 2^k
+    # blocks' means (recomputed here from /trials), the final one /summary's.
+    cv = f["convergence"]
+    outs = [text(x) for x in cv["output"][()]]
+    io = outs.index("total")
+    tot = f["trials/total"][()]
+    blocks = [int(x) for x in (cv["checkpoint"][()] + BLOCK - 1) // BLOCK]
+    for k, nb in enumerate(blocks):
+        se = cv["stderr"][k, io]
+        if nb < 2 or nb * BLOCK > len(tot):
+            continue
+        bm = tot[: nb * BLOCK].reshape(nb, BLOCK).mean(axis=1)
+        want = bm.std(ddof=1) / math.sqrt(nb)
+        c.ok(abs(se - want) <= 1e-9 * want, f"/convergence stderr after {nb} blocks: {se:.6g} vs {want:.6g}")
+    c.ok(np.isnan(cv["stderr"][0, io]), "/convergence stderr after 1 block is NaN under LHS")
+    c.ok(cv["stderr"][-1, io] == summary_vars(ref)["total"]["stderr"], "/convergence final stderr = /summary's")
 import json  # noqa: E402
 
 js = json.loads(run(["summary", ref, "--json"]).stdout)
