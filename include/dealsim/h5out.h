@@ -44,7 +44,7 @@
  * major changes when the layout or the results' bits change, minor for
  * additions a reader may ignore. */
 #define DS_FILE_FORMAT_MAJOR 2
-#define DS_FILE_FORMAT_MINOR 2
+#define DS_FILE_FORMAT_MINOR 3
 
 typedef struct ds_h5out ds_h5out;
 

@@ -211,6 +211,24 @@ typedef struct {
 #define DS_COAL_ALL_INVESTORS 12
 #define DS_COAL_MAX_TRACKED 4096
 
+/* Block spread (blockspread.c; README, "Sampling"): the moments of the
+ * FULL blocks' means of one scalar output -- the number of full blocks
+ * whose mean is finite, the mean of those means and the sum of squared
+ * deviations from it -- kept per merge-tree node and merged by Chan's
+ * update along the fixed tree (lower block index left), so the bits never
+ * depend on the partition.  A short last block (the tail) has n = 0: it
+ * enters the estimate (the mean over all trials) but not the spread. */
+typedef struct {
+    uint64_t n;  /* full blocks with a finite mean */
+    double mean; /* mean of their means (0 when n = 0) */
+    double m2;   /* sum of squared deviations of their means (0 when n = 0) */
+} ds_bspread;
+
+/* Under Latin hypercube sampling a standard error resting on fewer full
+ * blocks than this is marked unreliable (the file's stderr_reliable, the
+ * printed summary). */
+#define DS_STDERR_MIN_BLOCKS 10
+
 /* One convergence checkpoint: after `blocks` blocks (2^k: node (k, 0); or
  * the final one at the end of the run). */
 typedef struct {
@@ -233,6 +251,8 @@ typedef struct {
     double other_sum;     /* their sum of total */
     double *sens;         /* [ds_sens_len] sensitivity records, or NULL
                            * (a node from a state without them) */
+    int has_bsp;          /* 0: a node from a state without block spreads */
+    ds_bspread bsp[DS_OUT_COUNT]; /* block spread of each output */
 } ds_stats_node;
 
 /* All accumulators of a run.  The same type serves as the global summary
@@ -297,6 +317,13 @@ typedef struct {
     double *sens_view;
     double *sens_scratch; /* [ds_sens_scratch_len] for ds_sens_block */
     int sens_valid;
+
+    /* Sampling method (ds_sampling: the scenario's, or the state's) and,
+     * after finalize, the block spread of each output (bsp_valid 0 when
+     * some node lacked them: a state of version 3). */
+    int sampling;
+    int bsp_valid;
+    ds_bspread bsp[DS_OUT_COUNT];
 } ds_stats;
 
 /* Allocates empty accumulators shaped for the model (with more than
@@ -388,9 +415,45 @@ void ds_sens_estimate(const double *co, const double *bins, size_t n_outputs, do
                       double *se, double *rho);
 
 /* ------------------------------------------------------------------------ */
+/* Standard errors (blockspread.c).  Blocks are independent replicates under
+ * either sampling method, so the spread of the full blocks' means gives an
+ * honest standard error of the mean; under Latin hypercube sampling trials
+ * within a block are not independent and it is the only honest one. */
+
+/* A leaf's record from its block's moments: n = 1 and the block's mean when
+ * the block is full and has a finite value, else n = 0. */
+void ds_bspread_leaf(ds_bspread *b, const ds_moments *block_out, int full);
+/* out := merge(l, r), l the lower-index node (Chan et al.). */
+void ds_bspread_merge(ds_bspread *out, const ds_bspread *l, const ds_bspread *r);
+/* sd of the block means / sqrt(n); NaN when n < 2. */
+double ds_bspread_stderr(const ds_bspread *b);
+/* THE standard error of output o's mean (a probability for a 0/1 output)
+ * that the whole program reports, of finalized accumulators: the block
+ * spread's under latin_hypercube (NaN with fewer than 2 full blocks, or
+ * from a state without block spreads), the iid formula sd / sqrt(n) under
+ * monte_carlo. */
+double ds_stats_stderr(const ds_stats *s, size_t o);
+/* The block-spread standard error (either method; NaN when unavailable),
+ * the number of full blocks it rests on, the variance-reduction factor
+ * (iid stderr / block-spread stderr)^2, and whether ds_stats_stderr is
+ * reliable (monte_carlo: at least 2 values; latin_hypercube: at least
+ * DS_STDERR_MIN_BLOCKS full blocks). */
+double ds_stats_stderr_blocks(const ds_stats *s, size_t o);
+uint64_t ds_stats_stderr_block_count(const ds_stats *s, size_t o);
+double ds_stats_variance_reduction(const ds_stats *s, size_t o);
+int ds_stats_stderr_reliable(const ds_stats *s, size_t o);
+/* The same rule for a node (checkpoints): its block spread's standard
+ * error under latin_hypercube, else the iid formula of its moments. */
+double ds_stats_node_stderr(const ds_stats *s, const ds_stats_node *nd, size_t o);
+
+/* ------------------------------------------------------------------------ */
 /* Saved state: a generic, self-describing list of named arrays. */
 
-#define DS_STATS_STATE_VERSION 3 /* of the array set ds_stats_export writes */
+/* Of the array set ds_stats_export writes.  4 added the block spreads and
+ * the sampling method; version 3 states still import (monte_carlo, no
+ * block spreads). */
+#define DS_STATS_STATE_VERSION 4
+#define DS_STATS_STATE_VERSION_MIN 3
 #define DS_STATE_NAME_MAX 40
 #define DS_STATE_MAX_RANK 2
 /* Arrays bigger than this (elements) are refused on import and read. */

@@ -88,6 +88,8 @@ const char *const ds_cli_usage_run =
     "Options:\n"
     "  -n, --trials N     number of trials (overrides the scenario; 1e7 is accepted)\n"
     "  --seed S           seed, 0..2^64-1 (overrides the scenario)\n"
+    "  --sampling M       monte_carlo (default) or latin_hypercube: stratified\n"
+    "                     uniforms per block (overrides the key sampling)\n"
     "  --threads T        OpenMP threads (default: all cores / OMP_NUM_THREADS)\n"
     "  -o, --output FILE  output file (overrides output.file)\n"
     "  --set KEY=VALUE    override a scenario key, as YAML; repeatable, e.g.\n"
@@ -98,7 +100,8 @@ const char *const ds_cli_usage_run =
     "                     write a resumable checkpoint to the output this often\n"
     "  --precision OUTPUT:TOL[%]\n"
     "                     stop once the standard error of OUTPUT's mean (a\n"
-    "                     probability for booleans) is <= TOL, or TOL% of |mean|;\n"
+    "                     probability for booleans) is <= TOL, or TOL% of |mean|\n"
+    "                     (under latin_hypercube: the block-spread standard error);\n"
     "                     repeatable: all must be met.  Checked after 8, 16, ...,\n"
     "                     1024 blocks of 4096 trials, then every 1024 blocks, the\n"
     "                     same for any threads or ranks; e.g. --precision total:0.05\n"
@@ -178,6 +181,9 @@ const char *const ds_cli_usage_compare =
     "and the difference is paired trial by trial: the mean and standard error of\n"
     "the per-trial differences, read in chunks; the table says which and how much\n"
     "smaller the paired standard error is than the unpaired sqrt(se_A^2 + se_B^2).\n"
+    "Under latin_hypercube sampling (either file) standard errors come from the\n"
+    "spread of the full blocks' means, the paired one from the blocks' mean\n"
+    "differences (trials within a block are not independent).\n"
     "Files of different block sizes or file format versions are refused (exit 2).\n"
     "--json: a JSON document (schema: README.md, \"dealsim compare --json\").\n";
 

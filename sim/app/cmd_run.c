@@ -431,7 +431,7 @@ static int run_command(int extend, int argc, char **argv)
 {
     const char *cmd = extend ? "extend " : "run ";
     const char *path = NULL, *output = NULL, *resume = NULL;
-    const char *sets[MAX_SETS + 3];
+    const char *sets[MAX_SETS + 4];
     size_t n_sets = 0;
     int threads = 0, force = 0, quiet = 0, have_n = 0, have_max = 0;
     ds_precision_target targets[MAX_TARGETS];
@@ -439,7 +439,7 @@ static int run_command(int extend, int argc, char **argv)
     char precision_text[256] = "";
     uint64_t n_more = 0;
     double ckpt = 0.0;
-    char set_trials[64] = "", set_seed[64] = "";
+    char set_trials[64] = "", set_seed[64] = "", set_sampling[64] = "";
     char *set_output = NULL;
     for (int i = 0; i < argc; ++i) {
         const char *a = argv[i];
@@ -461,6 +461,13 @@ static int run_command(int extend, int argc, char **argv)
             if (ds_cli_opt_u64(cmd, a, v, "in 0..2^64-1", &u))
                 return 2;
             snprintf(set_seed, sizeof set_seed, "seed=%llu", (unsigned long long)u);
+            ++i;
+        } else if (!strcmp(a, "--sampling") && !extend) {
+            if (ds_sampling_parse(v) < 0)
+                return ds_cli_usage_error(cmd, "--sampling needs monte_carlo or latin_hypercube, "
+                                               "found '%s'",
+                                          v ? v : "");
+            snprintf(set_sampling, sizeof set_sampling, "sampling=%s", v);
             ++i;
         } else if (!strcmp(a, "--threads")) {
             if (!ds_cli_parse_int(v, 1, 4096, &threads))
@@ -551,6 +558,8 @@ static int run_command(int extend, int argc, char **argv)
         sets[n_sets++] = set_trials;
     if (set_seed[0])
         sets[n_sets++] = set_seed;
+    if (set_sampling[0])
+        sets[n_sets++] = set_sampling;
     if (output) {
         if (!(set_output = yaml_set_string("output.file", output))) {
             fprintf(stderr, "dealsim: error: out of memory\n");

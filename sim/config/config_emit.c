@@ -316,6 +316,7 @@ static void out_scenario(ds_cfg_out *o, const ds_scenario *sc)
     }
     out_printf(o, "trials: %llu\nseed: %llu\n", (unsigned long long)sc->trials,
                (unsigned long long)sc->seed);
+    out_printf(o, "sampling: %s\n", ds_sampling_name(sc->sampling));
 
     out_printf(o, "round:\n");
     out_key_num(o, "  ", "target", sc->target);

@@ -769,6 +769,7 @@ static ds_status ds_h5_write_root_attrs(ds_h5out *w, hid_t f, const ds_run_info 
                           diag));
     DS_TRY(ds_h5_attr_str(f, "/", "scenario", w->sc->name, diag));
     DS_TRY(ds_h5_attr_u64(f, "/", "seed", info->seed, diag));
+    DS_TRY(ds_h5_attr_str(f, "/", "sampling", ds_sampling_name(w->sc->sampling), diag));
     DS_TRY(ds_h5_attr_u64(f, "/", "trials", info->trials_done, diag));
     DS_TRY(ds_h5_attr_u64(f, "/", "trials_requested", info->trials_requested, diag));
     DS_TRY(ds_h5_attr_u64(f, "/", "block_size", DS_BLOCK_SIZE, diag));

@@ -103,9 +103,44 @@ def main():
     def long_name(g):
         g.create_dataset("x" * 300, data=np.zeros(1, np.uint64))
 
+    # Block spreads (state version 4; stats.h "Standard errors").
+    def block_count_too_big(g):
+        a = g["node_block_count"][()]
+        a[0, 0] = (1 << int(g["node_level"][0])) + 1
+        replace(g, "node_block_count", a)
+
+    def tail_block_count(g):
+        a = g["node_block_count"][()]
+        a[-1, 0] = 1  # the last row is the short last block: never a replicate
+        replace(g, "node_block_count", a)
+
+    def block_m2_negative(g):
+        a = g["node_block_m2"][()]
+        a[0, 0] = -1.0
+        replace(g, "node_block_m2", a)
+
+    def block_mean_nan(g):
+        a = g["node_block_mean"][()]
+        a[0, 0] = np.nan
+        replace(g, "node_block_mean", a)
+
+    def block_mean_missing(g):
+        del g["node_block_mean"]
+
+    def block_count_wrong_shape(g):
+        replace(g, "node_block_count", g["node_block_count"][()][:, :3])
+
+    def block_arrays_without_count(g):
+        del g["node_block_count"]
+
+    def sampling_unknown(g):
+        replace(g, "sampling", np.uint64(7))
+
     cases = [drop_version, future_version, float_version, float32_mean, rank3_buckets,
              huge_extent, unwritten, compressed, subgroup, overlapping_nodes, level_too_big, truncated_buckets,
-             string_array, bad_offsets, no_state, long_name]
+             string_array, bad_offsets, no_state, long_name, block_count_too_big, tail_block_count,
+             block_m2_negative, block_mean_nan, block_mean_missing, block_count_wrong_shape,
+             block_arrays_without_count, sampling_unknown]
     for fn in cases:
         path = os.path.join(tmp, fn.__name__ + ".h5")
         shutil.copy(good, path)
@@ -117,6 +152,17 @@ def main():
         check(r.stderr.strip() != "", "%s: no message" % fn.__name__)
         if os.environ.get("DS_VERBOSE"):
             print(fn.__name__, "->", r.returncode, r.stderr.strip())
+
+    # A version-3 state (before block spreads and the method) still imports.
+    path = os.path.join(tmp, "version3.h5")
+    shutil.copy(good, path)
+    with h5py.File(path, "r+") as f:
+        g = f["state"]
+        for name in ("node_block_count", "node_block_mean", "node_block_m2", "sampling"):
+            del g[name]
+        g.attrs["state_version"] = np.int32(3)
+    r = run_import(tool, path)
+    check(r.returncode == 0, "version-3 state: exit %d %s" % (r.returncode, r.stderr))
 
     # A truncated file: HDF5 cannot read it; a clean error, no crash.
     path = os.path.join(tmp, "truncated.h5")
