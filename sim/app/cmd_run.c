@@ -48,6 +48,44 @@ static int parse_target(const char *v, ds_precision_target *t)
     return !(end && *end == '\0' && end != colon + 1 && t->tol > 0.0 && t->tol < 1e300);
 }
 
+/* --resume keeps the run's --precision targets: the file's root attribute
+ * `precision` ("total:0.05;target_met:0.001", as the run was given them)
+ * becomes targets[] and text when none are given; given ones must be the
+ * same text (another set would make a different run).  DS_ERR_USAGE and a
+ * message otherwise. */
+static ds_status resume_targets(const char *file, const char *saved, ds_precision_target *targets,
+                                size_t *n_targets, char *text, size_t text_len, ds_diag *diag)
+{
+    if (*n_targets) {
+        if (strcmp(text, saved) != 0)
+            return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
+                               "%s was run %s%s; --resume keeps the run's targets (give no "
+                               "--precision, or the same ones)",
+                               file, saved[0] ? "with --precision " : "without --precision",
+                               saved);
+        return DS_OK;
+    }
+    if (!saved[0])
+        return DS_OK;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", saved);
+    size_t n = 0;
+    for (char *tok = buf, *next; tok; tok = next) {
+        next = strchr(tok, ';');
+        if (next)
+            *next++ = '\0';
+        if (n == MAX_TARGETS || parse_target(tok, &targets[n]))
+            return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
+                               "%s: its `precision` attribute '%s' is not a list of at most %d "
+                               "OUTPUT:TOL[%%] targets",
+                               file, saved, MAX_TARGETS);
+        n++;
+    }
+    *n_targets = n;
+    snprintf(text, text_len, "%s", saved);
+    return DS_OK;
+}
+
 /* "KEY=\"VALUE\"" with VALUE as a YAML double-quoted string (backslash,
  * quote and control characters escaped), so any path survives --set. */
 static char *yaml_set_string(const char *key, const char *value)
@@ -542,8 +580,8 @@ static int run_command(int extend, int argc, char **argv)
     if (have_max && !n_targets)
         return ds_cli_usage_error(cmd, "--max-trials goes with --precision (else use -n)");
     if (resume && have_max)
-        return ds_cli_usage_error(cmd, "--resume keeps the run's --max-trials; give only "
-                                       "--precision, the same as the run's");
+        return ds_cli_usage_error(cmd, "--resume keeps the run's --max-trials and --precision "
+                                       "targets; give neither");
     if (resume && have_n)
         return ds_cli_usage_error(cmd, "--resume continues to the trials the run asked for; "
                                        "-n is not allowed (use 'dealsim extend' later)");
@@ -580,6 +618,9 @@ static int run_command(int extend, int argc, char **argv)
     if (base_file) {
         st = saved_run_read(base_file, &sr, &diag);
         sr.base.more = n_more;
+        if (st == DS_OK && resume)
+            st = resume_targets(base_file, sr.meta.precision, targets, &n_targets, precision_text,
+                                sizeof precision_text, &diag);
     }
     progress_state ps = {isatty(STDERR_FILENO), quiet, 0.0, 0};
     h5_sink_ctx hc = {force, base_file};

@@ -409,6 +409,10 @@ static int targets_met(const ds_session *s, const ds_stats *st)
         double v = t->relative ? se / fabs(mo->mean) : se;
         if (!(v <= t->tol)) /* NaN (too few values) is not met */
             return 0;
+        /* An unreliable standard error (latin_hypercube: fewer than
+         * DS_STDERR_MIN_BLOCKS full blocks) never stops a run. */
+        if (!ds_stats_stderr_reliable(st, (size_t)t->output))
+            return 0;
     }
     return 1;
 }
