@@ -399,6 +399,11 @@ ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *tail_blk, ds_diag *dia
 #define DS_SENS_BINS 20
 #define DS_SENS_CO 6
 size_t ds_sens_len(size_t n_inputs, size_t n_outputs);
+/* The names of the K inputs the sensitivity records follow: the scenario's
+ * uncertain (not fixed) inputs in their order, as ds_sens_setup chose them
+ * (also for accumulators imported from a file, which keep no model).  0 on
+ * success, -1 when the scenario does not have exactly K such inputs. */
+int ds_sens_input_names(const ds_scenario *sc, size_t K, const char **names);
 /* Sets s's sensitivity shape from the model (called by ds_stats_alloc). */
 ds_status ds_sens_setup(ds_stats *s, const ds_model *m);
 /* A block's records (trial order) into out[ds_sens_len], using

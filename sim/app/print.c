@@ -76,14 +76,20 @@ static void print_drivers(const ds_scenario *sc, const ds_stats *st, ds_output o
         bse[at] = se;
         brho[at] = rho;
     }
-    if (nb == 0)
+    /* By name from the scenario: an accumulator read from a file keeps no
+     * model, so no input indices. */
+    const char **names = malloc(K * sizeof *names);
+    if (nb == 0 || !names || ds_sens_input_names(sc, K, names)) {
+        free(names);
         return;
+    }
     printf("\nWhat drives %s (first-order index S +- se; corr of the input's rank U with it;\n"
            "a join or tranche happens when U < p, so a negative corr means it raises %s):\n",
            ds_output_get_info(o)->name, ds_output_get_info(o)->name);
     for (size_t i = 0; i < nb; ++i)
         printf("  %-32s S = %6.3f +- %.3f   corr = %+.3f\n",
-               sc->inputs[st->sens_inputs[best[i]]].name, bs[i], bse[i], brho[i]);
+               names[best[i]], bs[i], bse[i], brho[i]);
+    free(names);
 }
 
 /* Under Latin hypercube sampling: what the +- rest on (stats.h, "Standard
