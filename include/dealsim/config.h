@@ -101,6 +101,13 @@ typedef struct {
 
 typedef enum { DS_SCHEDULE_EVEN = 0, DS_SCHEDULE_FRONT_LOADED, DS_SCHEDULE_LIST } ds_schedule_kind;
 
+/* The top-level key `sampling` (README, "Sampling"). */
+typedef enum { DS_SAMPLING_MONTE_CARLO = 0, DS_SAMPLING_LATIN_HYPERCUBE = 1 } ds_sampling;
+/* "monte_carlo" / "latin_hypercube"; NULL for anything else. */
+const char *ds_sampling_name(ds_sampling m);
+/* The method named `text`, or -1. */
+int ds_sampling_parse(const char *text);
+
 typedef enum { DS_PER_TRIAL_NONE = 0, DS_PER_TRIAL_ALL, DS_PER_TRIAL_LIST } ds_per_trial_kind;
 
 typedef struct {
@@ -141,6 +148,9 @@ typedef struct {
     ds_dist jump_rate;
     ds_dist jump_size;
 
+    /* sampling (README, "Sampling"): how each block's uniforms are drawn */
+    ds_sampling sampling;
+
     /* output */
     char *output_file;       /* default results/<name>.h5 */
     ds_per_trial_kind per_trial_kind;
@@ -148,6 +158,7 @@ typedef struct {
     char **per_trial;        /* output names when DS_PER_TRIAL_LIST */
     int price_paths;
     int sensitivity;         /* output.sensitivity: the /sensitivity indices (default off) */
+    int per_trial_inputs;    /* output.per_trial_inputs: /inputs, every sampled input a trial */
     int conditional;         /* output.conditional: /conditional and the "if it joins" and
                               * per-coalition statistics (default on) */
     size_t n_quantiles;

@@ -40,6 +40,7 @@ typedef struct {
     char *effective_config; /* the scenario as run (YAML), malloc'd */
     char *config;           /* /config: the scenario file verbatim, malloc'd (NULL if absent) */
     char *config_path;      /* its `path` attribute, malloc'd, or NULL */
+    char precision[256];    /* the run's --precision targets ("total:0.05;..."), or "" */
 } ds_h5_file_info;
 
 /* Reads the root attributes and /effective_config.  Errors, each one line:

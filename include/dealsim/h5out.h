@@ -10,7 +10,9 @@
  *                     (refusals are DS_ERR_USAGE, before anything is
  *                     created), writes /config and /effective_config,
  *                     creates the chunked per-trial datasets of /trials
- *                     sized for the requested trials;
+ *                     and /inputs (output.per_trial_inputs: every drawn
+ *                     input a trial, h5inputs.c) sized for the requested
+ *                     trials;
  *   ds_h5out_write_block   writes one block's per-trial values at their final
  *                     offsets (blocks arrive in order; nothing is held whole);
  *   ds_h5out_finish   writes /summary, /histograms, /investors, /coalitions,
@@ -42,7 +44,7 @@
  * major changes when the layout or the results' bits change, minor for
  * additions a reader may ignore. */
 #define DS_FILE_FORMAT_MAJOR 2
-#define DS_FILE_FORMAT_MINOR 2
+#define DS_FILE_FORMAT_MINOR 3
 
 typedef struct ds_h5out ds_h5out;
 

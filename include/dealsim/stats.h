@@ -217,6 +217,24 @@ typedef struct {
 #define DS_COAL_ALL_INVESTORS 12
 #define DS_COAL_MAX_TRACKED 4096
 
+/* Block spread (blockspread.c; README, "Sampling"): the moments of the
+ * FULL blocks' means of one scalar output -- the number of full blocks
+ * whose mean is finite, the mean of those means and the sum of squared
+ * deviations from it -- kept per merge-tree node and merged by Chan's
+ * update along the fixed tree (lower block index left), so the bits never
+ * depend on the partition.  A short last block (the tail) has n = 0: it
+ * enters the estimate (the mean over all trials) but not the spread. */
+typedef struct {
+    uint64_t n;  /* full blocks with a finite mean */
+    double mean; /* mean of their means (0 when n = 0) */
+    double m2;   /* sum of squared deviations of their means (0 when n = 0) */
+} ds_bspread;
+
+/* Under Latin hypercube sampling a standard error resting on fewer full
+ * blocks than this is marked unreliable (the file's stderr_reliable, the
+ * printed summary). */
+#define DS_STDERR_MIN_BLOCKS 10
+
 /* One convergence checkpoint: after `blocks` blocks (2^k: node (k, 0); or
  * the final one at the end of the run). */
 typedef struct {
@@ -245,6 +263,8 @@ typedef struct {
     uint64_t other_closed, other_target_met;
     double other_m2;
     ds_moments *cond;
+    int has_bsp;          /* 0: a node from a state without block spreads */
+    ds_bspread bsp[DS_OUT_COUNT]; /* block spread of each output */
 } ds_stats_node;
 
 /* All accumulators of a run.  The same type serves as the global summary
@@ -327,6 +347,12 @@ typedef struct {
     ds_sketch *sk_coal;    /* [DS_COND_COAL_SKETCHES] */
     struct ds_cond_sk_work *cond_work; /* scratch of ds_stats_add_sketches (conditional.c) */
     int cond_valid;
+    /* Sampling method (ds_sampling: the scenario's, or the state's) and,
+     * after finalize, the block spread of each output (bsp_valid 0 when
+     * some node lacked them: a state of version 3). */
+    int sampling;
+    int bsp_valid;
+    ds_bspread bsp[DS_OUT_COUNT];
 } ds_stats;
 
 /* Allocates empty accumulators shaped for the model (with more than
@@ -402,6 +428,11 @@ ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *tail_blk, ds_diag *dia
 #define DS_SENS_BINS 20
 #define DS_SENS_CO 6
 size_t ds_sens_len(size_t n_inputs, size_t n_outputs);
+/* The names of the K inputs the sensitivity records follow: the scenario's
+ * uncertain (not fixed) inputs in their order, as ds_sens_setup chose them
+ * (also for accumulators imported from a file, which keep no model).  0 on
+ * success, -1 when the scenario does not have exactly K such inputs. */
+int ds_sens_input_names(const ds_scenario *sc, size_t K, const char **names);
 /* Sets s's sensitivity shape from the model (called by ds_stats_alloc). */
 ds_status ds_sens_setup(ds_stats *s, const ds_model *m);
 /* A block's records (trial order) into out[ds_sens_len], using
@@ -418,6 +449,37 @@ void ds_sens_estimate(const double *co, const double *bins, size_t n_outputs, do
                       double *se, double *rho);
 
 /* ------------------------------------------------------------------------ */
+/* Standard errors (blockspread.c).  Blocks are independent replicates under
+ * either sampling method, so the spread of the full blocks' means gives an
+ * honest standard error of the mean; under Latin hypercube sampling trials
+ * within a block are not independent and it is the only honest one. */
+
+/* A leaf's record from its block's moments: n = 1 and the block's mean when
+ * the block is full and has a finite value, else n = 0. */
+void ds_bspread_leaf(ds_bspread *b, const ds_moments *block_out, int full);
+/* out := merge(l, r), l the lower-index node (Chan et al.). */
+void ds_bspread_merge(ds_bspread *out, const ds_bspread *l, const ds_bspread *r);
+/* sd of the block means / sqrt(n); NaN when n < 2. */
+double ds_bspread_stderr(const ds_bspread *b);
+/* THE standard error of output o's mean (a probability for a 0/1 output)
+ * that the whole program reports, of finalized accumulators: the block
+ * spread's under latin_hypercube (NaN with fewer than 2 full blocks, or
+ * from a state without block spreads), the iid formula sd / sqrt(n) under
+ * monte_carlo. */
+double ds_stats_stderr(const ds_stats *s, size_t o);
+/* The block-spread standard error (either method; NaN when unavailable),
+ * the number of full blocks it rests on, the variance-reduction factor
+ * (iid stderr / block-spread stderr)^2, and whether ds_stats_stderr is
+ * reliable (monte_carlo: at least 2 values; latin_hypercube: at least
+ * DS_STDERR_MIN_BLOCKS full blocks). */
+double ds_stats_stderr_blocks(const ds_stats *s, size_t o);
+uint64_t ds_stats_stderr_block_count(const ds_stats *s, size_t o);
+double ds_stats_variance_reduction(const ds_stats *s, size_t o);
+int ds_stats_stderr_reliable(const ds_stats *s, size_t o);
+/* The same rule for a node (checkpoints): its block spread's standard
+ * error under latin_hypercube, else the iid formula of its moments. */
+double ds_stats_node_stderr(const ds_stats *s, const ds_stats_node *nd, size_t o);
+
 /* Conditional summaries (conditional.c).  Conditions, in this order:
  * "closed", "target_met", then "joined.<name>" for each investor (file
  * order): DS_COND_BOOLS + n_investors of them.  Per node, along the merge
@@ -472,9 +534,12 @@ void ds_cond_name(const ds_stats *s, size_t c, const char *const *inv_names, cha
 /* ------------------------------------------------------------------------ */
 /* Saved state: a generic, self-describing list of named arrays. */
 
-#define DS_STATS_STATE_VERSION 4 /* of the array set ds_stats_export writes */
-/* Import also reads version 3 (no conditional arrays: no conditional
- * results, ds_stats.cond_valid 0). */
+/* Of the array set ds_stats_export writes.  5 added the conditional
+ * summaries (stats.h "Conditional"), 4 the block spreads and the sampling
+ * method; version 3 and 4 states still import (a version 3 one as
+ * monte_carlo without block spreads; both without conditional results,
+ * ds_stats.cond_valid 0). */
+#define DS_STATS_STATE_VERSION 5
 #define DS_STATS_STATE_VERSION_MIN 3
 #define DS_STATE_NAME_MAX 40
 #define DS_STATE_MAX_RANK 2

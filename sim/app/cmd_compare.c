@@ -45,6 +45,16 @@ static double mo_mean(const ds_moments *mo) { return mo->n > 0 ? mo->mean : (dou
 static int pair_output(const ds_cli_result *a, const ds_cli_result *b, const char *name,
                        uint64_t trials, double *buf, ds_cmp_row *row)
 {
+    /* Under Latin hypercube sampling (either file) trials within a block are
+     * not independent, so the paired difference's standard error comes from
+     * the spread of the full blocks' mean differences (stats.h, "Standard
+     * errors"); blocks are independent under both methods. */
+    const int by_blocks = a->st->sampling == DS_SAMPLING_LATIN_HYPERCUBE ||
+                          b->st->sampling == DS_SAMPLING_LATIN_HYPERCUBE;
+    const uint64_t bsize = a->fi.block_size ? a->fi.block_size : DS_BLOCK_SIZE;
+    ds_moments blocks, cur;
+    ds_moments_init(&blocks);
+    ds_moments_init(&cur);
     ds_diag diag;
     ds_diag_clear(&diag);
     ds_h5_trials *ta = NULL, *tb = NULL;
@@ -63,14 +73,22 @@ static int pair_output(const ds_cli_result *a, const ds_cli_result *b, const cha
             ds_h5_trials_read(tb, first, n, vb, &diag) != DS_OK)
             goto fail;
         /* A trial where either value is undefined (NaN) has no difference. */
-        for (size_t t = 0; t < n; ++t)
-            if (isfinite(va[t]) && isfinite(vb[t]))
+        for (size_t t = 0; t < n; ++t) {
+            if (isfinite(va[t]) && isfinite(vb[t])) {
                 ds_moments_add(&d, vb[t] - va[t]);
+                ds_moments_add(&cur, vb[t] - va[t]);
+            }
+            if ((first + t + 1) % bsize == 0) { /* a full block ends */
+                if (cur.n > 0)
+                    ds_moments_add(&blocks, cur.mean);
+                ds_moments_init(&cur);
+            }
+        }
     }
     row->paired = 1;
     row->pairs = d.n;
     row->diff = mo_mean(&d);
-    row->se = ds_moments_stderr(&d);
+    row->se = by_blocks ? ds_moments_stderr(&blocks) : ds_moments_stderr(&d);
     goto done;
 fail:
     fprintf(stderr, "dealsim: error: %s\n", diag.msg);
@@ -175,8 +193,8 @@ int ds_cli_compare(int argc, char **argv)
         const ds_moments *ma = &a.st->out[k], *mb = &b.st->out[k];
         r->mean_a = mo_mean(ma);
         r->mean_b = mo_mean(mb);
-        r->se_a = ds_moments_stderr(ma);
-        r->se_b = ds_moments_stderr(mb);
+        r->se_a = ds_stats_stderr(a.st, k);
+        r->se_b = ds_stats_stderr(b.st, k);
         r->se_unpaired = sqrt(r->se_a * r->se_a + r->se_b * r->se_b);
         r->diff = r->mean_b - r->mean_a;
         r->se = r->se_unpaired;

@@ -48,6 +48,44 @@ static int parse_target(const char *v, ds_precision_target *t)
     return !(end && *end == '\0' && end != colon + 1 && t->tol > 0.0 && t->tol < 1e300);
 }
 
+/* --resume keeps the run's --precision targets: the file's root attribute
+ * `precision` ("total:0.05;target_met:0.001", as the run was given them)
+ * becomes targets[] and text when none are given; given ones must be the
+ * same text (another set would make a different run).  DS_ERR_USAGE and a
+ * message otherwise. */
+static ds_status resume_targets(const char *file, const char *saved, ds_precision_target *targets,
+                                size_t *n_targets, char *text, size_t text_len, ds_diag *diag)
+{
+    if (*n_targets) {
+        if (strcmp(text, saved) != 0)
+            return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
+                               "%s was run %s%s; --resume keeps the run's targets (give no "
+                               "--precision, or the same ones)",
+                               file, saved[0] ? "with --precision " : "without --precision",
+                               saved);
+        return DS_OK;
+    }
+    if (!saved[0])
+        return DS_OK;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", saved);
+    size_t n = 0;
+    for (char *tok = buf, *next; tok; tok = next) {
+        next = strchr(tok, ';');
+        if (next)
+            *next++ = '\0';
+        if (n == MAX_TARGETS || parse_target(tok, &targets[n]))
+            return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
+                               "%s: its `precision` attribute '%s' is not a list of at most %d "
+                               "OUTPUT:TOL[%%] targets",
+                               file, saved, MAX_TARGETS);
+        n++;
+    }
+    *n_targets = n;
+    snprintf(text, text_len, "%s", saved);
+    return DS_OK;
+}
+
 /* "KEY=\"VALUE\"" with VALUE as a YAML double-quoted string (backslash,
  * quote and control characters escaped), so any path survives --set. */
 static char *yaml_set_string(const char *key, const char *value)
@@ -238,7 +276,7 @@ static ds_status open_h5_ranks(void *ctx, const ds_model *m, const char *yaml, u
     const ds_scenario *sc = ds_model_scenario(m);
     const int per_trial = sc->per_trial_kind == DS_PER_TRIAL_ALL ||
                           (sc->per_trial_kind == DS_PER_TRIAL_LIST && sc->n_per_trial > 0) ||
-                          sc->price_paths;
+                          sc->price_paths || sc->per_trial_inputs;
     if (per_trial && sc->compression >= 0)
         return ds_diag_set(diag, DS_ERR_USAGE, NULL, 0, 0,
                            "output.compression is not available with MPI ranks (parallel HDF5 "
@@ -431,7 +469,7 @@ static int run_command(int extend, int argc, char **argv)
 {
     const char *cmd = extend ? "extend " : "run ";
     const char *path = NULL, *output = NULL, *resume = NULL;
-    const char *sets[MAX_SETS + 3];
+    const char *sets[MAX_SETS + 4];
     size_t n_sets = 0;
     int threads = 0, force = 0, quiet = 0, have_n = 0, have_max = 0;
     ds_precision_target targets[MAX_TARGETS];
@@ -439,7 +477,7 @@ static int run_command(int extend, int argc, char **argv)
     char precision_text[256] = "";
     uint64_t n_more = 0;
     double ckpt = 0.0;
-    char set_trials[64] = "", set_seed[64] = "";
+    char set_trials[64] = "", set_seed[64] = "", set_sampling[64] = "";
     char *set_output = NULL;
     for (int i = 0; i < argc; ++i) {
         const char *a = argv[i];
@@ -461,6 +499,13 @@ static int run_command(int extend, int argc, char **argv)
             if (ds_cli_opt_u64(cmd, a, v, "in 0..2^64-1", &u))
                 return 2;
             snprintf(set_seed, sizeof set_seed, "seed=%llu", (unsigned long long)u);
+            ++i;
+        } else if (!strcmp(a, "--sampling") && !extend) {
+            if (ds_sampling_parse(v) < 0)
+                return ds_cli_usage_error(cmd, "--sampling needs monte_carlo or latin_hypercube, "
+                                               "found '%s'",
+                                          v ? v : "");
+            snprintf(set_sampling, sizeof set_sampling, "sampling=%s", v);
             ++i;
         } else if (!strcmp(a, "--threads")) {
             if (!ds_cli_parse_int(v, 1, 4096, &threads))
@@ -535,8 +580,8 @@ static int run_command(int extend, int argc, char **argv)
     if (have_max && !n_targets)
         return ds_cli_usage_error(cmd, "--max-trials goes with --precision (else use -n)");
     if (resume && have_max)
-        return ds_cli_usage_error(cmd, "--resume keeps the run's --max-trials; give only "
-                                       "--precision, the same as the run's");
+        return ds_cli_usage_error(cmd, "--resume keeps the run's --max-trials and --precision "
+                                       "targets; give neither");
     if (resume && have_n)
         return ds_cli_usage_error(cmd, "--resume continues to the trials the run asked for; "
                                        "-n is not allowed (use 'dealsim extend' later)");
@@ -551,6 +596,8 @@ static int run_command(int extend, int argc, char **argv)
         sets[n_sets++] = set_trials;
     if (set_seed[0])
         sets[n_sets++] = set_seed;
+    if (set_sampling[0])
+        sets[n_sets++] = set_sampling;
     if (output) {
         if (!(set_output = yaml_set_string("output.file", output))) {
             fprintf(stderr, "dealsim: error: out of memory\n");
@@ -571,6 +618,9 @@ static int run_command(int extend, int argc, char **argv)
     if (base_file) {
         st = saved_run_read(base_file, &sr, &diag);
         sr.base.more = n_more;
+        if (st == DS_OK && resume)
+            st = resume_targets(base_file, sr.meta.precision, targets, &n_targets, precision_text,
+                                sizeof precision_text, &diag);
     }
     progress_state ps = {isatty(STDERR_FILENO), quiet, 0.0, 0};
     h5_sink_ctx hc = {force, base_file};

@@ -101,6 +101,8 @@ static int print_json(const ds_cli_result *r)
     ds_cli_json_str(o, sc->name);
     fputs(",\n  \"run_status\": ", o);
     ds_cli_json_str(o, fi->run_status);
+    fputs(",\n  \"sampling\": ", o);
+    ds_cli_json_str(o, ds_sampling_name(sc->sampling));
     fprintf(o, ",\n  \"trials\": %llu,\n  \"trials_requested\": %llu,\n  \"seed\": %llu,\n"
                "  \"block_size\": %llu,\n  \"threads\": %d,\n  \"mpi_ranks\": %d,\n"
                "  \"wall_seconds\": ",
@@ -129,7 +131,12 @@ static int print_json(const ds_cli_result *r)
                 (unsigned long long)mo->n, (unsigned long long)mo->nan);
         json_kv_num(o, "mean", mo_mean(mo), 1);
         json_kv_num(o, "sd", ds_moments_sd(mo), 1);
-        json_kv_num(o, "stderr", ds_moments_stderr(mo), 1);
+        json_kv_num(o, "stderr", ds_stats_stderr(st, k), 1);
+        fprintf(o, "\"stderr_reliable\": %s, \"stderr_block_count\": %llu, ",
+                ds_stats_stderr_reliable(st, k) ? "true" : "false",
+                (unsigned long long)ds_stats_stderr_block_count(st, k));
+        json_kv_num(o, "stderr_blocks", ds_stats_stderr_blocks(st, k), 1);
+        json_kv_num(o, "variance_reduction", ds_stats_variance_reduction(st, k), 1);
         json_kv_num(o, "min", mo_min(mo), 1);
         json_kv_num(o, "max", mo_max(mo), 1);
         fputs("\"quantiles\": {", o);
@@ -159,7 +166,7 @@ static int print_json(const ds_cli_result *r)
             snprintf(rule, sizeof rule, "no cap: never");
         fprintf(o, "%s\n    \"%s\": {", r2 ? "," : "", ds_output_get_info(probs[r2])->name);
         json_kv_num(o, "p", mo_mean(mo), 1);
-        json_kv_num(o, "stderr", ds_moments_stderr(mo), 1);
+        json_kv_num(o, "stderr", ds_stats_stderr(st, probs[r2]), 1);
         fputs("\"rule\": ", o);
         ds_cli_json_str(o, rule);
         fputs("}", o);

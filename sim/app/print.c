@@ -76,21 +76,40 @@ static void print_drivers(const ds_scenario *sc, const ds_stats *st, ds_output o
         bse[at] = se;
         brho[at] = rho;
     }
-    if (nb == 0)
+    /* By name from the scenario: an accumulator read from a file keeps no
+     * model, so no input indices. */
+    const char **names = malloc(K * sizeof *names);
+    if (nb == 0 || !names || ds_sens_input_names(sc, K, names)) {
+        free(names);
         return;
+    }
     printf("\nWhat drives %s (first-order index S +- se; corr of the input's rank U with it;\n"
            "a join or tranche happens when U < p, so a negative corr means it raises %s):\n",
            ds_output_get_info(o)->name, ds_output_get_info(o)->name);
-    for (size_t i = 0; i < nb; ++i) {
-        /* Record k is the k-th uncertain input in scenario order (stats.h;
-         * an imported state has no sens_inputs). */
-        size_t in = 0;
-        for (size_t u = 0; in < sc->n_inputs; ++in)
-            if (!sc->inputs[in].fixed && u++ == best[i])
-                break;
+    for (size_t i = 0; i < nb; ++i)
         printf("  %-32s S = %6.3f +- %.3f   corr = %+.3f\n",
-               in < sc->n_inputs ? sc->inputs[in].name : "?", bs[i], bse[i], brho[i]);
-    }
+               names[best[i]], bs[i], bse[i], brho[i]);
+    free(names);
+}
+
+/* Under Latin hypercube sampling: what the +- rest on (stats.h, "Standard
+ * errors"), the variance reduction against plain MC, and a warning below
+ * DS_STDERR_MIN_BLOCKS full blocks.  Nothing under monte_carlo. */
+static void print_stderr_note(const ds_stats *st)
+{
+    if (st->sampling != DS_SAMPLING_LATIN_HYPERCUBE)
+        return;
+    const unsigned long long nb = ds_stats_stderr_block_count(st, DS_OUT_TOTAL);
+    printf("Standard errors (latin_hypercube): from the spread of %llu full blocks' means", nb);
+    if (!ds_stats_stderr_reliable(st, DS_OUT_TOTAL))
+        printf("  [UNRELIABLE: fewer than %d]", DS_STDERR_MIN_BLOCKS);
+    printf("\n");
+    printf("Variance reduction vs plain MC: total %.3g, closed %.3g, target_met %.3g, "
+           "gpu_hours %.3g\n",
+           ds_stats_variance_reduction(st, DS_OUT_TOTAL),
+           ds_stats_variance_reduction(st, DS_OUT_CLOSED),
+           ds_stats_variance_reduction(st, DS_OUT_TARGET_MET),
+           ds_stats_variance_reduction(st, DS_OUT_GPU_HOURS));
 }
 
 void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_run_info *info,
@@ -135,8 +154,9 @@ void ds_cli_print_summary(const ds_scenario *sc, const ds_stats *st, const ds_ru
         if (o == DS_OUT_OVERSUBSCRIBED && !sc->has_cap)
             continue; /* no cap: never oversubscribed */
         printf("P(%s) = %.4f +- %.4f   (%s)\n", ds_output_get_info(o)->name, st->out[o].mean,
-               ds_moments_stderr(&st->out[o]), rule[r]);
+               ds_stats_stderr(st, o), rule[r]);
     }
+    print_stderr_note(st);
     printf("\nInvestors          P(join)      mean amount   mean paid\n");
     for (size_t i = 0; i < sc->n_investors; ++i) {
         const double n = (double)st->trials;

@@ -266,6 +266,36 @@ ds_status ds_config_get_string(const ds_cfg_ctx *ctx, const ds_cfg_node *node, c
     return DS_OK;
 }
 
+const char *ds_sampling_name(ds_sampling m)
+{
+    return m == DS_SAMPLING_MONTE_CARLO      ? "monte_carlo"
+           : m == DS_SAMPLING_LATIN_HYPERCUBE ? "latin_hypercube"
+                                              : NULL;
+}
+
+int ds_sampling_parse(const char *text)
+{
+    if (text && !strcmp(text, "monte_carlo"))
+        return DS_SAMPLING_MONTE_CARLO;
+    if (text && !strcmp(text, "latin_hypercube"))
+        return DS_SAMPLING_LATIN_HYPERCUBE;
+    return -1;
+}
+
+/* The top-level key `sampling` (README, "Sampling"). */
+ds_status ds_config_get_sampling(const ds_cfg_ctx *ctx, const ds_cfg_node *node,
+                                 ds_sampling *out)
+{
+    const char *what = "monte_carlo or latin_hypercube";
+    if (!node || node->type != DS_CFG_SCALAR || ds_config_is_null(node))
+        return ds_config_expected(ctx, node, "sampling", what);
+    int m = ds_sampling_parse(node->text);
+    if (m < 0)
+        return ds_config_expected(ctx, node, "sampling", what);
+    *out = (ds_sampling)m;
+    return DS_OK;
+}
+
 /* A name of [A-Za-z0-9_] (plus '.' and '-' when `dotted`), 1..max chars. */
 static ds_status config_get_name(const ds_cfg_ctx *ctx, const ds_cfg_node *node,
                                  const char *path, int dotted, const char **out)
@@ -312,7 +342,8 @@ static ds_status config_missing(const ds_cfg_ctx *ctx, const ds_cfg_node *at, co
 
 static const char *const k_top_keys[] = {"name",      "description",  "trials",
                                           "seed",      "round",        "investors",
-                                          "correlations", "compute",   "output"};
+                                          "correlations", "compute",   "output",
+                                          "sampling"};
 static const char *const k_round_keys[] = {"target", "cap", "minimum_close", "pre_money"};
 static const char *const k_investor_keys[] = {"name", "join_probability", "amount",
                                               "round_trip", "tranches"};
@@ -321,9 +352,9 @@ static const char *const k_compute_keys[] = {"share", "horizon_months", "schedul
 static const char *const k_price_keys[] = {"initial", "drift", "volatility", "mean_reversion",
                                            "jumps"};
 static const char *const k_jump_keys[] = {"rate", "size"};
-static const char *const k_output_keys[] = {"file",      "per_trial",      "price_paths", "sensitivity",
-                                            "quantiles", "histogram_bins", "compression",
-                                            "conditional"};
+static const char *const k_output_keys[] = {"file",        "per_trial",        "price_paths",
+                                            "sensitivity", "per_trial_inputs", "quantiles",
+                                            "histogram_bins", "compression", "conditional"};
 
 #define DS_CFG_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -773,8 +804,9 @@ static ds_status config_read_output(const ds_cfg_ctx *ctx, const ds_cfg_node *ro
     const ds_cfg_node *map = ds_config_map_get(root, "output", NULL), *v;
     if (map) {
         DS_TRY(config_get_map(ctx, map, "output",
-                              "a mapping {file, per_trial, price_paths, sensitivity, conditional, "
-                              "quantiles, histogram_bins, compression}"));
+                              "a mapping {file, per_trial, price_paths, sensitivity, "
+                              "per_trial_inputs, conditional, quantiles, histogram_bins, "
+                              "compression}"));
         DS_TRY(ds_config_check_keys(ctx, map, "output", k_output_keys,
                                     DS_CFG_COUNT(k_output_keys)));
     }
@@ -797,6 +829,8 @@ static ds_status config_read_output(const ds_cfg_ctx *ctx, const ds_cfg_node *ro
         DS_TRY(ds_config_get_bool(ctx, v, "output.price_paths", &sc->price_paths));
     if ((v = ds_config_map_get(map, "sensitivity", NULL)))
         DS_TRY(ds_config_get_bool(ctx, v, "output.sensitivity", &sc->sensitivity));
+    if ((v = ds_config_map_get(map, "per_trial_inputs", NULL)))
+        DS_TRY(ds_config_get_bool(ctx, v, "output.per_trial_inputs", &sc->per_trial_inputs));
     sc->conditional = 1;
     if ((v = ds_config_map_get(map, "conditional", NULL)))
         DS_TRY(ds_config_get_bool(ctx, v, "output.conditional", &sc->conditional));
@@ -906,6 +940,10 @@ static ds_status config_read_top(const ds_cfg_ctx *ctx, const ds_cfg_node *root,
     sc->seed = 0;
     if ((v = ds_config_map_get(root, "seed", NULL)))
         DS_TRY(ds_config_get_uint(ctx, v, "seed", 0, UINT64_MAX, &sc->seed));
+    sc->sampling = DS_SAMPLING_MONTE_CARLO;
+    if ((v = ds_config_map_get(root, "sampling", NULL))) {
+        DS_TRY(ds_config_get_sampling(ctx, v, &sc->sampling));
+    }
 
     if (!(v = ds_config_map_get(root, "round", &key)))
         return config_missing(ctx, root, "", "round", "a mapping with target");

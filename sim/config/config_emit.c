@@ -316,6 +316,7 @@ static void out_scenario(ds_cfg_out *o, const ds_scenario *sc)
     }
     out_printf(o, "trials: %llu\nseed: %llu\n", (unsigned long long)sc->trials,
                (unsigned long long)sc->seed);
+    out_printf(o, "sampling: %s\n", ds_sampling_name(sc->sampling));
 
     out_printf(o, "round:\n");
     out_key_num(o, "  ", "target", sc->target);
@@ -404,9 +405,11 @@ static void out_scenario(ds_cfg_out *o, const ds_scenario *sc)
             out_printf(o, "%s%s", i ? ", " : "", sc->per_trial[i]);
         out_printf(o, "]");
     }
-    out_printf(o, "\n  price_paths: %s\n  sensitivity: %s\n  conditional: %s\n  quantiles: ",
+    out_printf(o,
+               "\n  price_paths: %s\n  sensitivity: %s\n  per_trial_inputs: %s\n  conditional: "
+               "%s\n  quantiles: ",
                sc->price_paths ? "true" : "false", sc->sensitivity ? "true" : "false",
-               sc->conditional ? "true" : "false");
+               sc->per_trial_inputs ? "true" : "false", sc->conditional ? "true" : "false");
     out_num_list(o, sc->quantiles, sc->n_quantiles);
     out_printf(o, "\n  histogram_bins: %d\n", sc->histogram_bins);
     if (sc->compression < 0)

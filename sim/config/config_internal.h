@@ -140,6 +140,9 @@ ds_status ds_config_get_bool(const ds_cfg_ctx *ctx, const ds_cfg_node *node, con
 ds_status ds_config_get_string(const ds_cfg_ctx *ctx, const ds_cfg_node *node, const char *path,
                                const char **out);
 /* A plain scalar that reads as a finite number (YAML 1.2 core decimal). */
+/* The top-level key `sampling`: monte_carlo or latin_hypercube. */
+ds_status ds_config_get_sampling(const ds_cfg_ctx *ctx, const ds_cfg_node *node,
+                                 ds_sampling *out);
 int ds_config_scalar_number(const ds_cfg_node *node, double *out);
 
 char *ds_config_strdup(const char *s);

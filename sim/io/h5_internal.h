@@ -106,12 +106,21 @@ struct ds_h5out {
     /* /trials */
     uint64_t trials; /* requested: the initial extent along `trial` */
     uint64_t next;   /* first trial of the next block expected */
-    int want;        /* any per-trial data */
+    int want;        /* any per-trial data: /trials or /inputs */
+    int want_trials; /* /trials */
     hid_t trial;     /* the `trial` scale */
     hid_t out[DS_OUT_COUNT];
     hid_t amount, paid, joined, stake, price;
     uint64_t *u64;   /* [DS_BLOCK_SIZE] conversion buffers */
     uint8_t *u8;
+
+    /* /inputs (h5inputs.c): output.per_trial_inputs */
+    int want_inputs;
+    hid_t in_trial, in_value; /* its `trial` scale and value[trial, input] */
+    size_t n_in;     /* columns: the inputs that are drawn (fixed ones left out) */
+    size_t *in_cols; /* [n_in] their indices into the scenario's inputs */
+    double *in_buf;  /* [in_rows * n_in]: rows of a block, row-major */
+    size_t in_rows;
 
     /* MPI runs (h5mpi.c). */
     int for_ranks;   /* datasets allocated early, as parallel writes need */
@@ -176,6 +185,25 @@ ds_status ds_h5out_set_rows(ds_h5out *w, uint64_t done, ds_diag *diag);
 ds_status ds_h5out_open_trial_vars(ds_h5out *w, ds_diag *diag);
 /* The model's facts a writer keeps (sizes, per-trial wanted). */
 void ds_h5out_set_model(ds_h5out *w, const ds_model *m, uint64_t trials);
+
+/* The per-trial dataset /<gname>/<name>: chunked, extendible along trial
+ * (axis 0 gets trial_scale unless < 0), [trial] when col_scale < 0, else
+ * [trial, cols]; optionally compressed. */
+ds_status ds_h5out_create_row_var(ds_h5out *w, hid_t group, const char *gname, hid_t trial_scale,
+                                  hid_t str, const char *name, ds_h5_kind k, size_t cols,
+                                  hid_t col_scale, const char *units, const char *long_name,
+                                  hid_t *out, ds_diag *diag);
+/* Rows [first, first + n) of /<gname>/<name> from buf (cols 0: 1-D). */
+ds_status ds_h5_write_rows_in(hid_t d, const char *gname, const char *name, uint64_t first,
+                              size_t n, size_t cols, hid_t mem_type, const void *buf,
+                              ds_diag *diag);
+
+/* h5inputs.c: /inputs.  prepare sizes it and allocates its buffers (after
+ * ds_h5out_set_model); create makes the group at open; write_inputs writes
+ * one block's rows (w->u64 holding the block's trial indices). */
+ds_status ds_h5out_inputs_prepare(ds_h5out *w, ds_diag *diag);
+ds_status ds_h5out_create_inputs(ds_h5out *w, ds_diag *diag);
+ds_status ds_h5out_write_inputs(ds_h5out *w, const ds_block *blk, ds_diag *diag);
 
 /* h5summary.c */
 void ds_h5_output_dim(ds_gw *g, const ds_h5_sum *s);

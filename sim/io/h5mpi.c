@@ -25,24 +25,48 @@
 #include <mpi.h>
 #endif
 
-/* The per-trial datasets that are not scalar outputs. */
-static ds_status ds_h5m_open_var(hid_t g, const char *name, hid_t *id, ds_diag *diag)
+/* A per-trial dataset /<gname>/<name>, when there. */
+static ds_status ds_h5m_open_var_in(hid_t g, const char *gname, const char *name, hid_t *id,
+                                    ds_diag *diag)
 {
     *id = H5I_INVALID_HID;
     htri_t e = H5Lexists(g, name, H5P_DEFAULT);
     if (e < 0)
-        return ds_h5_fail(diag, "looking for /trials/%s", name);
+        return ds_h5_fail(diag, "looking for /%s/%s", gname, name);
     if (e == 0)
         return DS_OK;
     if ((*id = H5Dopen2(g, name, H5P_DEFAULT)) < 0)
-        return ds_h5_fail(diag, "opening /trials/%s", name);
+        return ds_h5_fail(diag, "opening /%s/%s", gname, name);
     return DS_OK;
+}
+
+static ds_status ds_h5m_open_var(hid_t g, const char *name, hid_t *id, ds_diag *diag)
+{
+    return ds_h5m_open_var_in(g, "trials", name, id, diag);
+}
+
+/* /inputs' trial scale and values. */
+static ds_status ds_h5m_open_inputs(ds_h5out *w, ds_diag *diag)
+{
+    if (!w->want_inputs)
+        return DS_OK;
+    hid_t g = H5Gopen2(w->file, "/inputs", H5P_DEFAULT);
+    if (g < 0)
+        return ds_h5_fail(diag, "opening /inputs");
+    ds_status st = ds_h5m_open_var_in(g, "inputs", "trial", &w->in_trial, diag);
+    if (st == DS_OK)
+        st = ds_h5m_open_var_in(g, "inputs", "value", &w->in_value, diag);
+    if (H5Gclose(g) < 0 && st == DS_OK)
+        st = ds_h5_fail(diag, "closing /inputs");
+    return st;
 }
 
 ds_status ds_h5out_open_trial_vars(ds_h5out *w, ds_diag *diag)
 {
     if (!w->want)
         return DS_OK;
+    if (!w->want_trials)
+        return ds_h5m_open_inputs(w, diag);
     hid_t g = H5Gopen2(w->file, "/trials", H5P_DEFAULT);
     if (g < 0)
         return ds_h5_fail(diag, "opening /trials");
@@ -61,7 +85,7 @@ ds_status ds_h5out_open_trial_vars(ds_h5out *w, ds_diag *diag)
         st = ds_h5m_open_var(g, "price_path", &w->price, diag);
     if (H5Gclose(g) < 0 && st == DS_OK)
         st = ds_h5_fail(diag, "closing /trials");
-    return st;
+    return st == DS_OK ? ds_h5m_open_inputs(w, diag) : st;
 }
 
 const char *ds_h5out_partial_path(const ds_h5out *w) { return w->partial; }
@@ -119,6 +143,8 @@ ds_status ds_h5out_attach(const char *partial, const ds_model *m, uint64_t trial
         st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto done;
     }
+    if ((st = ds_h5out_inputs_prepare(w, diag)) != DS_OK)
+        goto done;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
         H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL) < 0) {
         st = ds_h5_fail(diag, "preparing parallel access to %s", partial);

@@ -59,10 +59,11 @@ const char *ds_h5out_library_version(char *buf, size_t size)
 ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag)
 {
     ds_status st = DS_OK;
-    hid_t *ids[] = {&w->trial, &w->amount, &w->paid, &w->joined, &w->stake, &w->price};
+    hid_t *ids[] = {&w->trial, &w->amount, &w->paid,     &w->joined,
+                    &w->stake, &w->price,  &w->in_trial, &w->in_value};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         if (*ids[i] >= 0 && H5Dclose(*ids[i]) < 0 && st == DS_OK)
-            st = ds_h5_fail(diag, "closing a dataset of /trials");
+            st = ds_h5_fail(diag, "closing a dataset of /%s", i < 6 ? "trials" : "inputs");
         *ids[i] = H5I_INVALID_HID;
     }
     for (size_t o = 0; o < DS_OUT_COUNT; o++) {
@@ -85,6 +86,8 @@ void ds_h5out_free(ds_h5out *w)
     free(w->effective);
     free(w->own_partial);
     free(w->u8);
+    free(w->in_cols);
+    free(w->in_buf);
     free(w);
 }
 
@@ -116,13 +119,13 @@ static hsize_t ds_h5_chunk_rows(size_t elem, size_t cols, uint64_t trials)
     return (hsize_t)rows;
 }
 
-/* Creates a per-trial dataset /trials/<name> of kind k: [trial] when
+/* Creates a per-trial dataset /<gname>/<name> of kind k: [trial] when
  * col_scale < 0, else [trial, cols]; chunked, extendible along trial,
- * optionally compressed. */
-static ds_status ds_h5out_create_trial_var(ds_h5out *w, hid_t group, hid_t str,
-                                           const char *name, ds_h5_kind k, size_t cols,
-                                           hid_t col_scale, const char *units,
-                                           const char *long_name, hid_t *out, ds_diag *diag)
+ * optionally compressed; axis 0 gets trial_scale (none when < 0). */
+ds_status ds_h5out_create_row_var(ds_h5out *w, hid_t group, const char *gname, hid_t trial_scale,
+                                  hid_t str, const char *name, ds_h5_kind k, size_t cols,
+                                  hid_t col_scale, const char *units, const char *long_name,
+                                  hid_t *out, ds_diag *diag)
 {
     ds_status st = DS_OK;
     char where[128];
@@ -138,7 +141,7 @@ static ds_status ds_h5out_create_trial_var(ds_h5out *w, hid_t group, hid_t str,
     hid_t d = H5I_INVALID_HID;
     size_t chunk_bytes = (size_t)chunk[0] * elem * (rank == 2 ? cols : 1);
 
-    snprintf(where, sizeof where, "/trials/%s", name);
+    snprintf(where, sizeof where, "/%s/%s", gname, name);
     if ((space = H5Screate_simple(rank, dims, maxdims)) < 0 ||
         (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 ||
         /* Ranks write chunks independently: they must exist before (they
@@ -176,7 +179,7 @@ static ds_status ds_h5out_create_trial_var(ds_h5out *w, hid_t group, hid_t str,
     }
     if ((st = ds_h5_annotate(d, where, units, long_name, diag)) != DS_OK)
         goto done;
-    if (w->trial >= 0 && H5DSattach_scale(d, w->trial, 0) < 0) {
+    if (trial_scale >= 0 && H5DSattach_scale(d, trial_scale, 0) < 0) {
         st = ds_h5_fail(diag, "attaching dimension scale trial to %s", where);
         goto done;
     }
@@ -197,6 +200,15 @@ done:
     }
     *out = d;
     return st;
+}
+
+static ds_status ds_h5out_create_trial_var(ds_h5out *w, hid_t group, hid_t str,
+                                           const char *name, ds_h5_kind k, size_t cols,
+                                           hid_t col_scale, const char *units,
+                                           const char *long_name, hid_t *out, ds_diag *diag)
+{
+    return ds_h5out_create_row_var(w, group, "trials", w->trial, str, name, k, cols, col_scale,
+                                   units, long_name, out, diag);
 }
 
 /* Creates /trials with what output.per_trial and output.price_paths ask
@@ -438,7 +450,7 @@ ds_status ds_h5out_open_for_ranks(const char *path, int force, const ds_model *m
 void ds_h5out_set_model(ds_h5out *w, const ds_model *m, uint64_t trials)
 {
     w->file = w->trial = w->amount = w->paid = w->joined = w->stake = w->price =
-        H5I_INVALID_HID;
+        w->in_trial = w->in_value = H5I_INVALID_HID;
     for (size_t o = 0; o < DS_OUT_COUNT; o++)
         w->out[o] = H5I_INVALID_HID;
     w->model = m;
@@ -448,9 +460,11 @@ void ds_h5out_set_model(ds_h5out *w, const ds_model *m, uint64_t trials)
     w->horizon = (size_t)w->sc->horizon;
     w->valuation = w->sc->has_pre_money;
     w->trials = trials;
-    w->want = w->sc->per_trial_kind == DS_PER_TRIAL_ALL ||
-              (w->sc->per_trial_kind == DS_PER_TRIAL_LIST && w->sc->n_per_trial > 0) ||
-              w->sc->price_paths;
+    w->want_trials = w->sc->per_trial_kind == DS_PER_TRIAL_ALL ||
+                     (w->sc->per_trial_kind == DS_PER_TRIAL_LIST && w->sc->n_per_trial > 0) ||
+                     w->sc->price_paths;
+    w->want_inputs = w->sc->per_trial_inputs;
+    w->want = w->want_trials || w->want_inputs;
 }
 
 static ds_status ds_h5out_open_ex(const char *path, int force, int for_ranks, const ds_model *m,
@@ -483,6 +497,8 @@ static ds_status ds_h5out_open_ex(const char *path, int force, int for_ranks, co
         st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto done;
     }
+    if ((st = ds_h5out_inputs_prepare(w, diag)) != DS_OK)
+        goto done;
     /* Every refusal (exit 2) before the first trial and before anything is
      * created; then the parents, the lock and the private partial name. */
     if ((st = ds_safefile_begin(&w->sf, path, force, diag)) != DS_OK)
@@ -529,10 +545,9 @@ static ds_status ds_h5out_open_ex(const char *path, int force, int for_ranks, co
     if ((st = ds_h5out_write_texts(w, w->file, diag)) != DS_OK)
         goto done;
 
-    w->want = w->sc->per_trial_kind == DS_PER_TRIAL_ALL ||
-              (w->sc->per_trial_kind == DS_PER_TRIAL_LIST && w->sc->n_per_trial > 0) ||
-              w->sc->price_paths;
-    if (w->want && (st = ds_h5out_create_trials(w, diag)) != DS_OK)
+    if (w->want_trials && (st = ds_h5out_create_trials(w, diag)) != DS_OK)
+        goto done;
+    if (w->want_inputs && (st = ds_h5out_create_inputs(w, diag)) != DS_OK)
         goto done;
 done:
     if (fcpl >= 0 && H5Pclose(fcpl) < 0 && st == DS_OK)
@@ -554,9 +569,10 @@ done:
     return st;
 }
 
-/* Writes rows [first, first + n) of a per-trial dataset from buf. */
-static ds_status ds_h5_write_rows(hid_t d, const char *name, uint64_t first, size_t n,
-                                  size_t cols, hid_t mem_type, const void *buf, ds_diag *diag)
+/* Writes rows [first, first + n) of the per-trial dataset /<gname>/<name> from buf. */
+ds_status ds_h5_write_rows_in(hid_t d, const char *gname, const char *name, uint64_t first,
+                              size_t n, size_t cols, hid_t mem_type, const void *buf,
+                              ds_diag *diag)
 {
     ds_status st = DS_OK;
     int rank = cols > 0 ? 2 : 1;
@@ -566,21 +582,29 @@ static ds_status ds_h5_write_rows(hid_t d, const char *name, uint64_t first, siz
     if ((fspace = H5Dget_space(d)) < 0 ||
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         (mspace = H5Screate_simple(rank, count, NULL)) < 0) {
-        st = ds_h5_fail(diag, "selecting trials %llu..%llu of /trials/%s",
-                        (unsigned long long)first, (unsigned long long)(first + n - 1), name);
+        st = ds_h5_fail(diag, "selecting trials %llu..%llu of /%s/%s",
+                        (unsigned long long)first, (unsigned long long)(first + n - 1), gname,
+                        name);
         goto done;
     }
     if (H5Dwrite(d, mem_type, mspace, fspace, H5P_DEFAULT, buf) < 0) {
-        st = ds_h5_fail(diag, "writing trials %llu..%llu of /trials/%s",
-                        (unsigned long long)first, (unsigned long long)(first + n - 1), name);
+        st = ds_h5_fail(diag, "writing trials %llu..%llu of /%s/%s",
+                        (unsigned long long)first, (unsigned long long)(first + n - 1), gname,
+                        name);
         goto done;
     }
 done:
     if (mspace >= 0 && H5Sclose(mspace) < 0 && st == DS_OK)
-        st = ds_h5_fail(diag, "closing a dataspace of /trials/%s", name);
+        st = ds_h5_fail(diag, "closing a dataspace of /%s/%s", gname, name);
     if (fspace >= 0 && H5Sclose(fspace) < 0 && st == DS_OK)
-        st = ds_h5_fail(diag, "closing a dataspace of /trials/%s", name);
+        st = ds_h5_fail(diag, "closing a dataspace of /%s/%s", gname, name);
     return st;
+}
+
+static ds_status ds_h5_write_rows(hid_t d, const char *name, uint64_t first, size_t n,
+                                  size_t cols, hid_t mem_type, const void *buf, ds_diag *diag)
+{
+    return ds_h5_write_rows_in(d, "trials", name, first, n, cols, mem_type, buf, diag);
 }
 
 /* Sets the extent of every /trials dataset to `done` trials (grown before
@@ -590,7 +614,7 @@ ds_status ds_h5out_set_rows(ds_h5out *w, uint64_t done, ds_diag *diag)
     struct {
         hid_t id;
         size_t cols; /* 0: 1-D */
-    } v[DS_OUT_COUNT + 6];
+    } v[DS_OUT_COUNT + 8];
     size_t n = 0;
     v[n].id = w->trial;
     v[n++].cols = 0;
@@ -605,10 +629,15 @@ ds_status ds_h5out_set_rows(ds_h5out *w, uint64_t done, ds_diag *diag)
     }
     v[n].id = w->price;
     v[n++].cols = w->horizon;
+    v[n].id = w->in_trial;
+    v[n++].cols = 0;
+    v[n].id = w->in_value;
+    v[n++].cols = w->n_in;
     for (size_t k = 0; k < n; k++) {
         hsize_t dims[2] = {(hsize_t)done, (hsize_t)v[k].cols};
         if (v[k].id >= 0 && H5Dset_extent(v[k].id, dims) < 0)
-            return ds_h5_fail(diag, "extending /trials to %llu trials", (unsigned long long)done);
+            return ds_h5_fail(diag, "extending /%s to %llu trials", k < n - 2 ? "trials" : "inputs",
+                              (unsigned long long)done);
     }
     return DS_OK;
 }
@@ -621,7 +650,10 @@ static ds_status ds_h5out_write_block_inner(ds_h5out *w, const ds_block *blk, ds
         DS_TRY(ds_h5out_set_rows(w, first + n, diag));
     for (size_t t = 0; t < n; t++)
         w->u64[t] = first + t;
-    DS_TRY(ds_h5_write_rows(w->trial, "trial", first, n, 0, H5T_NATIVE_UINT64, w->u64, diag));
+    if (w->trial >= 0)
+        DS_TRY(ds_h5_write_rows(w->trial, "trial", first, n, 0, H5T_NATIVE_UINT64, w->u64, diag));
+    if (w->in_value >= 0)
+        DS_TRY(ds_h5out_write_inputs(w, blk, diag)); /* after w->u64 holds the trial indices */
     for (size_t j = 0; j < w->n_outputs; j++) {
         if (w->out[j] < 0)
             continue;
@@ -737,6 +769,7 @@ static ds_status ds_h5_write_root_attrs(ds_h5out *w, hid_t f, const ds_run_info 
                           diag));
     DS_TRY(ds_h5_attr_str(f, "/", "scenario", w->sc->name, diag));
     DS_TRY(ds_h5_attr_u64(f, "/", "seed", info->seed, diag));
+    DS_TRY(ds_h5_attr_str(f, "/", "sampling", ds_sampling_name(w->sc->sampling), diag));
     DS_TRY(ds_h5_attr_u64(f, "/", "trials", info->trials_done, diag));
     DS_TRY(ds_h5_attr_u64(f, "/", "trials_requested", info->trials_requested, diag));
     DS_TRY(ds_h5_attr_u64(f, "/", "block_size", DS_BLOCK_SIZE, diag));
@@ -914,7 +947,8 @@ ds_status ds_h5out_finish(ds_h5out *w, const ds_stats *st, const ds_run_info *in
                                                      H5F_OBJ_DATATYPE | H5F_OBJ_ATTR |
                                                      H5F_OBJ_LOCAL);
         size_t trial_ids = 0;
-        hid_t ids[] = {w->trial, w->amount, w->paid, w->joined, w->stake, w->price};
+        hid_t ids[] = {w->trial, w->amount, w->paid,     w->joined,
+                       w->stake, w->price,  w->in_trial, w->in_value};
         for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
             trial_ids += ids[k] >= 0;
         for (size_t o = 0; o < DS_OUT_COUNT; o++)

@@ -35,16 +35,10 @@ ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag)
         r = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory writing /sensitivity");
         goto done;
     }
-    {
-        size_t k = 0;
-        for (size_t i = 0; i < s->sc->n_inputs && k < K; ++i)
-            if (!s->sc->inputs[i].fixed)
-                names[k++] = s->sc->inputs[i].name;
-        if (k != K) {
-            r = ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
-                            "h5out: sensitivity inputs do not match the scenario");
-            goto done;
-        }
+    if (ds_sens_input_names(s->sc, K, names)) {
+        r = ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
+                        "h5out: sensitivity inputs do not match the scenario");
+        goto done;
     }
     const double *co = st->sens_view, *bins = st->sens_view + K * O * DS_SENS_CO;
     for (size_t k = 0; k < K; ++k)

@@ -93,6 +93,35 @@ ds_status ds_h5_threshold_attrs(hid_t obj, const char *where, const ds_scenario 
     return DS_OK;
 }
 
+/* The block-spread standard errors (stats.h, "Standard errors") of
+ * /summary: written for both sampling methods. */
+static void write_block_spread(ds_gw *g, const ds_h5_sum *s, const char *const *d1)
+{
+    const ds_stats *st = s->st;
+    double *b = s->buf;
+    uint64_t *u = s->ubuf;
+    for (size_t o = 0; o < s->no; o++)
+        b[o] = ds_stats_stderr_blocks(st, o);
+    ds_gw_var(g, "stderr_blocks", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
+              "standard error of the mean from the spread of the full blocks' means: "
+              "sd(block means) / sqrt(stderr_block_count); a short last block is not in it");
+    for (size_t o = 0; o < s->no; o++)
+        u[o] = ds_stats_stderr_block_count(st, o);
+    ds_gw_var(g, "stderr_block_count", DS_H5_U64, 1, d1, u, "1",
+              "full blocks (with a finite mean) that stderr_blocks rests on");
+    for (size_t o = 0; o < s->no; o++)
+        b[o] = ds_stats_variance_reduction(st, o);
+    ds_gw_var(g, "variance_reduction", DS_H5_F64, 1, d1, b, "1",
+              "variance-reduction factor observed against plain MC: (sd^2 / count) / "
+              "stderr_blocks^2 (about 1 under monte_carlo)");
+    uint8_t rel[DS_OUT_COUNT];
+    for (size_t o = 0; o < s->no; o++)
+        rel[o] = (uint8_t)ds_stats_stderr_reliable(st, o);
+    ds_gw_var(g, "stderr_reliable", DS_H5_U8, 1, d1, rel, "1",
+              "1 when stderr is reliable: at least 2 values (monte_carlo), at least 10 full "
+              "blocks (latin_hypercube)");
+}
+
 ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag)
 {
     char rules[DS_OUT_COUNT][96];
@@ -148,9 +177,11 @@ ds_status ds_h5_write_summary(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     ds_gw_var(&g, "sd", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
               "sample standard deviation (n - 1) of the finite values");
     for (size_t o = 0; o < s->no; o++)
-        b[o] = ds_moments_stderr(&st->out[o]);
+        b[o] = ds_stats_stderr(st, o);
     ds_gw_var(&g, "stderr", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,
-              "standard error of the mean (sd / sqrt(count))");
+              "standard error of the mean: sd / sqrt(count) under monte_carlo, "
+              "stderr_blocks under latin_hypercube (root attribute sampling)");
+    write_block_spread(&g, s, d1);
     for (size_t o = 0; o < s->no; o++)
         b[o] = ds_h5_min(&st->out[o]);
     ds_gw_var(&g, "min", DS_H5_F64, 1, d1, b, DS_H5_UNITS_MIXED,

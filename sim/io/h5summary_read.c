@@ -193,6 +193,7 @@ ds_status ds_h5_read_info(const char *path, ds_h5_file_info *out, ds_diag *diag)
     (void)ds_h5i_attr_str(f, "software_version", out->software_version,
                           sizeof out->software_version);
     (void)ds_h5i_attr_str(f, "created_utc", out->created_utc, sizeof out->created_utc);
+    (void)ds_h5i_attr_str(f, "precision", out->precision, sizeof out->precision);
     (void)ds_h5i_attr_str(f, "finished_utc", out->finished_utc, sizeof out->finished_utc);
     rc = ds_h5i_text(f, "effective_config", &out->effective_config, diag);
     /* /config verbatim and where it came from: what a resumed or extended

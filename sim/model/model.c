@@ -26,6 +26,7 @@
 
 #include "dealsim/dist.h"
 #include "dealsim/rng.h"
+#include "lhs_internal.h"
 
 #define DT (1.0 / 12.0) /* one month in years */
 
@@ -230,6 +231,25 @@ const double *ds_block_input_column(const ds_model *m, const ds_block *blk, size
     return blk->ws_inputs + k * DS_BLOCK_SIZE;
 }
 
+/* Step (1) under Latin hypercube sampling (README, "Sampling"): the
+ * source's stratified uniforms U_j (lhs.c), then a correlated input's latent
+ * eps = Phi^-1(U), a distribution's value F^-1(U), a join or tranche
+ * condition's uniform U itself. */
+static void sample_input_lhs(const ds_input *in, ds_rng *r, size_t n, ds_block *blk, double *v)
+{
+    if (in->corr_index >= 0) {
+        double *e = blk->ws_eps + (size_t)in->corr_index * DS_BLOCK_SIZE;
+        ds_lhs_uniforms(r, n, e);
+        for (size_t t = 0; t < n; ++t)
+            e[t] = ds_norm_ppf(e[t]);
+    } else {
+        ds_lhs_uniforms(r, n, v);
+        if (in->kind == DS_INPUT_DIST)
+            for (size_t t = 0; t < n; ++t)
+                v[t] = ds_dist_quantile(in->dist, v[t]);
+    }
+}
+
 /* Step (1): every input of the block from its own stream. */
 static void sample_inputs(const ds_model *m, uint64_t block, size_t n, ds_block *blk)
 {
@@ -244,6 +264,10 @@ static void sample_inputs(const ds_model *m, uint64_t block, size_t n, ds_block 
         }
         ds_rng r;
         ds_rng_stream_hashed(&r, sc->seed, in->hash, block);
+        if (sc->sampling == DS_SAMPLING_LATIN_HYPERCUBE) {
+            sample_input_lhs(in, &r, n, blk, v);
+            continue;
+        }
         if (in->corr_index >= 0) {
             double *e = blk->ws_eps + (size_t)in->corr_index * DS_BLOCK_SIZE;
             for (size_t t = 0; t < n; ++t)

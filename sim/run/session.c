@@ -405,9 +405,13 @@ static int targets_met(const ds_session *s, const ds_stats *st)
         if ((size_t)t->output >= st->n_outputs)
             return 0;
         const ds_moments *mo = &st->out[t->output];
-        double se = ds_moments_stderr(mo);
+        double se = ds_stats_stderr(st, (size_t)t->output);
         double v = t->relative ? se / fabs(mo->mean) : se;
         if (!(v <= t->tol)) /* NaN (too few values) is not met */
+            return 0;
+        /* An unreliable standard error (latin_hypercube: fewer than
+         * DS_STDERR_MIN_BLOCKS full blocks) never stops a run. */
+        if (!ds_stats_stderr_reliable(st, (size_t)t->output))
             return 0;
     }
     return 1;

@@ -30,6 +30,18 @@ size_t ds_sens_len(size_t n_inputs, size_t n_outputs)
     return n_inputs * n_outputs * (DS_SENS_CO + 2u * DS_SENS_BINS);
 }
 
+int ds_sens_input_names(const ds_scenario *sc, size_t K, const char **names)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < sc->n_inputs; ++i)
+        if (!sc->inputs[i].fixed) {
+            if (k == K)
+                return -1;
+            names[k++] = sc->inputs[i].name;
+        }
+    return k == K ? 0 : -1;
+}
+
 ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
 {
     const ds_scenario *sc = ds_model_scenario(m);

@@ -36,7 +36,7 @@
  *   sketch_pos_collapsed, sketch_neg_collapsed (u64)         [sketch]
  *   bucket_counts (u64)                                      [bucket]
  *   join_count (u64)                                         [investor]
- * Version 4 adds, only with the conditional state (stats.h "Conditional"):
+ * Version 5 adds, only with the conditional state (stats.h "Conditional"):
  *   conditional_conditions                                   scalar (u64)
  *   node_cond_n, node_cond_nan, node_cond_posinf,
  *   node_cond_neginf (u64); node_cond_mean, node_cond_m2,
@@ -48,7 +48,7 @@
  *   coalition_sketch_mask (u64)                              [coalition_sketch]
  * and DS_COND_SKETCHED * n_outputs + coalition_sketch more sketch rows
  * (after the price months: outputs given closed, given target_met, then
- * total given each coalition_sketch_mask).  A version 3 state imports without them (no conditional
+ * total given each coalition_sketch_mask).  A version 3 or 4 state imports without them (no conditional
  * results).
  * With tail = 1 the last node row is the short last block (stats.h).
  * Sketch rows: outputs, amount per investor, paid per investor, price per
@@ -59,6 +59,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The sampling method and the block spreads (version 4; stats.h). */
+static ds_status export_bspread(const ds_stats *s, ds_state *st);
+static ds_status import_bspread(const ds_state *in, ds_stats *s, ds_diag *diag);
 
 /* ------------------------------------------------------------- ds_state */
 
@@ -554,7 +558,7 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
             memcpy(sv + j * len, (j < s->n_nodes ? &s->nodes[j] : &s->tail)->sens,
                    len * sizeof *sv);
     }
-    return DS_OK;
+    return export_bspread(s, st);
 }
 
 /* The optional sensitivity records (export_inner); absent: no sensitivity
@@ -1081,7 +1085,7 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
     s->block_size = bsize;
     if (st == DS_OK)
         st = import_nodes(in, s, (int)tail, diag);
-    if (st == DS_OK && in->version >= 4)
+    if (st == DS_OK && in->version >= 5)
         st = import_cond(in, s, diag);
     if (st == DS_OK)
         st = import_checkpoints(in, s, diag);
@@ -1089,6 +1093,8 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
         st = import_sketches(in, s, diag);
     if (st == DS_OK)
         st = import_sensitivity(in, s, diag);
+    if (st == DS_OK)
+        st = import_bspread(in, s, diag);
     if (st != DS_OK) {
         if (st == DS_ERR_NOMEM)
             ds_diag_set(diag, st, NULL, 0, 0, "out of memory (importing state)");
@@ -1123,6 +1129,88 @@ static ds_status import_sensitivity(const ds_state *in, ds_stats *s, ds_diag *di
         if (!nd->sens)
             return DS_ERR_NOMEM;
         memcpy(nd->sens, v + j * len, len * sizeof *nd->sens);
+    }
+    return DS_OK;
+}
+
+static ds_status export_bspread(const ds_stats *s, ds_state *st)
+{
+    DS_TRY(add_scalar(st, "sampling", (uint64_t)s->sampling,
+                      "0: monte_carlo, 1: latin_hypercube (README, Sampling)"));
+    const size_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), no = s->n_outputs;
+    int all = 1;
+    for (size_t j = 0; j < nn && all; ++j)
+        all = (j < s->n_nodes ? &s->nodes[j] : &s->tail)->has_bsp;
+    if (!all)
+        return DS_OK; /* from a version-3 state: none (stats.h) */
+    const char *dno[2] = {"node", "output"};
+    uint64_t d_no[2] = {nn, no}, *bn;
+    double *bm, *b2;
+    DS_TRY(add_u64(st, "node_block_count", 2, d_no, dno, "1",
+                   "full blocks with a finite mean of the output in the node", &bn));
+    DS_TRY(add_f64(st, "node_block_mean", 2, d_no, dno, "various: per output",
+                   "mean of the full blocks' means (Chan et al. merge along the tree)", &bm));
+    DS_TRY(add_f64(st, "node_block_m2", 2, d_no, dno, "various: per output, squared",
+                   "sum of squared deviations of the full blocks' means", &b2));
+    for (size_t j = 0; j < nn; ++j) {
+        const ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        for (size_t o = 0; o < no; ++o) {
+            bn[j * no + o] = nd->bsp[o].n;
+            bm[j * no + o] = nd->bsp[o].mean;
+            b2[j * no + o] = nd->bsp[o].m2;
+        }
+    }
+    return DS_OK;
+}
+
+static ds_status import_bspread(const ds_state *in, ds_stats *s, ds_diag *diag)
+{
+    uint64_t m = 0;
+    if (ds_state_find(in, "sampling")) {
+        DS_TRY(need_scalar(in, "sampling", &m, diag));
+        if (m > 1)
+            BAD("sampling %llu is neither 0 (monte_carlo) nor 1 (latin_hypercube)",
+                (unsigned long long)m);
+    }
+    s->sampling = (int)m;
+    const ds_state_array *a = ds_state_find(in, "node_block_count");
+    if (!a) {
+        if (ds_state_find(in, "node_block_mean") || ds_state_find(in, "node_block_m2"))
+            BAD("node_block_mean or node_block_m2 without node_block_count");
+        return DS_OK; /* no block spreads (a version-3 state) */
+    }
+    const uint64_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), no = s->n_outputs;
+    const uint64_t *bn;
+    const double *bm, *b2;
+    const void *p;
+    DS_TRY(need(in, "node_block_count", DS_STATE_U64, 2, nn, no, &p, NULL, diag));
+    bn = p;
+    DS_TRY(need(in, "node_block_mean", DS_STATE_F64, 2, nn, no, &p, NULL, diag));
+    bm = p;
+    DS_TRY(need(in, "node_block_m2", DS_STATE_F64, 2, nn, no, &p, NULL, diag));
+    b2 = p;
+    for (uint64_t j = 0; j < nn; ++j) {
+        ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        const int is_tail = j >= s->n_nodes;
+        /* A node of level l holds 2^l full blocks at most; the tail none. */
+        const uint64_t most = is_tail ? 0 : (UINT64_C(1) << nd->level);
+        for (uint64_t o = 0; o < no; ++o) {
+            const uint64_t n = bn[j * no + o];
+            const double mean = bm[j * no + o], m2 = b2[j * no + o];
+            if (n > most)
+                BAD("node_block_count[%llu][%llu] = %llu exceeds the node's %llu full blocks",
+                    (unsigned long long)j, (unsigned long long)o, (unsigned long long)n,
+                    (unsigned long long)most);
+            if (n == 0 ? !(mean == 0.0 && m2 == 0.0)
+                       : !(isfinite(mean) && isfinite(m2) && m2 >= 0.0 && (n > 1 || m2 == 0.0)))
+                BAD("node_block_mean/m2[%llu][%llu] (%g, %g) are not valid for %llu blocks",
+                    (unsigned long long)j, (unsigned long long)o, mean, m2,
+                    (unsigned long long)n);
+            nd->bsp[o].n = n;
+            nd->bsp[o].mean = mean;
+            nd->bsp[o].m2 = m2;
+        }
+        nd->has_bsp = 1;
     }
     return DS_OK;
 }

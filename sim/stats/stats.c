@@ -888,6 +888,8 @@ ds_stats *ds_stats_alloc(const ds_model *m)
         ds_stats_free(s);
         return NULL;
     }
+    if (s)
+        s->sampling = (int)sc->sampling;
     if (!s || (!s->coal_pooled && !s->cond_on))
         return s;
     /* The tracked coalitions (stats.h) and the coalition sketches
@@ -1022,6 +1024,7 @@ static int stats_same_shape(const ds_stats *a, const ds_stats *b)
     return a->n_outputs == b->n_outputs && a->n_investors == b->n_investors &&
            a->horizon == b->horizon && a->block_size == b->block_size &&
            a->coal_pooled == b->coal_pooled && a->n_tracked == b->n_tracked &&
+           a->sampling == b->sampling &&
            (a->sens_k == b->sens_k || a->sens_k == 0 || b->sens_k == 0) &&
            (a->n_tracked == 0 || a->tracked == b->tracked ||
             memcmp(a->tracked, b->tracked, a->n_tracked * sizeof *a->tracked) == 0);
@@ -1354,6 +1357,9 @@ static ds_status node_merge(const ds_stats *s, const ds_stats_node *l, const ds_
         }
         ds_sens_merge(s->sens_k, s->n_outputs, l->sens, r->sens, out->sens);
     }
+    out->has_bsp = l->has_bsp && r->has_bsp;
+    for (size_t o = 0; o < s->n_outputs && out->has_bsp; ++o)
+        ds_bspread_merge(&out->bsp[o], &l->bsp[o], &r->bsp[o]);
     out->level = l->level + 1;
     out->index = l->index >> 1;
     out->trials = l->trials + r->trials;
@@ -1385,6 +1391,8 @@ static ds_status node_copy(const ds_stats *s, const ds_stats_node *src, ds_stats
         }
         memcpy(dst->sens, src->sens, len * sizeof *dst->sens);
     }
+    dst->has_bsp = src->has_bsp;
+    memcpy(dst->bsp, src->bsp, sizeof dst->bsp);
     dst->level = src->level;
     dst->index = src->index;
     dst->trials = src->trials;
@@ -1400,7 +1408,7 @@ static void node_checkpoint(const ds_stats *s, const ds_stats_node *nd, uint64_t
     for (size_t o = 0; o < DS_OUT_COUNT; ++o) {
         int have = o < s->n_outputs;
         cp->mean[o] = have ? nd->mo[o].mean : (double)NAN;
-        cp->stderr_[o] = have ? ds_moments_stderr(&nd->mo[o]) : (double)NAN;
+        cp->stderr_[o] = have ? ds_stats_node_stderr(s, nd, o) : (double)NAN;
     }
 }
 
@@ -1517,6 +1525,10 @@ ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t
         ds_stats_node_free(&leaf);
         return DS_ERR_NOMEM;
     }
+    /* Block spread (blockspread.c): a full block is one replicate. */
+    leaf.has_bsp = 1;
+    for (size_t o = 0; o < acc->n_outputs; ++o)
+        ds_bspread_leaf(&leaf.bsp[o], &partial->out[o], !is_tail);
     if (acc->sens_k > 0 && partial->sens_k == acc->sens_k && partial->sens_valid) {
         const size_t len = ds_sens_len(acc->sens_k, acc->n_outputs);
         leaf.sens = malloc(len * sizeof *leaf.sens);
@@ -1672,6 +1684,8 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
         goto nomem;
     }
     view_put(s, acc.mo);
+    s->bsp_valid = acc.has_bsp;
+    memcpy(s->bsp, acc.bsp, sizeof s->bsp);
     s->sens_valid = 0;
     if (s->sens_k > 0 && acc.sens && s->sens_view) {
         memcpy(s->sens_view, acc.sens, ds_sens_len(s->sens_k, s->n_outputs) * sizeof *s->sens_view);
@@ -1840,7 +1854,9 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
                           n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
                           (h > ni ? h : ni) * d + coal_table + tracked;
     /* A merged node's coalition array is sized for both children's rows
-     * (node_merge), so up to twice the tracked cap. */
+     * (node_merge), so up to twice the tracked cap.  The block spreads
+     * (blockspread.c) live inside ds_stats_node and ds_stats, so their
+     * sizeof counts them. */
     const uint64_t node = sens + cond_mo + n_mo * sizeof(ds_moments) +
                           2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition) +
                           sizeof(ds_stats_node);

@@ -31,6 +31,13 @@ a = os.path.join(d, "a.h5")
 cp = run(["run", scenario("smoke.yaml"), "-o", a, "--threads", "2"])
 sm = run(["summary", a])
 c.ok(cp.stdout == sm.stdout + f"\nWrote {a}\n", "summary table == run's table")
+# With /sensitivity the table ends with the top drivers, named from the
+# scenario (an accumulator read back from a file keeps no model).
+sa = os.path.join(d, "sens.h5")
+cps = run(["run", scenario("smoke.yaml"), "-o", sa, "--set", "output.sensitivity=true"])
+sms = run(["summary", sa])
+c.ok("What drives total" in cps.stdout and cps.stdout == sms.stdout + f"\nWrote {sa}\n",
+     "with sensitivity: summary table == run's table, drivers included")
 c.ok(sm.stderr == "", "no warning for a complete run")
 c.ok(run(["summary", "--help"]).stdout.startswith("Usage: dealsim summary"), "summary --help")
 c.ok("summary" in run(["--help"]).stdout, "--help lists summary")

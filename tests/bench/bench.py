@@ -21,7 +21,13 @@ ratios, not single runs):
       exists): time and trials/s for 1, 2, 3 ranks x 1 thread (--ranks-list)
       under mpirun, against the serial build with 1 thread;
   (g) the cost of --checkpoint-every 10 on a long run (--n-checkpoint,
-      default 1e8): the same run with and without checkpoints.
+      default 1e8): the same run with and without checkpoints;
+  (h) time to an answer, one core: the wall time until SE(mean total) <=
+      0.05 ($B) and SE(P(target met)) <= 0.001 (and a 10x tighter pair),
+      for dealsim --precision with plain Monte Carlo and with Latin
+      hypercube sampling, and for the numpy model run with the trial count
+      plain Monte Carlo needs (the smallest N with sd^2/N <= tol^2 for each
+      target, from dealsim's own Monte Carlo run); whole-process wall times.
 
 Run with Debian's python from the repository root:
     /usr/bin/python3 tests/bench/bench.py [--dealsim build/dealsim] [--quick] [--json out.json]
@@ -282,6 +288,45 @@ class Bench:
               f"=> overhead {100 * over:+.2f}%")
         self.results["g"] = {"plain": plain, "walls_s": walls, "median_s": med, "overhead": over}
 
+    def time_to_answer(self):
+        a = self.args
+        print("\n(h) time to an answer, one core: SE(mean total) <= tol_total, SE(P(target met)) <= tol_p")
+        self.results["h"] = []
+        for tol_t, tol_p in ((0.05, 0.001), (0.005, 0.0001)):
+            row = {"tol_total": tol_t, "tol_target_met": tol_p}
+            for sampling in ("monte_carlo", "latin_hypercube"):
+                tag = f"tta-{sampling}"
+                cmd = self.dealsim_cmd(a.max_trials_tta, 1, False, tag)
+                del cmd[cmd.index("-n"):cmd.index("-n") + 2]  # --max-trials says it
+                cmd += ["--sampling", sampling, "--precision", f"total:{tol_t}",
+                    "--precision", f"target_met:{tol_p}", "--max-trials", str(a.max_trials_tta)]
+                self.results["commands"][f"tta {sampling} {tol_t} {tol_p}"] = show(cmd)
+                walls = [timed(cmd, label=f"dealsim --sampling {sampling}")[0] for _ in range(a.repeats)]
+                _, _, js = timed([a.dealsim, "summary", self.out(tag), "--json"], label="dealsim summary")
+                os.remove(self.out(tag))
+                summ = json.loads(js)
+                total = next(o for o in summ["outputs"] if o["name"] == "total") \
+                    if isinstance(summ["outputs"], list) else summ["outputs"]["total"]
+                p = summ["probabilities"]["target_met"]
+                p = p["p"] if isinstance(p, dict) else p
+                row[sampling] = {"walls_s": walls, "median_s": statistics.median(walls), "trials": summ["trials"],
+                                 "sd_total": total["sd"], "p_target_met": p}
+            mc = row["monte_carlo"]
+            n_np = max(math.ceil(mc["sd_total"] ** 2 / tol_t ** 2), math.ceil(mc["p_target_met"] * (1 - mc["p_target_met"]) / tol_p ** 2))
+            npm = self.numpy_model(n_np)
+            row["numpy"] = {"trials": n_np, "median_process_s": npm["median_process_s"], "rate": npm["rate"],
+                            "compute_s": n_np / npm["rate"]}
+            lhs = row["latin_hypercube"]
+            print(f"    tolerances {tol_t} $B / {tol_p}:")
+            print(f"      dealsim MC : {mc['median_s']:8.2f} s, stopped at {mc['trials']:,} trials")
+            print(f"      dealsim LHS: {lhs['median_s']:8.2f} s, stopped at {lhs['trials']:,} trials")
+            print(f"      numpy model: {npm['median_process_s']:8.2f} s for the {n_np:,} trials plain MC needs "
+                  f"({row['numpy']['compute_s']:.2f} s of it simulating)")
+            print(f"      => numpy / dealsim MC = {npm['median_process_s'] / mc['median_s']:.2f}x, "
+                  f"numpy / dealsim LHS = {npm['median_process_s'] / lhs['median_s']:.2f}x, "
+                  f"MC / LHS = {mc['median_s'] / lhs['median_s']:.2f}x (wall, start-up included)")
+            self.results["h"].append(row)
+
     def run(self):
         m = self.results["machine"]
         print(f"machine: {m['cpu_model']}, nproc {m['nproc']} (cpu_count {m['cpu_count']}), "
@@ -304,6 +349,8 @@ class Bench:
                 print(f"\n(f) skipped: no MPI build at {self.args.mpi_dealsim} (cmake -DDEALSIM_MPI=ON)")
         if "g" in sections:
             self.checkpoint_cost()
+        if "h" in sections:
+            self.time_to_answer()
         print("\nCommands:")
         for k, v in self.results["commands"].items():
             print(f"  {k}: {v}")
@@ -325,11 +372,12 @@ def main(argv=None):
     ap.add_argument("--n-io", type=count, default=None, help="trials for (d) [1e7]")
     ap.add_argument("--repeats", type=int, default=None, help="repeats of every timing [3; 1 with --quick]")
     ap.add_argument("--threads-list", default=None, help="(e): e.g. 1,2,4,8,16")
-    ap.add_argument("--sections", default="abcdfg", help="which of a, b, c, d, f, g to run [abcdfg]")
+    ap.add_argument("--sections", default="abcdfgh", help="which of a, b, c, d, f, g, h to run [abcdfgh]")
     ap.add_argument("--mpi-dealsim", default=os.path.join("build-mpi", "dealsim"),
                     help="the MPI build for (f) [build-mpi/dealsim]")
     ap.add_argument("--ranks-list", default="1,2,3", help="(f): MPI rank counts [1,2,3]")
     ap.add_argument("--n-checkpoint", type=count, default=None, help="trials for (g) [1e8; 1e6 with --quick]")
+    ap.add_argument("--max-trials-tta", type=count, default=None, help="(h): --max-trials of each run [1e9]")
     ap.add_argument("--quick", action="store_true", help="small counts, one repeat: a smoke run")
     ap.add_argument("--workdir", help="directory for output files and ddtest (kept); default a temporary one")
     ap.add_argument("--json", help="save the numbers to this file")
@@ -343,6 +391,7 @@ def main(argv=None):
     args.repeats = args.repeats or (1 if q else 3)
     args.threads_list = [int(t) for t in args.threads_list.split(",")] if args.threads_list else []
     args.ranks_list = [int(r) for r in args.ranks_list.split(",")]
+    args.max_trials_tta = args.max_trials_tta or 1_000_000_000
     args.n_checkpoint = args.n_checkpoint or (1_000_000 if q else 100_000_000)
     for path, what in ((args.dealsim, "the dealsim program"), (args.scenario, "the scenario")):
         if not os.path.exists(path):

@@ -109,6 +109,7 @@ static void test_defaults(void)
     CHECK(sc->compression == -1, "compression none");
     CHECK(sc->per_trial_kind == DS_PER_TRIAL_NONE && sc->n_per_trial == 0, "per_trial");
     CHECK(sc->price_paths == 0, "price_paths");
+    CHECK(sc->per_trial_inputs == 0, "per_trial_inputs off by default");
     CHECK(sc->n_correlations == 0 && sc->n_corr_inputs == 0 && sc->min_eigenvalue == 1,
           "no correlations");
     CHECK(!strcmp(sc->path, "test.yaml"), "path");

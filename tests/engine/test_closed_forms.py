@@ -7,6 +7,13 @@
 # fixed, so each test is deterministic; for a correct engine the chance that
 # a given seed lands beyond 5 sigma is about 6e-7 per check.  Quantiles
 # add the sketch's relative accuracy (1e-3) to the sampling error.
+#
+# DS_SAMPLING=latin_hypercube (ctest engine_closed_forms_lhs) runs every
+# scenario with --sampling latin_hypercube: the same closed forms must hold
+# (the marginals are exact under stratification; z-tests that use /summary's
+# stderr then use the block-spread standard error, the others the iid
+# formula, which only overstates the error when stratification reduces it),
+# plus the exact per-block join counts of stratified uniforms below.
 import math
 import os
 
@@ -18,8 +25,15 @@ import h5py
 
 Z_MAX = 5.0
 SKETCH_ALPHA = 1e-3
+SAMPLING = os.environ.get("DS_SAMPLING", "monte_carlo")
 c = Checker()
 d = tmpdir()
+_run_to_file = run_to_file
+
+
+def run_to_file(scen, out, *extra):
+    return _run_to_file(scen, out, "--sampling", SAMPLING, *extra)
+
 
 # ---- joins, correlated joins, paid, closing (closed_forms.yaml) ----
 f = run_to_file("closed_forms.yaml", os.path.join(d, "cf.h5"))
@@ -42,6 +56,22 @@ c.z(both, math.sqrt(p_ab * (1 - p_ab) / n), p_ab, "P(A and B join) with rho 0.5 
 # C is uncorrelated: independent of A.
 pac = ((mask & np.uint64(5)) == np.uint64(5)).mean()
 c.z(pac, math.sqrt(0.7 * 0.55 * (1 - 0.7 * 0.55) / n), 0.7 * 0.55, "P(A and C) independent", Z_MAX)
+
+if SAMPLING == "latin_hypercube":
+    # Within each full block the 4096 stratified uniforms of join.C (not
+    # correlated) put exactly floor(pB) or ceil(pB) of them below p; join.A,
+    # the first correlated input, has Z = eps_A, so the same up to a
+    # rounding of Phi(Phi^-1(U)) at the threshold (+-1 allowed).
+    B = 4096
+    nfull = n // B
+    for bit, name, slack in ((0, "A", 1), (2, "C", 0)):
+        j = ((mask[: nfull * B] >> np.uint64(bit)) & np.uint64(1)).reshape(nfull, B).sum(axis=1)
+        lo, hi = math.floor(p[name] * B) - slack, math.ceil(p[name] * B) + slack
+        c.ok(nfull >= 40 and ((j >= lo) & (j <= hi)).all(),
+             f"LHS: joins of {name} per full block in [{lo}, {hi}]: {j.min()}..{j.max()} over {nfull} blocks")
+    with h5py.File(f, "r") as h:
+        c.ok(h.attrs["sampling"] == "latin_hypercube", "root attribute sampling")
+        c.ok("sampling: latin_hypercube" in h["effective_config"].asstr()[()], "effective_config sampling")
 
 # E[paid] = sum p_i a_i sum_k phi_k q_k (the copula does not change means).
 e_paid = 0.7 * 10 * (0.5 + 0.5 * 0.6) + 0.4 * 20 * (0.25 * 0.9 + 0.75 * 0.5) + 0.55 * 5

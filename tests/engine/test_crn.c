@@ -83,30 +83,43 @@ static void compare(const char *label, ds_scenario *a, ds_scenario *b, const cha
     ds_model_free(mb);
 }
 
-int main(int argc, char **argv)
+/* Every check of main under one sampling method: `mode` is NULL (the
+ * scenario's, monte_carlo) or a --set such as "sampling=latin_hypercube",
+ * appended to every load (under LHS an input's stratified uniforms come
+ * from its own stream too, so CRN by name must hold the same way). */
+static void run_all(const char *path, const char *path2, const char *mode)
 {
-    if (argc < 2)
-        return 2;
-    const char *path = argv[1]; /* configs/openai-2026.yaml */
-    ds_scenario *base = load(path, NULL, 0);
+    const char *none[1] = {mode};
+    ds_scenario *base = load(path, none, mode ? 1 : 0);
 
-    const char *s1[] = {"investors.Microsoft.amount={dist: triangular, min: 1, mode: 9, max: 10}"};
-    ds_scenario *alt = load(path, s1, 1);
+    const char *s1[] = {"investors.Microsoft.amount={dist: triangular, min: 1, mode: 9, max: 10}",
+                        mode};
+    ds_scenario *alt = load(path, s1, mode ? 2 : 1);
     compare("change amount.Microsoft", base, alt, "amount.Microsoft", 3, 10);
     ds_scenario_free(alt);
 
-    const char *s2[] = {"compute.price.drift=-0.1"};
-    alt = load(path, s2, 1);
+    const char *s2[] = {"compute.price.drift=-0.1", mode};
+    alt = load(path, s2, mode ? 2 : 1);
     compare("fix price.drift", base, alt, "price.drift", 0, 10);
     ds_scenario_free(alt);
 
-    /* Adding an investor (argv[2]: the same scenario with one more). */
-    if (argc > 2) {
-        alt = load(argv[2], NULL, 0);
+    /* Adding an investor (path2: the same scenario with one more). */
+    if (path2) {
+        alt = load(path2, none, mode ? 1 : 0);
         compare("add an investor", base, alt, NULL, 1, 10);
         ds_scenario_free(alt);
     }
     ds_scenario_free(base);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    /* argv[1]: configs/openai-2026.yaml; argv[2]: it with one more investor. */
+    run_all(argv[1], argc > 2 ? argv[2] : NULL, NULL);
+    printf("-- latin_hypercube --\n");
+    run_all(argv[1], argc > 2 ? argv[2] : NULL, "sampling=latin_hypercube");
     printf("%d failures\n", failures);
     return failures ? 1 : 0;
 }

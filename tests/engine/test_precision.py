@@ -6,10 +6,12 @@
 # first.
 # Licence: see LICENSE at the top of the repository.
 import os
+import signal
+import time
 
 import h5py
 
-from dstest import Checker, differences, run, scenario, tmpdir
+from dstest import Checker, differences, run, run_status, scenario, sha256, start, tmpdir
 
 c = Checker()
 d = tmpdir()
@@ -57,6 +59,40 @@ with h5py.File(nm, "r") as f:
     o = o.decode() if isinstance(o, bytes) else o
     c.ok(int(f.attrs["trials"]) == 50000 and o.startswith("not met"), f"not met: {o}")
 c.ok("not met" in cp.stdout, "the summary table says the targets were not met")
+# --resume keeps the run's targets: a run with --precision interrupted by
+# SIGTERM, resumed with no --precision, equals the uninterrupted run (same
+# stopping point, same bits); other targets or --max-trials are refused and
+# leave the file as it was.
+tight = ["--precision", "total:0.01", "--max-trials", "1e8", "--set", "output.sensitivity=false"]
+whole = os.path.join(d, "whole.h5")
+run(["run", oa, *tight, "-q", "--threads", "2", "-o", whole])
+cut = os.path.join(d, "cut.h5")
+for delay in (0.8, 1.5, 3.0):
+    p = start(["run", oa, *tight, "-q", "--threads", "2", "-o", cut, "--force"])
+    time.sleep(delay)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=300)
+    if p.returncode == 130:
+        break
+c.ok(p.returncode == 130 and run_status(cut) == "interrupted",
+     f"SIGTERM interrupts the precision run (exit {p.returncode})")
+if p.returncode == 130:
+    before = sha256(cut)
+    run(["run", "--resume", cut, "--precision", "total:0.05", "-q"], expect=2)
+    run(["run", "--resume", cut, "--max-trials", "1e9", "-q"], expect=2)
+    c.ok(sha256(cut) == before, "refused resumes leave the file unchanged")
+    run(["run", "--resume", cut, "-q", "--threads", "1"])
+    diff = differences(whole, cut)
+    c.ok(not diff, f"resumed without --precision = uninterrupted (differs: {diff[:5]})")
+
+# Under latin_hypercube a target is never met on fewer than 10 full blocks:
+# a target every check meets still stops at 16 blocks, not 8.
+lh = os.path.join(d, "lhs.h5")
+run(["run", oa, "--sampling", "latin_hypercube", "--precision", "total:100", "--max-trials", "1e7",
+     "--set", "output.sensitivity=false", "-q", "-o", lh])
+with h5py.File(lh, "r") as f:
+    c.ok(int(f.attrs["trials"]) == 16 * 4096, f"LHS stops at 16 blocks at the earliest ({int(f.attrs['trials'])} trials)")
+
 # Usage errors.
 run(["run", oa, "--precision", "totl:1", "-q"], expect=2)
 run(["run", oa, "--precision", "total:-1", "-q"], expect=2)

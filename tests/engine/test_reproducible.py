@@ -14,7 +14,7 @@ from dstest import (DEALSIM, Checker, contents, differences, leftovers, read_tri
 
 c = Checker()
 d = tmpdir()
-sets = ["--set", "output.per_trial=true", "--set", "output.price_paths=true"]
+sets = ["--set", "output.per_trial=true", "--set", "output.price_paths=true", "--set", "output.per_trial_inputs=true"]
 # 10 blocks and a partial one: enough for the scheduler to interleave.
 files = {t: run_to_file("smoke.yaml", os.path.join(d, f"t{t}.h5"), "-n", "43000", *sets, threads=t)
          for t in (1, 2, 3)}

@@ -6,7 +6,7 @@
 # leaves its file byte for byte as it was.  Real processes, real files.
 # Licence: see LICENSE at the top of the repository.
 #
-# Per-trial rows and price paths are on, so a resume must regenerate the rows
+# Per-trial rows, price paths and inputs (/inputs) are on, so a resume must regenerate the rows
 # of the blocks its file already holds.  The moments are random with a fixed
 # seed: a progress percentage, then a delay scaled by the measured length of
 # the reference run, so that they fall inside the run on a fast machine and a
@@ -27,7 +27,7 @@ from dstest import (Checker, contents, differences, leftovers, run, run_status, 
 
 BLOCK = 4096
 N = int(os.environ.get("DS_RESUME_TRIALS", "1000000"))  # ~1.3 s on one core here
-SETS = ["--set", "output.per_trial=true", "--set", "output.price_paths=true"]
+SETS = ["--set", "output.per_trial=true", "--set", "output.price_paths=true", "--set", "output.per_trial_inputs=true"]
 SMOKE = scenario("smoke.yaml")
 rng = random.Random(20261201)
 c = Checker()

@@ -66,13 +66,14 @@ static int entries(const char *dir)
 /* One run; returns its status (and the number of allocations it made). */
 static ds_status one_run(const char *scenario, const char *out_set, long fail_at, long *made)
 {
-    const char *sets[] = {"trials=9000", "output.per_trial=true", out_set};
+    const char *sets[] = {"trials=9000", "output.per_trial=true", "output.per_trial_inputs=true",
+                          out_set};
     sink_ctx sc = {1};
     ds_session_options o;
     memset(&o, 0, sizeof o);
     o.scenario_path = scenario;
     o.sets = sets;
-    o.n_sets = 3;
+    o.n_sets = 4;
     o.threads = 1;
     o.open_sink = open_sink;
     o.sink_ctx = &sc;

@@ -52,6 +52,8 @@ LAYOUT = {
         "mean": (("output",), F8), "sd": (("output",), F8), "stderr": (("output",), F8),
         "min": (("output",), F8), "max": (("output",), F8),
         "quantiles": (("output", "quantile"), F8),
+        "stderr_blocks": (("output",), F8), "stderr_block_count": (("output",), U8),
+        "variance_reduction": (("output",), F8), "stderr_reliable": (("output",), U1),
     },
     "histograms": {
         "output": (("output",), S), "bin": (("bin",), U8), "edge": (("edge",), U8),
@@ -145,6 +147,10 @@ LAYOUT = {
         "join_count": (("investor",), U8),
         "sensitivity_inputs": ((), U8), "sensitivity_record": (("sensitivity_record",), U8),
         "node_sensitivity": (("node", "sensitivity_record"), F8),
+        "sampling": ((), U8),
+        "node_block_count": (("node", "output"), U8),
+        "node_block_mean": (("node", "output"), F8),
+        "node_block_m2": (("node", "output"), F8),
         "conditional_conditions": ((), U8), "cond_accumulator": (("cond_accumulator",), U8),
         "coalition_sketch": (("coalition_sketch",), U8),
         "coalition_sketch_mask": (("coalition_sketch",), U8),
@@ -165,7 +171,7 @@ ROOT_ATTRS = {
     "file_format_version": I4, "created_utc": S, "finished_utc": S, "run_status": S,
     "scenario": S, "seed": U8, "trials": U8, "trials_requested": U8, "block_size": U8,
     "rng": S, "threads": I4, "mpi_ranks": I4, "hostname": S, "wall_seconds": F8,
-    "compiler": S, "build_type": S, "hdf5_version": S,
+    "compiler": S, "build_type": S, "hdf5_version": S, "sampling": S,
 }
 
 
@@ -265,7 +271,7 @@ def check_root(f, trials, requested, status):
         if typ == S:
             check(isinstance(v, str), "root %s is %r, not a str" % (key, type(v)))
         elif key == "file_format_version":
-            check(isinstance(v, np.ndarray) and v.dtype == np.int32 and list(v) == [2, 2],
+            check(isinstance(v, np.ndarray) and v.dtype == np.int32 and list(v) == [2, 3],
                   "file_format_version %r" % (v,))
         else:
             check(isinstance(v, typ), "root %s is %r, expected %s" % (key, type(v), typ))

@@ -4,7 +4,7 @@
 #
 # In a scratch directory holding a copy of configs/, `dealsim run
 # configs/openai-2026.yaml -n 20000 -o results/openai-2026.h5` writes the
-# file `bash scripts/dev run` writes (smaller); then each python block runs
+# file `bash scripts/dev run` writes (smaller, and with /inputs); then each python block runs
 # there with Debian's python (matplotlib without a display), and each
 # ./build/dealsim command runs with this build's binary, trials capped at
 # 20000 and absolute /tmp paths moved into the scratch directory.  A block
@@ -32,7 +32,9 @@ shell = [b for lang, b in blocks if lang == "sh"]
 c.ok(len(python) >= 2, f"{len(python)} python blocks in README.md")
 
 os.chdir(tmp)
-run(["run", "configs/openai-2026.yaml", "-n", N, "-o", "results/openai-2026.h5"])
+# With /inputs, which the README's conditioning example reads.
+run(["run", "configs/openai-2026.yaml", "-n", N, "--set", "output.per_trial_inputs=true",
+     "-o", "results/openai-2026.h5"])
 
 env = dict(os.environ, MPLBACKEND="Agg")
 for k, code in enumerate(python):

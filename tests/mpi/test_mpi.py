@@ -41,22 +41,34 @@ def mpirun(np_, threads, args, expect=0, env=None):
 c = Checker()
 d = tmpdir()
 sets = ["--set", "output.per_trial=true", "--set", "output.price_paths=true"]
+inputs = ["--set", "output.per_trial_inputs=true"]
 smoke = scenario("smoke.yaml")
 serial = os.path.join(d, "serial.h5")
-subprocess.run([DEALSIM, "run", smoke, "-n", "43000", *sets, "-o", serial, "-q"], check=True)
+subprocess.run([DEALSIM, "run", smoke, "-n", "43000", *sets, *inputs, "-o", serial, "-q"], check=True)
 
 # 1. Every rank and thread count gives the serial file (43000 trials: 10 blocks
 # and a partial one, so the last rank's share ends inside a block).
 for np_ in (1, 2, 3):
     for t in (1, 2):
         out = os.path.join(d, f"r{np_}t{t}.h5")
-        mpirun(np_, t, ["run", smoke, "-n", "43000", *sets, "-o", out, "-q"])
+        mpirun(np_, t, ["run", smoke, "-n", "43000", *sets, *inputs, "-o", out, "-q"])
         diff = build_differences(serial, out)
         c.ok(not diff, f"{np_} ranks x {t} threads: bit-identical to the serial build (differs: {diff[:5]})")
         with h5py.File(out, "r") as f:
             c.ok(int(f.attrs["mpi_ranks"]) == np_, f"{np_} ranks: mpi_ranks = {f.attrs['mpi_ranks']}")
         c.ok(not [n for n in os.listdir(d) if ".partial" in n or n.endswith(".lock")],
              f"{np_} ranks x {t} threads: no partial or lock file left")
+
+# Latin hypercube sampling: the block spreads (and the stratified inputs)
+# give the serial file's bits on any rank count too.
+lhs = ["--sampling", "latin_hypercube"]
+lhs_serial = os.path.join(d, "lhs-serial.h5")
+subprocess.run([DEALSIM, "run", smoke, "-n", "43000", *lhs, *sets, "-o", lhs_serial, "-q"], check=True)
+for np_ in (2, 3):
+    out = os.path.join(d, f"lhs-r{np_}.h5")
+    mpirun(np_, 1, ["run", smoke, "-n", "43000", *lhs, *sets, "-o", out, "-q"])
+    diff = build_differences(lhs_serial, out)
+    c.ok(not diff, f"LHS, {np_} ranks: bit-identical to the serial build (differs: {diff[:5]})")
 
 # Both MPI-IO layers of Open MPI 4.1 (ompio, the default, and ROMIO: the
 # known risks of issue "Cluster scale" 3 are one hang and one crash, one in
@@ -65,12 +77,29 @@ for io in ("ompio", "romio321"):
     out = os.path.join(d, f"io-{io}.h5")
     e = dict(os.environ, OMP_NUM_THREADS="1")
     cp = subprocess.run(MPIRUN + ["--mca", "io", io, "-np", "3", "-x", "OMP_NUM_THREADS", MPI_DEALSIM,
-                                  "run", smoke, "-n", "43000", *sets, "-o", out, "-q"],
+                                  "run", smoke, "-n", "43000", *sets, *inputs, "-o", out, "-q"],
                         capture_output=True, text=True, env=e, timeout=LIMIT)
     c.ok(cp.returncode == 0, f"MPI-IO {io}: exit {cp.returncode} {cp.stderr.strip()[-200:]}")
     if cp.returncode == 0:
         diff = build_differences(serial, out)
         c.ok(not diff, f"MPI-IO {io}, 3 ranks: bit-identical to the serial build (differs: {diff[:5]})")
+
+# /inputs alone (output.per_trial_inputs without /trials): 2 ranks write it
+# as the serial build does; compression is refused with ranks as for /trials.
+only = ["--set", "output.per_trial=false", *inputs]
+ref = os.path.join(d, "inputs-serial.h5")
+subprocess.run([DEALSIM, "run", smoke, "-n", "43000", *only, "-o", ref, "-q"], check=True)
+out = os.path.join(d, "inputs-r2.h5")
+mpirun(2, 2, ["run", smoke, "-n", "43000", *only, "-o", out, "-q"])
+diff = build_differences(ref, out)
+with h5py.File(out, "r") as f:
+    c.ok("inputs" in f and "trials" not in f and f["inputs/value"].shape[0] == 43000,
+         "2 ranks, per_trial_inputs only: /inputs with 43000 rows, no /trials")
+c.ok(not diff, f"/inputs alone, 2 ranks x 2 threads: bit-identical to the serial build (differs: {diff[:5]})")
+cp = mpirun(2, 1, ["run", smoke, "-n", "43000", *only, "--set", "output.compression=deflate",
+                   "-o", os.path.join(d, "inputs-z.h5"), "-q"], expect=2)
+c.ok("compression" in cp.stderr and not os.path.exists(os.path.join(d, "inputs-z.h5")),
+     f"/inputs with compression on 2 ranks: refused, no file ({cp.stderr.strip()[-160:]})")
 
 # Without per-trial data, with the openai scenario (three investors, tranches).
 ref = os.path.join(d, "oa-serial.h5")

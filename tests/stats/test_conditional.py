@@ -4,7 +4,7 @@
 # target_met and each investor joining; investors' amount / paid "if it
 # joins"; per-coalition P(closed), P(target met), mean and sd of total.
 # Then: 1 and 2 threads give the same bits, xarray selects a condition by
-# name, output.conditional=false leaves them out, and a version-3 state
+# name, output.conditional=false leaves them out, and a version-4 state
 # (without the conditional arrays) still extends, without them.
 # Licence: see LICENSE at the top of the repository.
 import os
@@ -218,7 +218,7 @@ with h5py.File(off, "r") as f:
     c.ok("conditional" not in f and "amount_if_joined_mean" not in f["investors"]
          and "p_closed" not in f["coalitions"], "output.conditional=false: none of it")
 
-# A version-3 state (an older build's: no conditional arrays) still extends;
+# A version-4 state (an older build's: no conditional arrays) still extends;
 # the result has no conditional summaries, the rest as before.
 old = os.path.join(d, "old.h5")
 shutil.copy(one, old)
@@ -243,15 +243,15 @@ with h5py.File(old, "r+") as f:
     v = st["bucket_counts"][()][:nb]
     del st["bucket_counts"]
     st.create_dataset("bucket_counts", data=v)
-    st.attrs["state_version"] = np.int32(3)
+    st.attrs["state_version"] = np.int32(4)
 ext = os.path.join(d, "ext.h5")
 r = run(["extend", old, "-n", "5000", "-o", ext, "--quiet"])
 with h5py.File(ext, "r") as f:
     c.ok(int(f.attrs["trials"]) == 55000 and "conditional" not in f
          and "amount_if_joined_mean" not in f["investors"],
-         "a version-3 state extends, without conditional results")
-    c.ok(int(f["state"].attrs["state_version"]) == 4 and "node_cond_n" not in f["state"],
-         "and saves a version-4 state without the conditional arrays")
+         "a version-4 state extends, without conditional results")
+    c.ok(int(f["state"].attrs["state_version"]) == 5 and "node_cond_n" not in f["state"],
+         "and saves a version-5 state without the conditional arrays")
 # 64 investors (more than 12: the pooled "other" row): 66 conditions, the
 # bound `dealsim check` states holds the new state, and the pooled row has
 # its conditional extras.

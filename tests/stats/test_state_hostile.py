@@ -103,7 +103,40 @@ def main():
     def long_name(g):
         g.create_dataset("x" * 300, data=np.zeros(1, np.uint64))
 
-    # The conditional arrays (state version 4): inconsistent counts, masks,
+    # Block spreads (state version 4; stats.h "Standard errors").
+    def block_count_too_big(g):
+        a = g["node_block_count"][()]
+        a[0, 0] = (1 << int(g["node_level"][0])) + 1
+        replace(g, "node_block_count", a)
+
+    def tail_block_count(g):
+        a = g["node_block_count"][()]
+        a[-1, 0] = 1  # the last row is the short last block: never a replicate
+        replace(g, "node_block_count", a)
+
+    def block_m2_negative(g):
+        a = g["node_block_m2"][()]
+        a[0, 0] = -1.0
+        replace(g, "node_block_m2", a)
+
+    def block_mean_nan(g):
+        a = g["node_block_mean"][()]
+        a[0, 0] = np.nan
+        replace(g, "node_block_mean", a)
+
+    def block_mean_missing(g):
+        del g["node_block_mean"]
+
+    def block_count_wrong_shape(g):
+        replace(g, "node_block_count", g["node_block_count"][()][:, :3])
+
+    def block_arrays_without_count(g):
+        del g["node_block_count"]
+
+    def sampling_unknown(g):
+        replace(g, "sampling", np.uint64(7))
+
+    # The conditional arrays (state version 5): inconsistent counts, masks,
     # a missing array beside the others, a wrong shape.
     def cond_count_too_big(g):
         v = g["node_cond_n"][()]
@@ -142,7 +175,9 @@ def main():
              cond_count_too_big, cond_count_mismatch, cond_missing_m2, cond_wrong_shape,
              cond_closed_too_many, cond_coal_masks, cond_too_many_masks, cond_min_max,
              huge_extent, unwritten, compressed, subgroup, overlapping_nodes, level_too_big, truncated_buckets,
-             string_array, bad_offsets, no_state, long_name]
+             string_array, bad_offsets, no_state, long_name, block_count_too_big, tail_block_count,
+             block_m2_negative, block_mean_nan, block_mean_missing, block_count_wrong_shape,
+             block_arrays_without_count, sampling_unknown]
     for fn in cases:
         path = os.path.join(tmp, fn.__name__ + ".h5")
         shutil.copy(good, path)
@@ -154,6 +189,21 @@ def main():
         check(r.stderr.strip() != "", "%s: no message" % fn.__name__)
         if os.environ.get("DS_VERBOSE"):
             print(fn.__name__, "->", r.returncode, r.stderr.strip())
+
+    # A version-3 state (before block spreads and the method, and before the
+    # conditional summaries: made without them) still imports.
+    path = os.path.join(tmp, "version3.h5")
+    r = run(["run", scenario("smoke.yaml"), "-q", "--force",
+             "--set", "output.file=" + path, "--set", "output.per_trial=false",
+             "--set", "trials=50000", "--set", "output.conditional=false"], expect=None)
+    check(r.returncode == 0, "dealsim run (conditional off): %s" % r.stderr)
+    with h5py.File(path, "r+") as f:
+        g = f["state"]
+        for name in ("node_block_count", "node_block_mean", "node_block_m2", "sampling"):
+            del g[name]
+        g.attrs["state_version"] = np.int32(3)
+    r = run_import(tool, path)
+    check(r.returncode == 0, "version-3 state: exit %d %s" % (r.returncode, r.stderr))
 
     # A truncated file: HDF5 cannot read it; a clean error, no crash.
     path = os.path.join(tmp, "truncated.h5")
