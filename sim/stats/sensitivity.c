@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "dealsim/dist.h"
+#include "dealsim/dsmath.h"
 
 size_t ds_sens_len(size_t n_inputs, size_t n_outputs)
 {

@@ -30,6 +30,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dealsim/dsmath.h"
 
 /* ------------------------------------------------------------------------ */
 /* Moments: B. P. Welford (1962) for one value; T. F. Chan, G. H. Golub,
@@ -174,7 +175,7 @@ void ds_sketch_init(ds_sketch *s)
 {
     memset(s, 0, sizeof *s);
     s->gamma = (1.0 + DS_SKETCH_ALPHA) / (1.0 - DS_SKETCH_ALPHA);
-    s->inv_log_gamma = 1.0 / log(s->gamma);
+    s->inv_log_gamma = 1.0 / ds_log(s->gamma);
     s->pos_floor = DS_SKETCH_KEY_MIN;
     s->neg_floor = DS_SKETCH_KEY_MIN;
 }
@@ -455,7 +456,7 @@ static inline ds_status sketch_add(ds_sketch *s, double x)
         s->count++;
         return DS_OK;
     }
-    return sketch_bump(s, x < 0.0, sketch_key(log(ax), s->inv_log_gamma));
+    return sketch_bump(s, x < 0.0, sketch_key(ds_log(ax), s->inv_log_gamma));
 }
 
 ds_status ds_sketch_add(ds_sketch *s, double x) { return sketch_add(s, x); }
@@ -558,7 +559,7 @@ static ds_status sketch_remove(ds_sketch *s, double x, int is_log)
         return DS_OK;
     if (ax < DS_SKETCH_MIN_ABS)
         goto zero;
-    la = log(ax);
+    la = ds_log(ax);
     return sketch_remove_key(s, x < 0.0, sketch_key(la, s->inv_log_gamma));
 zero:
     if (s->zero == 0 || s->count == 0)
@@ -572,7 +573,7 @@ zero:
  * alpha of every value in (gamma^(k-1), gamma^k] (DDSketch, section 2). */
 static double sketch_estimate(double log_gamma, double scale, int32_t key)
 {
-    double v = exp((double)key * log_gamma) * scale;
+    double v = ds_exp((double)key * log_gamma) * scale;
     /* Only the top bucket, which holds DBL_MAX, has an estimate beyond the
      * double range; DBL_MAX is then within 2 alpha of its values. */
     return v <= DBL_MAX ? v : DBL_MAX;
@@ -620,7 +621,7 @@ static double sketch_quantile_rank(const ds_sketch *s, uint64_t rank, double min
         return min;
     if (rank == s->count - 1 && !isnan(max))
         return max;
-    double log_gamma = log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
+    double log_gamma = ds_log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
     double est = (double)NAN;
     uint64_t seen = 0;
     int found = 0;
@@ -683,7 +684,7 @@ void ds_sketch_histogram(const ds_sketch *s, const double *edges, size_t bins,
     if (bins == 0)
         return;
     memset(counts, 0, bins * sizeof *counts);
-    double log_gamma = log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
+    double log_gamma = ds_log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
     for (uint32_t i = 0; i < s->neg_len; ++i)
         if (s->neg[i])
             counts[histogram_bin(edges, bins,
