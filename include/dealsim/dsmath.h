@@ -26,6 +26,7 @@
 #ifndef DEALSIM_DSMATH_H
 #define DEALSIM_DSMATH_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -69,24 +70,26 @@ static inline double ds_math_expm1_kernel(double r)
     return r + (r * r) * q;
 }
 
-/* 2^n for -1022 <= n <= 1023, from the bits. */
-static inline double ds_math_pow2i(int64_t n)
+/* 2^n for an integral double -1022 <= n <= 1023, from the bits: n + 1023 +
+ * 2^52 has n + 1023 as its low significand bits.  Unsigned integer
+ * operations only, so that it vectorises with SSE2 and AVX2 too. */
+static inline double ds_math_pow2(double n)
 {
-    return ds_math_from_bits((uint64_t)(n + 1023) << 52);
+    const uint64_t b = ds_math_bits(n + (1023.0 + 0x1p52)) - UINT64_C(0x4330000000000000);
+    return ds_math_from_bits(b << 52);
 }
 
 /* Splits x into n and r with x = n ln2 + r + c, |r| <= ln2/2 (+ rounding),
- * c the rounding error of r (|c| <= ulp(r)/2 plus the error of DS_LN2_LO). */
-static inline double ds_math_reduce(double x, int64_t *n_out, double *c_out)
+ * c the rounding error of r (|c| <= ulp(r)/2 plus the error of DS_LN2_LO);
+ * n is an integral double. */
+static inline double ds_math_reduce(double x, double *n_out, double *c_out)
 {
-    const double t = x * DS_INV_LN2 + DS_ROUND_MAGIC;
-    const int64_t n = (int64_t)(ds_math_bits(t) - ds_math_bits(DS_ROUND_MAGIC));
-    const double dn = t - DS_ROUND_MAGIC;
+    const double dn = (x * DS_INV_LN2 + DS_ROUND_MAGIC) - DS_ROUND_MAGIC;
     const double hi = x - dn * DS_LN2_HI; /* exact: Sterbenz */
     const double lo = dn * DS_LN2_LO;
     const double r = hi - lo;
     *c_out = (hi - r) - lo;
-    *n_out = n;
+    *n_out = dn;
     return r;
 }
 
@@ -95,28 +98,26 @@ static inline double ds_exp(double x)
     /* Clamped so that n stays within [-1077, 1025]; the clamps are beyond
      * the overflow (709.78) and total underflow (-745.13) thresholds. */
     const double xc = x > 710.0 ? 710.0 : (x < -746.0 ? -746.0 : x);
-    int64_t n;
-    double c;
+    double n, c;
     const double r = ds_math_reduce(xc == xc ? xc : 0.0, &n, &c);
     const double em = ds_math_expm1_kernel(r);
     const double e = 1.0 + (em + c * (1.0 + em));
     /* 2^n as two factors, both normal, so that the result rounds once even
      * when it is subnormal or overflows. */
-    const int64_t n1 = n / 2, n2 = n - n1;
-    const double y = e * ds_math_pow2i(n1) * ds_math_pow2i(n2);
+    const double n1 = (n * 0.5 + DS_ROUND_MAGIC) - DS_ROUND_MAGIC, n2 = n - n1;
+    const double y = e * ds_math_pow2(n1) * ds_math_pow2(n2);
     return x == x ? y : x + x;
 }
 
 static inline double ds_expm1(double x)
 {
-    int64_t n;
-    double c;
+    double n, c;
     const double xc = x > 40.0 ? 40.0 : (x < -40.0 ? -40.0 : x);
     const double r = ds_math_reduce(xc == xc ? xc : 0.0, &n, &c);
     const double em = ds_math_expm1_kernel(r);
     const double emc = em + c * (1.0 + em); /* e^(r+c) - 1 */
-    const double p = ds_math_pow2i(n);       /* |n| <= 58 here */
-    const double y = n == 0 ? (x == 0.0 ? x : emc) : p * emc + (p - 1.0);
+    const double p = ds_math_pow2(n);        /* |n| <= 58 here */
+    const double y = n == 0.0 ? (x == 0.0 ? x : emc) : p * emc + (p - 1.0);
     /* Beyond +-40 expm1 is e^x (to the last bit) or -1. */
     const double big = x > 40.0 ? ds_exp(x) : -1.0;
     const double out = (x > 40.0 || x < -40.0) ? big : y;
@@ -157,12 +158,15 @@ static inline double ds_log(double x)
     const uint64_t ix = ds_math_bits(xs);
     /* m in [sqrt(1/2), sqrt 2) and k with xs = 2^k m, from the bits. */
     const uint64_t tmp = ix - UINT64_C(0x3fe6a09e667f3bcd);
-    const int64_t k = (int64_t)((int64_t)tmp >> 52) - (sub ? 54 : 0);
     const uint64_t iz = ix - (tmp & UINT64_C(0xfff0000000000000));
     const double f = ds_math_from_bits(iz) - 1.0; /* exact */
+    /* k = the top 12 bits of tmp as a signed number, converted through the
+     * bits of 2^52 + k + 2048 (unsigned operations only, for SSE2/AVX2). */
+    const uint64_t kb = (tmp >> 52) ^ UINT64_C(0x800);
+    const double dk = (ds_math_from_bits(UINT64_C(0x4330000000000000) | kb) - (0x1p52 + 2048.0)) -
+                      (sub ? 54.0 : 0.0);
     double hf;
     const double sr = ds_math_log_tail(f, &hf);
-    const double dk = (double)k;
     const double y = dk * DS_LN2_HI - ((hf - (sr + dk * DS_LN2_LO)) - f);
     const double special =
         x == 0.0 ? -(double)__builtin_inf() : (x > 0.0 ? x : (double)__builtin_nan(""));
@@ -189,6 +193,16 @@ static inline double ds_log1p(double x)
 
 double ds_erf(double x);
 double ds_erfc(double x);
+
+/* Array forms, y[i] = ds_exp(x[i]) and y[i] = ds_log(|x[i]|), in the widest
+ * SIMD lanes the CPU has (sim/core/dsmath_vec.c): the same bits whichever.
+ * The environment variable DEALSIM_SIMD=scalar|sse2|avx2|avx512|auto forces
+ * a path (one the CPU lacks falls back to the best it has); read once. */
+enum { DS_SIMD_SCALAR = 0, DS_SIMD_SSE2 = 1, DS_SIMD_AVX2 = 2, DS_SIMD_AVX512 = 3 };
+int ds_simd_level(void);
+const char *ds_simd_name(int level);
+void ds_vec_exp(const double *x, double *y, size_t n);
+void ds_vec_log_abs(const double *x, double *y, size_t n);
 
 #ifndef DS_MATH_ALLOW_LIBM
 #pragma GCC poison exp log expm1 log1p erf erfc exp2 log2 log10 pow lgamma tgamma

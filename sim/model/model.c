@@ -319,8 +319,10 @@ static void price_path(const ds_model *m, size_t t, ds_rng *rpath, ds_rng *rjump
         }
         d = decay * d + sdt * eps + jump;
         lp[j] = lp0 + mu * month_end + d;
-        p[j] = ds_exp(lp[j]);
     }
+    /* Separately, so that the exponentials run in SIMD lanes (ds_exp is
+     * branch-free and gives the same bits in every lane width). */
+    ds_vec_exp(lp, p, H);
     double *S = blk->ws_suffix;
     S[H] = 0.0;
     for (size_t s = H; s-- > 0;)

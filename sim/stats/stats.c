@@ -1632,25 +1632,60 @@ nomem:
     return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (final summaries)");
 }
 
+/* Sketch logs in chunks: ln|x| of a chunk in one loop that vectorises
+ * (ds_log is branch-free), then the bucket bumps. */
+#define SKETCH_CHUNK 512
+
+static void sketch_logs(const double *x, size_t n, double *la) { ds_vec_log_abs(x, la, n); }
+
+/* sketch_add(s, x[t]) for each t, given la[t] = ln|x[t]|. */
+static inline ds_status sketch_add_with_log(ds_sketch *s, double x, double la)
+{
+    double ax = fabs(x);
+    if (!(ax <= DBL_MAX))
+        return DS_OK;
+    if (ax < DS_SKETCH_MIN_ABS) {
+        s->zero++;
+        s->count++;
+        return DS_OK;
+    }
+    return sketch_bump(s, x < 0.0, sketch_key(la, s->inv_log_gamma));
+}
+
 ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
 {
     if (!stats_block_fits(local, blk))
         return DS_ERR_INTERNAL;
     const size_t n = blk->n, ni = local->n_investors, h = local->horizon;
+    double la[SKETCH_CHUNK];
     for (size_t o = 0; o < local->n_outputs; ++o) {
         const double *v = blk->out[o];
         ds_sketch *sk = &local->sk_out[o];
-        for (size_t t = 0; t < n; ++t)
-            DS_TRY(sketch_add(sk, v[t]));
+        for (size_t t0 = 0; t0 < n; t0 += SKETCH_CHUNK) {
+            const size_t c = n - t0 < SKETCH_CHUNK ? n - t0 : SKETCH_CHUNK;
+            sketch_logs(v + t0, c, la);
+            for (size_t t = 0; t < c; ++t)
+                DS_TRY(sketch_add_with_log(sk, v[t0 + t], la[t]));
+        }
+    }
+    /* amount and paid are trial-major (t * ni + i): chunks of whole trials. */
+    const size_t per = ni ? SKETCH_CHUNK / 2 / ni : 0; /* trials a chunk */
+    double *lpd = la + SKETCH_CHUNK / 2;
+    for (size_t t0 = 0; per && t0 < n; t0 += per) {
+        const size_t c = n - t0 < per ? n - t0 : per;
+        const double *a = blk->amount + t0 * ni, *p = blk->paid + t0 * ni;
+        sketch_logs(a, c * ni, la);
+        sketch_logs(p, c * ni, lpd);
+        for (size_t t = 0; t < c; ++t) {
+            const uint8_t *j = blk->joined + (t0 + t) * ni;
+            for (size_t i = 0; i < ni; ++i) {
+                DS_TRY(sketch_add_with_log(&local->sk_amount[i], a[t * ni + i], la[t * ni + i]));
+                DS_TRY(sketch_add_with_log(&local->sk_paid[i], p[t * ni + i], lpd[t * ni + i]));
+                local->inv_joined[i] += j[i] != 0;
+            }
+        }
     }
     for (size_t t = 0; t < n; ++t) {
-        const double *a = blk->amount + t * ni, *p = blk->paid + t * ni;
-        const uint8_t *j = blk->joined + t * ni;
-        for (size_t i = 0; i < ni; ++i) {
-            DS_TRY(sketch_add(&local->sk_amount[i], a[i]));
-            DS_TRY(sketch_add(&local->sk_paid[i], p[i]));
-            local->inv_joined[i] += j[i] != 0;
-        }
         const double *lp = blk->log_price + t * h;
         for (size_t m = 0; m < h; ++m)
             DS_TRY(sketch_add_pos_log(&local->sk_price[m], lp[m]));
