@@ -216,7 +216,25 @@ double ds_dist_lgamma(double x)
     return (x - 0.5) * ds_log(x) - x + DS_LN_SQRT_2PI + stirling_delta(x) - ds_log(prod);
 }
 
+static double lbeta_compute(double a, double b);
+
+/* ln B(a, b), remembered for the last (a, b) of this thread: a Beta or PERT
+ * CDF asks for the same pair trial after trial (the sensitivity indices
+ * call it per trial), and the value is a pure function of (a, b), so the
+ * memo changes no bits. */
 double ds_dist_lbeta(double a, double b)
+{
+    static _Thread_local double memo_a = -1.0, memo_b = -1.0, memo_v = 0.0;
+    if (a == memo_a && b == memo_b)
+        return memo_v;
+    const double v = lbeta_compute(a, b);
+    memo_a = a;
+    memo_b = b;
+    memo_v = v;
+    return v;
+}
+
+static double lbeta_compute(double a, double b)
 {
     if (a > b) {
         double t = a;
