@@ -1781,13 +1781,28 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
         price_keys(lp, c, h, inv, keys);
         for (size_t m = 0; m < h; ++m) {
             ds_sketch *sk = &local->sk_price[m];
+            /* sketch_bump with the buffer, range and count in locals (a
+             * bucket store could alias sk->count otherwise); flushed
+             * before any slow path, which may grow the buffer. */
+            uint64_t *buf = sk->pos, added = 0;
+            int32_t lo = sk->pos_lo;
+            uint32_t len = sk->pos_len;
             for (size_t t = 0; t < c; ++t) {
                 const double l = lp[t * h + m];
-                if (l >= SKETCH_LN_MIN_ABS && l <= SKETCH_LN_MAX)
-                    DS_TRY(sketch_bump(sk, 0, keys[t * h + m]));
-                else
-                    DS_TRY(sketch_add_pos_log(sk, l));
+                const uint32_t idx = (uint32_t)(keys[t * h + m] - lo);
+                if (l >= SKETCH_LN_MIN_ABS && l <= SKETCH_LN_MAX && idx < len) {
+                    buf[idx]++;
+                    added++;
+                    continue;
+                }
+                sk->count += added;
+                added = 0;
+                DS_TRY(sketch_add_pos_log(sk, l));
+                buf = sk->pos;
+                lo = sk->pos_lo;
+                len = sk->pos_len;
             }
+            sk->count += added;
         }
     }
     return DS_OK;
