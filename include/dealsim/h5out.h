@@ -1,5 +1,5 @@
 /* include/dealsim/h5out.h
- * The result file (FORMAT.md, file_format_version 2.0): summaries, per-trial
+ * The result file (FORMAT.md, file_format_version 3.0): summaries, per-trial
  * datasets written block by block, provenance, the mergeable state.
  * Licence: see LICENSE at the top of the repository.
  *
@@ -43,8 +43,8 @@
 /* file_format_version of the files this build writes (and continues):
  * major changes when the layout or the results' bits change, minor for
  * additions a reader may ignore. */
-#define DS_FILE_FORMAT_MAJOR 2
-#define DS_FILE_FORMAT_MINOR 3
+#define DS_FILE_FORMAT_MAJOR 3
+#define DS_FILE_FORMAT_MINOR 0
 
 typedef struct ds_h5out ds_h5out;
 

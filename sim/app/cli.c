@@ -114,8 +114,9 @@ const char *const ds_cli_usage_run =
     "  -h, --help         this help\n"
     "\n"
     "Results are bit-identical for the same scenario, seed and trials whatever\n"
-    "the thread count, rank count and interruptions; a run of N trials is a\n"
-    "prefix of a run of M > N trials.\n";
+    "the thread count, rank count and interruptions, and on every x86-64 CPU;\n"
+    "a run of N trials is a prefix of a run of M > N trials.  DEALSIM_SIMD=\n"
+    "scalar|sse2|avx2|avx512|auto (environment) forces a SIMD path: the same bits.\n";
 const char *const ds_cli_usage_extend =
     "Usage: dealsim extend FILE -n MORE [--threads T] [-o OUT] [--quiet]\n"
     "\n"

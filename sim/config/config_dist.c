@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "config_internal.h"
+#include "dealsim/dsmath.h"
 
 /* Keys each kind accepts besides "dist" (and "weight" inside a mixture). */
 typedef struct {

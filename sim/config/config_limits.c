@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "config_internal.h"
+#include "dealsim/dsmath.h"
 
 static double config_absmax(const ds_dist *d)
 {
@@ -37,7 +38,7 @@ static double config_log_absmax(const ds_dist *d)
     ds_config_dist_reach(d, &lo, &hi);
     if (!(lo > 0))
         lo = ds_dist_quantile(d, DS_TAIL_PROBABILITY);
-    return fmax(fabs(log(lo)), fabs(log(hi)));
+    return fmax(fabs(ds_log(lo)), fabs(ds_log(hi)));
 }
 
 static const ds_cfg_node *config_node(const ds_cfg_node *root, const char *a, const char *b,
@@ -105,7 +106,7 @@ ds_status ds_config_check_limits(const ds_cfg_ctx *ctx, const ds_cfg_node *root,
         t_jump = config_absmax(&sc->jump_size) * (n + DS_TAIL_SDS * sqrt(n) + 2.0 * DS_TAIL_SDS);
     }
     double bound = t_p0 + t_mu + t_vol + t_jump;
-    double money = amounts > 1 ? log(amounts) : 0;
+    double money = amounts > 1 ? ds_log(amounts) : 0;
     if (!(bound <= DS_MAX_LOG_PRICE) || !(bound + money <= DS_MAX_LOG_PRICE)) {
         ds_config_format_double(t_p0, a, sizeof a);
         ds_config_format_double(t_mu, b, sizeof b);

@@ -37,6 +37,7 @@
 
 #include "dealsim/dist.h"
 #include "dist_internal.h"
+#include "dealsim/dsmath.h"
 
 #if defined(__GNUC__)
 #define DS_DIST_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -279,8 +280,8 @@ static ds_status prepare_truncation(ds_dist *d, ds_diag *diag, const char *path,
     d->c[C_ALPHA] = zlo;
     d->c[C_BETA] = zhi;
     d->c[C_MASS] = mass;
-    d->c[C_E_LO] = 0.5 * erf(-zlo * DS_SQRT1_2);
-    d->c[C_E_HI] = 0.5 * erf(-zhi * DS_SQRT1_2);
+    d->c[C_E_LO] = 0.5 * ds_erf(-zlo * DS_SQRT1_2);
+    d->c[C_E_HI] = 0.5 * ds_erf(-zhi * DS_SQRT1_2);
     d->c[C_LOC] = loc;
     d->c[C_SCALE] = scale;
     d->cdf_lo = ds_norm_cdf(zlo);
@@ -483,9 +484,9 @@ static ds_status prepare_rec(ds_dist *d, ds_diag *diag, char *path, size_t path_
             return fail(diag, path, "min (%s) must be at least 0 (a lognormal is positive)",
                         num(d->min).s);
         DS_TRY(need_order(diag, path, d->min, d->max));
-        double loc = log(d->median);
-        DS_TRY(prepare_truncation(d, diag, path, loc, d->sigma, (log(d->min) - loc) / d->sigma,
-                                  (log(d->max) - loc) / d->sigma));
+        double loc = ds_log(d->median);
+        DS_TRY(prepare_truncation(d, diag, path, loc, d->sigma, (ds_log(d->min) - loc) / d->sigma,
+                                  (ds_log(d->max) - loc) / d->sigma));
         break;
     }
     case DS_DIST_BERNOULLI:
@@ -522,7 +523,7 @@ static double log_add(double x, double y)
     double hi = fmax(x, y), lo = fmin(x, y);
     if (hi == -DS_INF)
         return -DS_INF;
-    return hi + log1p(exp(lo - hi));
+    return hi + ds_log1p(ds_exp(lo - hi));
 }
 
 /* Phi^-1(Phi(alpha) + u mass), from whichever of three forms is free of
@@ -539,14 +540,14 @@ static double trunc_quantile_z(const ds_dist *d, double u)
         if (pl >= DS_NORM_PPF_LOG_MIN)
             return ds_norm_ppf(pl);
         return ds_dist_norm_ppf_log(
-            log_add(ds_dist_norm_log_cdf(d->c[C_ALPHA]), log(u) + log(mass)));
+            log_add(ds_dist_norm_log_cdf(d->c[C_ALPHA]), ds_log(u) + ds_log(mass)));
     }
     double qu = d->sf_hi + (1.0 - u) * mass;
     if (qu < DS_NORM_TAIL_P) {
         if (qu >= DS_NORM_PPF_LOG_MIN)
             return -ds_norm_ppf(qu);
         return -ds_dist_norm_ppf_log(
-            log_add(ds_dist_norm_log_cdf(-d->c[C_BETA]), log1p(-u) + log(mass)));
+            log_add(ds_dist_norm_log_cdf(-d->c[C_BETA]), ds_log1p(-u) + ds_log(mass)));
     }
     double delta;
     if (d->c[C_ALPHA] >= 0.0 || (d->c[C_BETA] > 0.0 && u <= 0.5))
@@ -587,12 +588,12 @@ static double trunc_sample_z(const ds_dist *d, ds_rng *r)
 static double phi_diff(double lo, double hi)
 {
     if (lo == -DS_INF)
-        return hi == DS_INF ? 0.0 : -DS_INV_SQRT_2PI * exp(-0.5 * hi * hi);
+        return hi == DS_INF ? 0.0 : -DS_INV_SQRT_2PI * ds_exp(-0.5 * hi * hi);
     if (hi == DS_INF)
-        return DS_INV_SQRT_2PI * exp(-0.5 * lo * lo);
+        return DS_INV_SQRT_2PI * ds_exp(-0.5 * lo * lo);
     if (fabs(lo) <= fabs(hi))
-        return -DS_INV_SQRT_2PI * exp(-0.5 * lo * lo) * expm1(0.5 * (lo - hi) * (lo + hi));
-    return DS_INV_SQRT_2PI * exp(-0.5 * hi * hi) * expm1(0.5 * (hi - lo) * (hi + lo));
+        return -DS_INV_SQRT_2PI * ds_exp(-0.5 * lo * lo) * ds_expm1(0.5 * (lo - hi) * (lo + hi));
+    return DS_INV_SQRT_2PI * ds_exp(-0.5 * hi * hi) * ds_expm1(0.5 * (hi - lo) * (hi + lo));
 }
 
 static double clamp(double x, double lo, double hi)
@@ -653,7 +654,7 @@ double ds_dist_sample(const ds_dist *d, ds_rng *r)
     case DS_DIST_NORMAL:
         return clamp(d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, r), d->min, d->max);
     case DS_DIST_LOGNORMAL:
-        return clamp(exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, r)), d->min, d->max);
+        return clamp(ds_exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, r)), d->min, d->max);
     case DS_DIST_BERNOULLI:
         return ds_rng_uniform(r) < d->p ? 1.0 : 0.0;
     case DS_DIST_DISCRETE:
@@ -694,7 +695,7 @@ double ds_dist_quantile(const ds_dist *d, double u)
             return d->min;
         if (u >= 1.0)
             return d->max;
-        return clamp(exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_quantile_z(d, u)), d->min, d->max);
+        return clamp(ds_exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_quantile_z(d, u)), d->min, d->max);
     case DS_DIST_BERNOULLI:
         if (d->p >= 1.0) /* the support is {1}, also at u = 0 */
             return 1.0;
@@ -762,7 +763,7 @@ double ds_dist_cdf(const ds_dist *d, double x)
             return 0.0;
         if (x >= d->max)
             return 1.0;
-        return trunc_cdf_z(d, (log(x) - d->c[C_LOC]) / d->c[C_SCALE]);
+        return trunc_cdf_z(d, (ds_log(x) - d->c[C_LOC]) / d->c[C_SCALE]);
     case DS_DIST_BERNOULLI:
         if (x < 0.0)
             return 0.0;
@@ -892,7 +893,7 @@ double ds_dist_mean(const ds_dist *d)
         /* E[e^(m + s Z) | ...] = e^(m + s^2/2) P(alpha - s <= Z <= beta - s) / mass */
         double s = d->c[C_SCALE];
         double shifted = ds_dist_norm_mass(d->c[C_ALPHA] - s, d->c[C_BETA] - s);
-        double m = exp(d->c[C_LOC] + 0.5 * s * s + log(shifted) - log(d->c[C_MASS]));
+        double m = ds_exp(d->c[C_LOC] + 0.5 * s * s + ds_log(shifted) - ds_log(d->c[C_MASS]));
         return clamp(m, d->min, d->max);
     }
     case DS_DIST_BERNOULLI:

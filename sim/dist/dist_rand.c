@@ -17,6 +17,7 @@
 #include "dealsim/dist.h"
 #include "dist_internal.h"
 #include "ziggurat_tables.h"
+#include "dealsim/dsmath.h"
 
 /* One 64-bit word feeds a ziggurat step: bits 0-7 pick the layer, bit 8 the
  * sign (normal only), bits 12-63 the 52-bit abscissa; disjoint bits keep the
@@ -32,8 +33,8 @@
 static double norm_tail(ds_rng *r)
 {
     for (;;) {
-        double x = -log(ds_rng_uniform_pos(r)) / DS_ZIG_NORM_R;
-        double y = -log(ds_rng_uniform_pos(r));
+        double x = -ds_log(ds_rng_uniform_pos(r)) / DS_ZIG_NORM_R;
+        double y = -ds_log(ds_rng_uniform_pos(r));
         if (y + y > x * x)
             return DS_ZIG_NORM_R + x;
     }
@@ -72,7 +73,7 @@ static DS_NOINLINE double normal_slow(ds_rng *r, uint64_t bits)
             return zig_signed(norm_tail(r), bits);
         /* Wedge: a uniform height in the layer, kept when under the curve. */
         double y = ds_zig_norm_f[i] + ds_rng_uniform(r) * (ds_zig_norm_f[i + 1] - ds_zig_norm_f[i]);
-        if (y < exp(-0.5 * x * x))
+        if (y < ds_exp(-0.5 * x * x))
             return zig_signed(x, bits);
         bits = ds_rng_next_u64(r);
     }
@@ -101,9 +102,9 @@ static DS_NOINLINE double exponential_slow(ds_rng *r, uint64_t bits)
         if (m < ds_zig_exp_k[i])
             return x;
         if (i == 0)
-            return DS_ZIG_EXP_R - log(ds_rng_uniform_pos(r));
+            return DS_ZIG_EXP_R - ds_log(ds_rng_uniform_pos(r));
         double y = ds_zig_exp_f[i] + ds_rng_uniform(r) * (ds_zig_exp_f[i + 1] - ds_zig_exp_f[i]);
-        if (y < exp(-x))
+        if (y < ds_exp(-x))
             return x;
         bits = ds_rng_next_u64(r);
     }
@@ -143,7 +144,7 @@ static double gamma_mt(ds_rng *r, double shape)
         double z2 = z * z;
         if (u < 1.0 - DS_MT_SQUEEZE * z2 * z2)
             return d * v;
-        if (log(u) < 0.5 * z2 + d * (1.0 - v + log(v)))
+        if (ds_log(u) < 0.5 * z2 + d * (1.0 - v + ds_log(v)))
             return d * v;
     }
 }
@@ -157,7 +158,7 @@ double ds_rand_gamma(ds_rng *r, double shape)
     if (shape < 1.0) {
         /* Marsaglia & Tsang (2000), section 6: Gamma(s) = Gamma(s + 1) U^(1/s). */
         double g = gamma_mt(r, shape + 1.0);
-        return g * exp(log(ds_rng_uniform_pos(r)) / shape);
+        return g * ds_exp(ds_log(ds_rng_uniform_pos(r)) / shape);
     }
     return gamma_mt(r, shape);
 }
@@ -174,16 +175,16 @@ double ds_rand_beta(ds_rng *r, double a, double b)
         return DS_NAN;
     if (a <= 1.0 && b <= 1.0) {
         for (;;) {
-            double lx = log(ds_rng_uniform_pos(r)) / a;
-            double ly = log(ds_rng_uniform_pos(r)) / b;
-            double x = exp(lx), y = exp(ly);
+            double lx = ds_log(ds_rng_uniform_pos(r)) / a;
+            double ly = ds_log(ds_rng_uniform_pos(r)) / b;
+            double x = ds_exp(lx), y = ds_exp(ly);
             double s = x + y;
             if (s > 1.0)
                 continue;
             if (s >= DBL_MIN)
                 return x / s;
             /* Both tiny: X / (X + Y) = 1 / (1 + exp(ly - lx)). */
-            return 1.0 / (1.0 + exp(ly - lx));
+            return 1.0 / (1.0 + ds_exp(ly - lx));
         }
     }
     double ga = ds_rand_gamma(r, a);
@@ -204,7 +205,7 @@ double ds_rand_beta(ds_rng *r, double a, double b)
 
 static unsigned long poisson_inversion(ds_rng *r, double mean)
 {
-    double p0 = exp(-mean);
+    double p0 = ds_exp(-mean);
     for (;;) {
         double u = ds_rng_uniform(r);
         double p = p0, cdf = p0;
@@ -227,7 +228,7 @@ static unsigned long poisson_inversion(ds_rng *r, double mean)
 static unsigned long poisson_ptrs(ds_rng *r, double lam)
 {
     double slam = sqrt(lam);
-    double loglam = log(lam);
+    double loglam = ds_log(lam);
     double b = 0.931 + 2.53 * slam;
     double a = -0.059 + 0.02483 * b;
     double inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
@@ -241,7 +242,7 @@ static unsigned long poisson_ptrs(ds_rng *r, double lam)
             return k >= (double)ULONG_MAX ? ULONG_MAX : (unsigned long)k;
         if (k < 0.0 || (us < 0.013 && v > us))
             continue;
-        if (log(v) + log(inv_alpha) - log(a / (us * us) + b) <=
+        if (ds_log(v) + ds_log(inv_alpha) - ds_log(a / (us * us) + b) <=
             -lam + k * loglam - ds_dist_lgamma(k + 1.0))
             return k >= (double)ULONG_MAX ? ULONG_MAX : (unsigned long)k;
     }

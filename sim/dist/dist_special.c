@@ -15,6 +15,7 @@
 
 #include "dealsim/dist.h"
 #include "dist_internal.h"
+#include "dealsim/dsmath.h"
 
 #define DS_SQRT1_2 0.70710678118654752440084436210485
 #define DS_LN_SQRT_2PI 0.91893853320467274178032973640562
@@ -27,12 +28,12 @@
  * underflows, well inside DS_DIST_INV_RTOL. */
 double ds_norm_cdf(double x)
 {
-    return 0.5 * erfc(-x * DS_SQRT1_2);
+    return 0.5 * ds_erfc(-x * DS_SQRT1_2);
 }
 
 double ds_norm_sf(double x)
 {
-    return 0.5 * erfc(x * DS_SQRT1_2);
+    return 0.5 * ds_erfc(x * DS_SQRT1_2);
 }
 
 /* Wichura, M. J. (1988), "Algorithm AS 241: The percentage points of the
@@ -93,7 +94,7 @@ double ds_norm_ppf(double u)
     if (fabs(q) <= DS_NORM_CENTRAL_HALF)
         return ds_dist_norm_ppf_central(q);
     /* Tail: r = sqrt(-ln(min(u, 1-u))); 1 - u is exact here (u > 0.5). */
-    double r = sqrt(-log(q < 0.0 ? u : 1.0 - u));
+    double r = sqrt(-ds_log(q < 0.0 ? u : 1.0 - u));
     double z;
     if (r <= AS241_SPLIT2) {
         r -= AS241_CONST2;
@@ -124,10 +125,10 @@ static double mills_series(double z)
 double ds_dist_norm_log_cdf(double z)
 {
     if (z >= DS_NORM_ASYMPT_Z)
-        return log(ds_norm_cdf(z));
+        return ds_log(ds_norm_cdf(z));
     if (z == -DS_INF)
         return -DS_INF;
-    return -0.5 * z * z - log(-z) - DS_LN_SQRT_2PI + log(mills_series(z));
+    return -0.5 * z * z - ds_log(-z) - DS_LN_SQRT_2PI + ds_log(mills_series(z));
 }
 
 /* Phi^-1(e^lp).  Above DS_NORM_PPF_LOG_MIN the plain AS 241 is exact enough;
@@ -138,11 +139,11 @@ double ds_dist_norm_log_cdf(double z)
 #define DS_NORM_PPF_LOG_STEP_RTOL 1e-15
 double ds_dist_norm_ppf_log(double lp)
 {
-    if (lp >= log(DS_NORM_PPF_LOG_MIN))
-        return ds_norm_ppf(exp(lp));
+    if (lp >= ds_log(DS_NORM_PPF_LOG_MIN))
+        return ds_norm_ppf(ds_exp(lp));
     if (lp == -DS_INF)
         return -DS_INF;
-    double z = -sqrt(-2.0 * lp - log(-2.0 * lp) - 2.0 * DS_LN_SQRT_2PI);
+    double z = -sqrt(-2.0 * lp - ds_log(-2.0 * lp) - 2.0 * DS_LN_SQRT_2PI);
     for (int it = 0; it < DS_NORM_PPF_LOG_MAX_ITER; ++it) {
         double f = ds_dist_norm_log_cdf(z) - lp;
         double step = f * mills_series(z) / -z;
@@ -166,15 +167,15 @@ double ds_dist_norm_mass(double lo, double hi)
         double s_lo = ds_norm_sf(lo);
         if (s_lo < DS_NORM_TAIL_SIDE)
             return s_lo - ds_norm_sf(hi);
-        return 0.5 * (erf(hi * DS_SQRT1_2) - erf(lo * DS_SQRT1_2));
+        return 0.5 * (ds_erf(hi * DS_SQRT1_2) - ds_erf(lo * DS_SQRT1_2));
     }
     if (hi <= 0.0) {
         double c_hi = ds_norm_cdf(hi);
         if (c_hi < DS_NORM_TAIL_SIDE)
             return c_hi - ds_norm_cdf(lo);
-        return 0.5 * (erf(-lo * DS_SQRT1_2) - erf(-hi * DS_SQRT1_2));
+        return 0.5 * (ds_erf(-lo * DS_SQRT1_2) - ds_erf(-hi * DS_SQRT1_2));
     }
-    return 0.5 * (erf(hi * DS_SQRT1_2) + erf(-lo * DS_SQRT1_2)); /* both terms >= 0 */
+    return 0.5 * (ds_erf(hi * DS_SQRT1_2) + ds_erf(-lo * DS_SQRT1_2)); /* both terms >= 0 */
 }
 
 /* ---- ln Gamma and ln Beta ---- */
@@ -205,17 +206,35 @@ double ds_dist_lgamma(double x)
     if (!(x > 0.0))
         return x == 0.0 ? DS_INF : DS_NAN;
     if (x >= DS_STIRLING_MIN)
-        return (x - 0.5) * log(x) - x + DS_LN_SQRT_2PI + stirling_delta(x);
+        return (x - 0.5) * ds_log(x) - x + DS_LN_SQRT_2PI + stirling_delta(x);
     /* Recurrence Gamma(x) = Gamma(x + k) / (x (x+1) ... (x+k-1)). */
     double prod = 1.0;
     while (x < DS_STIRLING_MIN) {
         prod *= x;
         x += 1.0;
     }
-    return (x - 0.5) * log(x) - x + DS_LN_SQRT_2PI + stirling_delta(x) - log(prod);
+    return (x - 0.5) * ds_log(x) - x + DS_LN_SQRT_2PI + stirling_delta(x) - ds_log(prod);
 }
 
+static double lbeta_compute(double a, double b);
+
+/* ln B(a, b), remembered for the last (a, b) of this thread: a Beta or PERT
+ * CDF asks for the same pair trial after trial (the sensitivity indices
+ * call it per trial), and the value is a pure function of (a, b), so the
+ * memo changes no bits. */
 double ds_dist_lbeta(double a, double b)
+{
+    static _Thread_local double memo_a = -1.0, memo_b = -1.0, memo_v = 0.0;
+    if (a == memo_a && b == memo_b)
+        return memo_v;
+    const double v = lbeta_compute(a, b);
+    memo_a = a;
+    memo_b = b;
+    memo_v = v;
+    return v;
+}
+
+static double lbeta_compute(double a, double b)
 {
     if (a > b) {
         double t = a;
@@ -226,13 +245,13 @@ double ds_dist_lbeta(double a, double b)
         /* Both large: the (a - 1/2) ln a terms are combined before they
          * cancel; Delta collects the Stirling corrections. */
         double s = a + b;
-        return (a - 0.5) * log(a / s) + (b - 0.5) * log(b / s) - 0.5 * log(s) + DS_LN_SQRT_2PI +
+        return (a - 0.5) * ds_log(a / s) + (b - 0.5) * ds_log(b / s) - 0.5 * ds_log(s) + DS_LN_SQRT_2PI +
                stirling_delta(a) + stirling_delta(b) - stirling_delta(s);
     }
     if (b >= DS_STIRLING_MIN) {
         /* ln Gamma(b) - ln Gamma(a + b) without subtracting two large numbers. */
         double s = a + b;
-        return ds_dist_lgamma(a) - (b - 0.5) * log1p(a / b) - a * log(s) + a +
+        return ds_dist_lgamma(a) - (b - 0.5) * ds_log1p(a / b) - a * ds_log(s) + a +
                stirling_delta(b) - stirling_delta(s);
     }
     return ds_dist_lgamma(a) + ds_dist_lgamma(b) - ds_dist_lgamma(a + b);
@@ -251,7 +270,7 @@ double ds_dist_lbeta(double a, double b)
 static double rlog1(double e, double r)
 {
     if (fabs(e) > DS_RLOG1_SERIES_MAX)
-        return e - log(r);
+        return e - ds_log(r);
     double t = e / (2.0 + e);
     double t2 = t * t;
     double pw = t * t2;
@@ -282,10 +301,10 @@ static double beta_ln_prefactor(double a, double b, double x, double y)
         double s = a + b;
         double ea = (b * x - a * y) / a;
         double eb = (a * y - b * x) / b;
-        return 0.5 * log(a * b / s) - DS_LN_SQRT_2PI - stirling_delta(a) - stirling_delta(b) +
+        return 0.5 * ds_log(a * b / s) - DS_LN_SQRT_2PI - stirling_delta(a) - stirling_delta(b) +
                stirling_delta(s) - (a * rlog1(ea, x * s / a) + b * rlog1(eb, y * s / b));
     }
-    return a * log(x) + b * log(y) - ds_dist_lbeta(a, b);
+    return a * ds_log(x) + b * ds_log(y) - ds_dist_lbeta(a, b);
 }
 
 /* Continued fraction of I_x(a, b) (Abramowitz & Stegun 26.5.8):
@@ -347,15 +366,15 @@ int ds_dist_beta_inc_pair(double a, double b, double x, double y, double *ix, do
     if (ln_pre)
         *ln_pre = lp;
     if (x < (a + 1.0) / (a + b + 2.0)) {
-        double ld = lp + log(beta_cf(a, b, x) / a);
+        double ld = lp + ds_log(beta_cf(a, b, x) / a);
         *ln_direct = ld;
-        *ix = fmin(exp(ld), 1.0); /* rounding must not push a probability past 1 */
+        *ix = fmin(ds_exp(ld), 1.0); /* rounding must not push a probability past 1 */
         *iy = 1.0 - *ix;
         return 1;
     }
-    double ld = lp + log(beta_cf(b, a, y) / b);
+    double ld = lp + ds_log(beta_cf(b, a, y) / b);
     *ln_direct = ld;
-    *iy = fmin(exp(ld), 1.0);
+    *iy = fmin(ds_exp(ld), 1.0);
     *ix = 1.0 - *iy;
     return 0;
 }
@@ -406,25 +425,25 @@ static double beta_inv_start(double a, double b, double p, double q, double lnb)
         double tt = 1.0 / (2.0 * b - 1.0);
         double h = 2.0 / (s + tt);
         double w = z * sqrt(h + r) / h - (tt - s) * (r + 5.0 / 6.0 - 2.0 / (3.0 * h));
-        t = -log1p(b / a * exp(2.0 * w)); /* ln(a / (a + b e^{2w})) */
+        t = -ds_log1p(b / a * ds_exp(2.0 * w)); /* ln(a / (a + b e^{2w})) */
     } else {
         double r = 2.0 * b;
         double tt = 1.0 / (9.0 * b);
         double c = 1.0 - tt + z * sqrt(tt);
         tt = r * c * c * c;
         if (tt <= 0.0) {
-            double y0 = exp((log(q * b) + lnb) / b);
-            t = log1p(-y0);
+            double y0 = ds_exp((ds_log(q * b) + lnb) / b);
+            t = ds_log1p(-y0);
         } else {
             tt = (4.0 * a + r - 2.0) / tt;
             if (tt <= 1.0)
-                t = (log(p * a) + lnb) / a; /* power law at 0: I ~ x^a / (a B) */
+                t = (ds_log(p * a) + lnb) / a; /* power law at 0: I ~ x^a / (a B) */
             else
-                t = log1p(-2.0 / (tt + 1.0));
+                t = ds_log1p(-2.0 / (tt + 1.0));
         }
     }
     if (!(t < 0.0))
-        t = -log1p(b / a); /* the mean, when the approximation fails */
+        t = -ds_log1p(b / a); /* the mean, when the approximation fails */
     if (t < DS_BETA_INV_LN_X_MIN)
         t = DS_BETA_INV_LN_X_MIN;
     return t;
@@ -456,14 +475,14 @@ void ds_dist_beta_inc_inv_pair(double a, double b, double p, double q, double *x
         q = t;
         swapped = 1;
     }
-    double lnp = log(p);
+    double lnp = ds_log(p);
     double t = beta_inv_start(a, b, p, q, ds_dist_lbeta(a, b));
     double t_lo = -DS_INF, t_hi = 0.0;
     for (int it = 0; it < DS_BETA_INV_MAX_ITER; ++it) {
-        double xx = exp(t), yy = -expm1(t);
+        double xx = ds_exp(t), yy = -ds_expm1(t);
         double ix, iy, ld, lp;
         int direct = ds_dist_beta_inc_pair(a, b, xx, yy, &ix, &iy, &ld, &lp);
-        double ln_f = direct ? ld : log1p(-iy);
+        double ln_f = direct ? ld : ds_log1p(-iy);
         double h = ln_f - lnp;
         if (h == 0.0)
             break;
@@ -477,7 +496,7 @@ void ds_dist_beta_inc_inv_pair(double a, double b, double p, double q, double *x
             }
         }
         /* dh/dt = x pdf(x) / I = x^a y^b / (B y I) */
-        double slope = exp(lp - log(yy) - ln_f);
+        double slope = ds_exp(lp - ds_log(yy) - ln_f);
         double t_new = t - h / slope;
         if (t_new < DS_BETA_INV_LN_X_MIN)
             t_new = DS_BETA_INV_LN_X_MIN;
@@ -492,7 +511,7 @@ void ds_dist_beta_inc_inv_pair(double a, double b, double p, double q, double *x
         if (step <= DS_BETA_INV_STEP_RTOL * fmin(1.0, fabs(t)) || t_lo == t_hi)
             break;
     }
-    double xx = exp(t), yy = -expm1(t);
+    double xx = ds_exp(t), yy = -ds_expm1(t);
     if (swapped) {
         *x = yy;
         *y = xx;

@@ -27,6 +27,7 @@
 #include "dealsim/dist.h"
 #include "dealsim/rng.h"
 #include "lhs_internal.h"
+#include "dealsim/dsmath.h"
 
 #define DT (1.0 / 12.0) /* one month in years */
 
@@ -320,7 +321,7 @@ static void price_path(const ds_model *m, size_t t, ds_rng *rpath, ds_rng *rjump
 {
     const ds_scenario *sc = m->sc;
     const size_t H = m->horizon;
-    const double lp0 = log(input_at(blk, m->p0, t));
+    const double lp0 = ds_log(input_at(blk, m->p0, t));
     const double mu = input_at(blk, m->drift, t);
     const double sdt = input_at(blk, m->vol, t) * sqrt(DT);
     const double decay = 1.0 - input_at(blk, m->kappa, t) * DT;
@@ -342,8 +343,10 @@ static void price_path(const ds_model *m, size_t t, ds_rng *rpath, ds_rng *rjump
         }
         d = decay * d + sdt * eps + jump;
         lp[j] = lp0 + mu * month_end + d;
-        p[j] = exp(lp[j]);
     }
+    /* Separately, so that the exponentials run in SIMD lanes (ds_exp is
+     * branch-free and gives the same bits in every lane width). */
+    ds_vec_exp(lp, p, H);
     double *S = blk->ws_suffix;
     S[H] = 0.0;
     for (size_t s = H; s-- > 0;)

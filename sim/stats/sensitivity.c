@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "dealsim/dist.h"
+#include "dealsim/dsmath.h"
 
 size_t ds_sens_len(size_t n_inputs, size_t n_outputs)
 {
@@ -102,7 +103,9 @@ size_t ds_sens_scratch_len(size_t n_inputs, size_t n_outputs)
  * value enters as y = 0, and its trial's count, du and du^2 are summed apart
  * per (k, o) and subtracted from the per-k sums at the end: the slower
  * path, only for such trials.  All sums run in trial order. */
-void ds_sens_block(const ds_stats *s, const ds_block *blk, double *out, double *scratch)
+static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
+                                                             const ds_block *blk, double *out,
+                                                             double *scratch)
 {
     const size_t K = s->sens_k, O = s->n_outputs, n = blk->n, B = DS_SENS_BINS;
     const ds_scenario *sc = ds_model_scenario(s->sens_model);
@@ -221,6 +224,41 @@ void ds_sens_block(const ds_stats *s, const ds_block *blk, double *out, double *
                 c[1] = c[2] = c[3] = c[4] = c[5] = 0.0;
             }
         }
+}
+
+/* One copy of the block's work per instruction set, picked as dsmath.h's
+ * arrays are (DEALSIM_SIMD): the loops over outputs keep one sum a lane, in
+ * trial order, with no FMA, so every copy gives the same bits. */
+__attribute__((target("avx512f"))) static void sens_block_avx512(const ds_stats *s,
+                                                                  const ds_block *blk,
+                                                                  double *out, double *scratch)
+{
+    sens_block(s, blk, out, scratch);
+}
+
+__attribute__((target("avx2"))) static void sens_block_avx2(const ds_stats *s,
+                                                             const ds_block *blk, double *out,
+                                                             double *scratch)
+{
+    sens_block(s, blk, out, scratch);
+}
+
+__attribute__((optimize("no-tree-vectorize"))) static void sens_block_scalar(const ds_stats *s,
+                                                                             const ds_block *blk,
+                                                                             double *out,
+                                                                             double *scratch)
+{
+    sens_block(s, blk, out, scratch);
+}
+
+void ds_sens_block(const ds_stats *s, const ds_block *blk, double *out, double *scratch)
+{
+    switch (ds_simd_level()) {
+    case DS_SIMD_AVX512: sens_block_avx512(s, blk, out, scratch); break;
+    case DS_SIMD_AVX2: sens_block_avx2(s, blk, out, scratch); break;
+    case DS_SIMD_SSE2: sens_block(s, blk, out, scratch); break;
+    default: sens_block_scalar(s, blk, out, scratch); break;
+    }
 }
 
 /* (n, mean) := merge of a (left) and b. */

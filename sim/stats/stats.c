@@ -30,6 +30,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dealsim/dsmath.h"
 
 /* ------------------------------------------------------------------------ */
 /* Moments: B. P. Welford (1962) for one value; T. F. Chan, G. H. Golub,
@@ -174,7 +175,7 @@ void ds_sketch_init(ds_sketch *s)
 {
     memset(s, 0, sizeof *s);
     s->gamma = (1.0 + DS_SKETCH_ALPHA) / (1.0 - DS_SKETCH_ALPHA);
-    s->inv_log_gamma = 1.0 / log(s->gamma);
+    s->inv_log_gamma = 1.0 / ds_log(s->gamma);
     s->pos_floor = DS_SKETCH_KEY_MIN;
     s->neg_floor = DS_SKETCH_KEY_MIN;
 }
@@ -455,7 +456,7 @@ static inline ds_status sketch_add(ds_sketch *s, double x)
         s->count++;
         return DS_OK;
     }
-    return sketch_bump(s, x < 0.0, sketch_key(log(ax), s->inv_log_gamma));
+    return sketch_bump(s, x < 0.0, sketch_key(ds_log(ax), s->inv_log_gamma));
 }
 
 
@@ -466,14 +467,15 @@ static inline ds_status sketch_add(ds_sketch *s, double x)
 #define SKETCH_CODE_ZERO INT32_MIN
 #define SKETCH_CODE_SKIP (INT32_MIN + 1)
 
-static inline int32_t sketch_code(const ds_sketch *s, double x)
+/* la = ln|x| (sketch_logs). */
+static inline int32_t sketch_code(const ds_sketch *s, double x, double la)
 {
     double ax = fabs(x);
     if (!(ax <= DBL_MAX))
         return SKETCH_CODE_SKIP;
     if (ax < DS_SKETCH_MIN_ABS)
         return SKETCH_CODE_ZERO;
-    return 2 * sketch_key(log(ax), s->inv_log_gamma) + (x < 0.0);
+    return 2 * sketch_key(la, s->inv_log_gamma) + (x < 0.0);
 }
 
 static inline ds_status sketch_add_code(ds_sketch *s, int32_t code)
@@ -587,7 +589,7 @@ static ds_status sketch_remove(ds_sketch *s, double x, int is_log)
         return DS_OK;
     if (ax < DS_SKETCH_MIN_ABS)
         goto zero;
-    la = log(ax);
+    la = ds_log(ax);
     return sketch_remove_key(s, x < 0.0, sketch_key(la, s->inv_log_gamma));
 zero:
     if (s->zero == 0 || s->count == 0)
@@ -601,7 +603,7 @@ zero:
  * alpha of every value in (gamma^(k-1), gamma^k] (DDSketch, section 2). */
 static double sketch_estimate(double log_gamma, double scale, int32_t key)
 {
-    double v = exp((double)key * log_gamma) * scale;
+    double v = ds_exp((double)key * log_gamma) * scale;
     /* Only the top bucket, which holds DBL_MAX, has an estimate beyond the
      * double range; DBL_MAX is then within 2 alpha of its values. */
     return v <= DBL_MAX ? v : DBL_MAX;
@@ -649,7 +651,7 @@ static double sketch_quantile_rank(const ds_sketch *s, uint64_t rank, double min
         return min;
     if (rank == s->count - 1 && !isnan(max))
         return max;
-    double log_gamma = log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
+    double log_gamma = ds_log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
     double est = (double)NAN;
     uint64_t seen = 0;
     int found = 0;
@@ -712,7 +714,7 @@ void ds_sketch_histogram(const ds_sketch *s, const double *edges, size_t bins,
     if (bins == 0)
         return;
     memset(counts, 0, bins * sizeof *counts);
-    double log_gamma = log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
+    double log_gamma = ds_log(s->gamma), scale = 2.0 / (s->gamma + 1.0);
     for (uint32_t i = 0; i < s->neg_len; ++i)
         if (s->neg[i])
             counts[histogram_bin(edges, bins,
@@ -1038,58 +1040,117 @@ static int stats_same_shape(const ds_stats *a, const ds_stats *b)
  * makes a constant column exact (mean K, m2 0).  No division per value, and
  * the inner loop runs over contiguous columns (the price months), so it
  * vectorises.  mo[] must be freshly reset; `shift` is scratch of ncol. */
+static inline __attribute__((always_inline)) void
+block_columns_impl(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+{
+    /* Accumulators as arrays (one lane a column) and selects instead of
+     * branches, so that the month loops vectorise; each column still sees
+     * its values in trial order with the same operations, and a value that
+     * is not finite leaves the sums untouched (a select, not "+ 0.0", which
+     * would turn a -0.0 sum into +0.0).  ncol <= DS_MAX_HORIZON here or
+     * the columns go in slices. */
+    enum { SLICE = 128 };
+    double cnt[SLICE], sum[SLICE], mn[SLICE], mx[SLICE], m2[SLICE], mean[SLICE];
+    for (size_t c0 = 0; c0 < ncol; c0 += SLICE) {
+        const size_t nc = ncol - c0 < SLICE ? ncol - c0 : SLICE;
+        double *sh = shift + c0;
+        ds_moments *m = mo + c0;
+        for (size_t c = 0; c < nc; ++c) {
+            sh[c] = 0.0;
+            for (size_t t = 0; t < n; ++t)
+                if (isfinite(v[t * ncol + c0 + c])) {
+                    sh[c] = v[t * ncol + c0 + c];
+                    break;
+                }
+            cnt[c] = 0.0; /* exact: n <= DS_BLOCK_SIZE */
+            sum[c] = 0.0;
+            m2[c] = 0.0;
+            mn[c] = (double)INFINITY;
+            mx[c] = -(double)INFINITY;
+        }
+        for (size_t t = 0; t < n; ++t) {
+            const double *row = v + t * ncol + c0;
+            for (size_t c = 0; c < nc; ++c) {
+                const double x = row[c];
+                const double z = x - x; /* 0 when finite, NaN when not */
+                const double cn = cnt[c] + 1.0, sx = sum[c] + (x - sh[c]);
+                const double lo = x < mn[c] ? x : mn[c], hi = x > mx[c] ? x : mx[c];
+                cnt[c] = z == 0.0 ? cn : cnt[c];
+                sum[c] = z == 0.0 ? sx : sum[c];
+                mn[c] = z == 0.0 ? lo : mn[c];
+                mx[c] = z == 0.0 ? hi : mx[c];
+            }
+        }
+        int nonfinite = 0; /* some value of the slice is not finite */
+        for (size_t c = 0; c < nc; ++c) {
+            nonfinite |= cnt[c] != (double)n;
+            m[c].n = (uint64_t)cnt[c];
+            mean[c] = m[c].n ? sum[c] / cnt[c] : (double)NAN; /* S/n */
+        }
+        if (nonfinite)
+            for (size_t t = 0; t < n; ++t)
+                for (size_t c = 0; c < nc; ++c) {
+                    const double x = v[t * ncol + c0 + c];
+                    if (isnan(x))
+                        m[c].nan++;
+                    else if (isinf(x) && x > 0.0)
+                        m[c].posinf++;
+                    else if (isinf(x))
+                        m[c].neginf++;
+                }
+        for (size_t t = 0; t < n; ++t) {
+            const double *row = v + t * ncol + c0;
+            for (size_t c = 0; c < nc; ++c) {
+                const double x = row[c];
+                const double d = (x - sh[c]) - mean[c];
+                const double s2 = m2[c] + d * d;
+                m2[c] = (x - x) == 0.0 ? s2 : m2[c];
+            }
+        }
+        for (size_t c = 0; c < nc; ++c) {
+            if (m[c].n == 0) {
+                m[c].mean = (double)NAN;
+                m[c].m2 = (double)NAN;
+                m[c].min = (double)NAN;
+                m[c].max = (double)NAN;
+            } else {
+                m[c].mean = sh[c] + mean[c];
+                m[c].m2 = m2[c];
+                m[c].min = mn[c];
+                m[c].max = mx[c];
+            }
+        }
+    }
+}
+
+/* block_columns in the SIMD path of dsmath.h (DEALSIM_SIMD): one lane a
+ * column, so every copy gives the same bits (gcc 12 if-converts the
+ * selects for AVX2 and AVX-512, not for SSE2). */
+__attribute__((target("avx512f"))) static void
+block_columns_avx512(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+{
+    block_columns_impl(v, n, ncol, mo, shift);
+}
+
+__attribute__((target("avx2"))) static void
+block_columns_avx2(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+{
+    block_columns_impl(v, n, ncol, mo, shift);
+}
+
+__attribute__((optimize("no-tree-vectorize"))) static void
+block_columns_scalar(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+{
+    block_columns_impl(v, n, ncol, mo, shift);
+}
+
 static void block_columns(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
 {
-    for (size_t c = 0; c < ncol; ++c) {
-        shift[c] = 0.0;
-        for (size_t t = 0; t < n; ++t)
-            if (isfinite(v[t * ncol + c])) {
-                shift[c] = v[t * ncol + c];
-                break;
-            }
-        mo[c].mean = 0.0; /* the shifted sum, until the end of pass 1 */
-        mo[c].m2 = 0.0;
-        mo[c].min = (double)INFINITY;
-        mo[c].max = -(double)INFINITY;
-    }
-    for (size_t t = 0; t < n; ++t) {
-        const double *row = v + t * ncol;
-        for (size_t c = 0; c < ncol; ++c) {
-            const double x = row[c];
-            if (isfinite(x)) {
-                mo[c].n++;
-                mo[c].mean += x - shift[c];
-                mo[c].min = x < mo[c].min ? x : mo[c].min;
-                mo[c].max = x > mo[c].max ? x : mo[c].max;
-            } else if (isnan(x)) {
-                mo[c].nan++;
-            } else if (x > 0.0) {
-                mo[c].posinf++;
-            } else {
-                mo[c].neginf++;
-            }
-        }
-    }
-    for (size_t c = 0; c < ncol; ++c)
-        mo[c].mean = mo[c].n ? mo[c].mean / (double)mo[c].n : (double)NAN; /* S/n */
-    for (size_t t = 0; t < n; ++t) {
-        const double *row = v + t * ncol;
-        for (size_t c = 0; c < ncol; ++c) {
-            const double x = row[c];
-            if (isfinite(x)) {
-                const double d = (x - shift[c]) - mo[c].mean;
-                mo[c].m2 += d * d;
-            }
-        }
-    }
-    for (size_t c = 0; c < ncol; ++c) {
-        if (mo[c].n == 0) {
-            mo[c].m2 = (double)NAN;
-            mo[c].min = (double)NAN;
-            mo[c].max = (double)NAN;
-        } else {
-            mo[c].mean = shift[c] + mo[c].mean;
-        }
+    switch (ds_simd_level()) {
+    case DS_SIMD_AVX512: block_columns_avx512(v, n, ncol, mo, shift); break;
+    case DS_SIMD_AVX2: block_columns_avx2(v, n, ncol, mo, shift); break;
+    case DS_SIMD_SSE2: block_columns_impl(v, n, ncol, mo, shift); break;
+    default: block_columns_scalar(v, n, ncol, mo, shift); break;
     }
 }
 
@@ -1721,27 +1782,76 @@ nomem:
     return ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory (final summaries)");
 }
 
+/* Sketch logs in chunks: ln|x| of a chunk in one loop that vectorises
+ * (ds_log is branch-free), then the bucket bumps. */
+#define SKETCH_CHUNK 512
+
+static void sketch_logs(const double *x, size_t n, double *la) { ds_vec_log_abs(x, la, n); }
+
+/* sketch_add(s, x[t]) for each t, given la[t] = ln|x[t]|. */
+static inline ds_status sketch_add_with_log(ds_sketch *s, double x, double la)
+{
+    double ax = fabs(x);
+    if (!(ax <= DBL_MAX))
+        return DS_OK;
+    if (ax < DS_SKETCH_MIN_ABS) {
+        s->zero++;
+        s->count++;
+        return DS_OK;
+    }
+    return sketch_bump(s, x < 0.0, sketch_key(la, s->inv_log_gamma));
+}
+
+/* Keys buffer of the price fan (int32: 16 KiB on the stack). */
+#define PRICE_KEYS 4096
+#if PRICE_KEYS < DS_MAX_HORIZON
+#error "PRICE_KEYS must hold a trial's months"
+#endif
+
+/* keys[t h + m] = sketch_key(lp[t h + m], inv[m]) for the c trials of a
+ * chunk; a value out of the sketch's range gets a harmless key (the caller
+ * checks the range again), so the loop has no branch. */
+static void price_keys(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
+{
+    for (size_t t = 0; t < c; ++t)
+        for (size_t m = 0; m < h; ++m) {
+            double x = lp[t * h + m] * inv[m];
+            x = x > 1e9 ? 1e9 : (x < -1e9 ? -1e9 : x);
+            x = x == x ? x : 0.0;
+            int32_t k = (int32_t)x;
+            keys[t * h + m] = (double)k < x ? k + 1 : k;
+        }
+}
+
 ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
 {
     if (!stats_block_fits(local, blk))
         return DS_ERR_INTERNAL;
     const size_t n = blk->n, ni = local->n_investors, h = local->horizon;
+    double la[SKETCH_CHUNK];
     const struct ds_cond_sk_work *w = ds_cond_sketch_plan(local, blk); /* conditional.c */
     for (size_t o = 0; o < local->n_outputs; ++o) {
         const double *v = blk->out[o];
         ds_sketch *sk = &local->sk_out[o];
-        if (!w) {
-            for (size_t t = 0; t < n; ++t)
-                DS_TRY(sketch_add(sk, v[t]));
+        /* With conditional sketches each value's bucket code is kept and
+         * reused for the trials of each condition and total's coalition
+         * sketch (conditional.c): counted exactly as sketch_add would. */
+        int32_t *code = w ? local->cond_work->code : NULL;
+        for (size_t t0 = 0; t0 < n; t0 += SKETCH_CHUNK) {
+            const size_t c = n - t0 < SKETCH_CHUNK ? n - t0 : SKETCH_CHUNK;
+            sketch_logs(v + t0, c, la);
+            if (!code) {
+                for (size_t t = 0; t < c; ++t)
+                    DS_TRY(sketch_add_with_log(sk, v[t0 + t], la[t]));
+                continue;
+            }
+            for (size_t t = 0; t < c; ++t) {
+                code[t0 + t] = sketch_code(sk, v[t0 + t], la[t]);
+                DS_TRY(sketch_add_code(sk, code[t0 + t]));
+            }
+        }
+        if (!code)
             continue;
-        }
-        /* With conditional sketches: one log a value, its code reused for
-         * the trials of each condition and total's coalition sketch. */
-        int32_t *code = local->cond_work->code;
-        for (size_t t = 0; t < n; ++t) {
-            code[t] = sketch_code(sk, v[t]);
-            DS_TRY(sketch_add_code(sk, code[t]));
-        }
         for (size_t c = 0; c < DS_COND_SKETCHED; ++c) {
             ds_sketch *cs = DS_COND_SKETCH(local, c, o);
             for (size_t j = 0; j < w->m[c]; ++j)
@@ -1752,17 +1862,62 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
                 if (w->coal[t] >= 0)
                     DS_TRY(sketch_add_code(&local->sk_coal[w->coal[t]], code[t]));
     }
-    for (size_t t = 0; t < n; ++t) {
-        const double *a = blk->amount + t * ni, *p = blk->paid + t * ni;
-        const uint8_t *j = blk->joined + t * ni;
-        for (size_t i = 0; i < ni; ++i) {
-            DS_TRY(sketch_add(&local->sk_amount[i], a[i]));
-            DS_TRY(sketch_add(&local->sk_paid[i], p[i]));
-            local->inv_joined[i] += j[i] != 0;
+    /* amount and paid are trial-major (t * ni + i): chunks of whole trials. */
+    const size_t per = ni ? SKETCH_CHUNK / 2 / ni : 0; /* trials a chunk */
+    double *lpd = la + SKETCH_CHUNK / 2;
+    for (size_t t0 = 0; per && t0 < n; t0 += per) {
+        const size_t c = n - t0 < per ? n - t0 : per;
+        const double *a = blk->amount + t0 * ni, *p = blk->paid + t0 * ni;
+        sketch_logs(a, c * ni, la);
+        sketch_logs(p, c * ni, lpd);
+        for (size_t t = 0; t < c; ++t) {
+            const uint8_t *j = blk->joined + (t0 + t) * ni;
+            for (size_t i = 0; i < ni; ++i) {
+                DS_TRY(sketch_add_with_log(&local->sk_amount[i], a[t * ni + i], la[t * ni + i]));
+                DS_TRY(sketch_add_with_log(&local->sk_paid[i], p[t * ni + i], lpd[t * ni + i]));
+                local->inv_joined[i] += j[i] != 0;
+            }
         }
-        const double *lp = blk->log_price + t * h;
-        for (size_t m = 0; m < h; ++m)
-            DS_TRY(sketch_add_pos_log(&local->sk_price[m], lp[m]));
+    }
+    /* The price fan: the bucket keys of a chunk of trials in one loop that
+     * vectorises, then each month's bumps in trial order (as
+     * sketch_add_pos_log would: the keys are the same). */
+    if (h == 0)
+        return DS_OK;
+    double inv[DS_MAX_HORIZON];
+    int32_t keys[PRICE_KEYS];
+    for (size_t m = 0; m < h; ++m)
+        inv[m] = local->sk_price[m].inv_log_gamma;
+    const size_t per_chunk = PRICE_KEYS / h;
+    for (size_t t0 = 0; t0 < n; t0 += per_chunk) {
+        const size_t c = n - t0 < per_chunk ? n - t0 : per_chunk;
+        const double *lp = blk->log_price + t0 * h;
+        price_keys(lp, c, h, inv, keys);
+        for (size_t m = 0; m < h; ++m) {
+            ds_sketch *sk = &local->sk_price[m];
+            /* sketch_bump with the buffer, range and count in locals (a
+             * bucket store could alias sk->count otherwise); flushed
+             * before any slow path, which may grow the buffer. */
+            uint64_t *buf = sk->pos, added = 0;
+            int32_t lo = sk->pos_lo;
+            uint32_t len = sk->pos_len;
+            for (size_t t = 0; t < c; ++t) {
+                const double l = lp[t * h + m];
+                const uint32_t idx = (uint32_t)(keys[t * h + m] - lo);
+                if (l >= SKETCH_LN_MIN_ABS && l <= SKETCH_LN_MAX && idx < len) {
+                    buf[idx]++;
+                    added++;
+                    continue;
+                }
+                sk->count += added;
+                added = 0;
+                DS_TRY(sketch_add_pos_log(sk, l));
+                buf = sk->pos;
+                lo = sk->pos_lo;
+                len = sk->pos_len;
+            }
+            sk->count += added;
+        }
     }
     return DS_OK;
 }

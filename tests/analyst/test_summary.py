@@ -133,7 +133,7 @@ with h5py.File(alien, "w") as f:
 newer = os.path.join(d, "newer.h5")
 shutil.copy(a, newer)
 with h5py.File(newer, "r+") as f:
-    f.attrs["file_format_version"] = np.array([3, 0], dtype=np.int32)
+    f.attrs["file_format_version"] = np.array([4, 0], dtype=np.int32)
 gone = os.path.join(d, "nostate.h5")
 shutil.copy(a, gone)
 with h5py.File(gone, "r+") as f:
@@ -147,7 +147,7 @@ for path, needle in [
     (os.path.join(d, "missing.h5"), "cannot read"),
     (txt, "not an HDF5 file"),
     (alien, "not a dealsim result file"),
-    (newer, "file_format_version 3.0"),
+    (newer, "file_format_version 4.0"),
     (gone, "damaged /state"),
     (bent, "damaged /state"),
 ]:

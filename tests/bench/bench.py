@@ -9,7 +9,8 @@ ratios, not single runs):
 
   (a) trials/s of `dealsim run SCENARIO --threads 1` and of the numpy model
       (numpy_model.py, one process, vectorised) on the same scenario; the
-      ratio is the speed-up per core;
+      ratio is the speed-up per core; and the same dealsim run with
+      output.sensitivity on, whose extra run time is printed beside it;
   (b) dealsim with 2 threads against 1 thread;
   (c) peak resident memory of dealsim without per-trial output for two trial
       counts (default 1e6 and 1e7): it must not grow with the trial count;
@@ -126,18 +127,19 @@ class Bench:
     def out(self, tag):
         return os.path.join(self.workdir, f"bench-{tag}.h5")
 
-    def dealsim_cmd(self, n, threads, per_trial, tag):
+    def dealsim_cmd(self, n, threads, per_trial, tag, sensitivity=False):
         cmd = [self.args.dealsim, "run", self.args.scenario, "-n", str(n), "--seed", str(SEED), "-o", self.out(tag),
                "--force", "--quiet", "--set", f"output.per_trial={'true' if per_trial else 'false'}",
-               "--set", "output.sensitivity=false"]
+               "--set", f"output.sensitivity={'true' if sensitivity else 'false'}"]
         if threads is not None:
             cmd[3:3] = ["--threads", str(threads)]
         return cmd
 
-    def dealsim(self, n, threads, per_trial=False, tag="run"):
+    def dealsim(self, n, threads, per_trial=False, tag="run", sensitivity=False):
         """Median wall time and the largest peak RSS over the repeats."""
-        cmd = self.dealsim_cmd(n, threads, per_trial, tag)
-        self.results["commands"][f"dealsim n={n} threads={threads} per_trial={per_trial}"] = show(cmd)
+        cmd = self.dealsim_cmd(n, threads, per_trial, tag, sensitivity)
+        self.results["commands"][f"dealsim n={n} threads={threads} per_trial={per_trial}"
+                                 + (" sensitivity" if sensitivity else "")] = show(cmd)
         walls, rss = [], []
         for _ in range(self.args.repeats):
             w, r, _ = timed(cmd, label="dealsim")
@@ -195,6 +197,13 @@ class Bench:
         print(f"    numpy model, with the same summaries: {nps['rate']:,.0f} trials/s "
               f"(median of {[round(r) for r in nps['rates']]})")
         print(f"    => dealsim / numpy per core = {ratio:.2f}x (outputs only), {ratio_s:.2f}x (same summaries)")
+        # The cost of output.sensitivity (which the numpy model does not compute), beside the above.
+        dsen = self.dealsim(a.n_dealsim, 1, tag="t1sens", sensitivity=True)
+        cost = dsen["median_s"] / d1["median_s"] - 1.0
+        self.results["a"].update({"dealsim_1thread_sensitivity": dsen, "sensitivity_cost": cost})
+        print(f"    dealsim 1 thread with output.sensitivity: {dsen['rate']:,.0f} trials/s "
+              f"(median of {dsen['walls_s']}) => sensitivity costs {100 * cost:+.0f}% run time; "
+              f"{dsen['rate'] / npm['rate']:.2f}x the numpy model (outputs only)")
         return d1
 
     def two_threads(self, d1):

@@ -268,8 +268,8 @@ refused(base, "another scenario", "a changed scenario of the same name", scen=re
 refused(base, "-n is not allowed", "-n with --resume", extra=["-n", "5000"])
 refused(doctored("bs.h5", set_attr("block_size", np.uint64(2048))), "blocks of 2048",
         "another block size")
-refused(doctored("fv.h5", set_attr("file_format_version", np.array([3, 0], dtype=np.int32))),
-        "file_format_version 3.0", "another format version")
+refused(doctored("fv.h5", set_attr("file_format_version", np.array([2, 2], dtype=np.int32))),
+        "file_format_version 2.2", "another format version")
 refused(path("missing.h5"), "No such file", "a missing file")
 c.ok(not os.path.exists(path("missing.h5")), "a missing file is not created")
 refused(not_hdf5, "not an HDF5 file", "a file that is not HDF5")

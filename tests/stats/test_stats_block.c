@@ -100,6 +100,18 @@ static void tb_fill(ds_block *blk, size_t n_outputs, size_t ni, size_t h, size_t
             blk->log_price[t * h + m] = lp;
             blk->price[t * h + m] = exp(lp);
         }
+        /* Non-finite prices (the model makes none) in month 1 at the same
+         * trials as above, and month 2 never finite: the vectorised price
+         * moments must count them apart exactly like a lone column. */
+        if (h > 2) {
+            const double bad = u < 0.1 ? (double)NAN : u < 0.13 ? (double)INFINITY : 0.0;
+            if (bad != 0.0) {
+                blk->log_price[t * h + 1] = bad;
+                blk->price[t * h + 1] = bad;
+            }
+            blk->log_price[t * h + 2] = (double)NAN;
+            blk->price[t * h + 2] = (double)NAN;
+        }
     }
 }
 

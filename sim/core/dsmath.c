@@ -1,0 +1,75 @@
+/* sim/core/dsmath.c
+ * The project's own erf and erfc (see include/dealsim/dsmath.h for why).
+ * Licence: see LICENSE at the top of the repository.
+ *
+ * Pieces (coefficients fitted by scripts/gen_erfc_tables.py):
+ *   |x| < 1/2:     erf(x) = x E(x^2), erfc = 1 - erf (erf < 0.53: no cancellation);
+ *   1/2 <= x < 4:  erfc(x) = e^(-x^2) G_i(x - c_i) on seven pieces of width 1/2;
+ *   4 <= x < 28:   erfc(x) = e^(-x^2) T(1/x^2 - 1/32) / x;
+ *   x >= 28:       erfc(x) = 0 (it underflows at 27.2);
+ *   x < 0:         erfc(x) = 2 - erfc(-x), erf(x) = -erf(-x); erf = 1 - erfc for x >= 1/2.
+ * e^(-x^2) is formed as e^(-h^2) e^((h - x)(h + x)) with h = x cut to 26
+ * bits, so h^2 is exact and the rounding of x^2 (which would cost x^2 ulp)
+ * never enters.
+ */
+#include "dealsim/dsmath.h"
+
+#include "dsmath_erfc_tables.h"
+
+static double horner16(const double *k, double t)
+{
+    double p = k[15];
+    for (int j = 14; j >= 0; --j)
+        p = p * t + k[j];
+    return p;
+}
+
+/* x E(x^2), |x| < 1/2 */
+static double erf_small(double x)
+{
+    const double s = x * x;
+    double p = ds_erf_small[9];
+    for (int j = 8; j >= 0; --j)
+        p = p * s + ds_erf_small[j];
+    return x * p;
+}
+
+/* erfc(x) for 1/2 <= x (x finite or +inf). */
+static double erfc_pos(double x)
+{
+    if (!(x < 28.0))
+        return 0.0;
+    double g;
+    if (x < 4.0) {
+        int i = (int)((x - 0.5) * 2.0);
+        if (i > 6)
+            i = 6;
+        g = horner16(ds_erfc_mid[i], x - (0.75 + 0.5 * (double)i));
+    } else {
+        g = horner16(ds_erfc_tail, 1.0 / (x * x) - 0.03125) / x;
+    }
+    const double h = ds_math_from_bits(ds_math_bits(x) & UINT64_C(0xfffffffff8000000));
+    return ds_exp(-h * h) * ds_exp((h - x) * (h + x)) * g;
+}
+
+double ds_erfc(double x)
+{
+    if (x != x)
+        return x + x;
+    const double ax = x < 0.0 ? -x : x;
+    if (ax < 0.5)
+        return 1.0 - erf_small(x);
+    const double c = erfc_pos(ax);
+    return x < 0.0 ? 2.0 - c : c;
+}
+
+double ds_erf(double x)
+{
+    if (x != x)
+        return x + x;
+    const double ax = x < 0.0 ? -x : x;
+    if (ax < 0.5)
+        return erf_small(x);
+    const double e = 1.0 - erfc_pos(ax);
+    return x < 0.0 ? -e : e;
+}
