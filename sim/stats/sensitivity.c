@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "dealsim/dist.h"
+#include "dealsim/dist_cdftab.h"
 #include "dealsim/dsmath.h"
 
 size_t ds_sens_len(size_t n_inputs, size_t n_outputs)
@@ -64,14 +65,42 @@ ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
     s->sens_k = k;
     s->sens_model = m;
     s->sens_valid = 0;
+    /* The CDFs of the distribution inputs: by table where it serves
+     * (dist_cdftab.h; the same bits for every thread, CPU and partition),
+     * else ds_dist_cdf (the table's fallback). */
+    s->sens_cdf = calloc(k + 1, sizeof *s->sens_cdf);
+    if (!s->sens_cdf)
+        return DS_ERR_NOMEM;
+    for (size_t j = 0; j < k; ++j) {
+        const ds_input *in = &sc->inputs[s->sens_inputs[j]];
+        if (in->kind == DS_INPUT_DIST && ds_cdftab_build(&s->sens_cdf[j], in->dist) != DS_OK)
+            return DS_ERR_NOMEM;
+    }
     return DS_OK;
 }
 
-/* The uniform of input `in` for a sampled value (see the header). */
-static double sens_uniform(const ds_input *in, double v)
+void ds_sens_free(ds_stats *s)
 {
-    double u = in->kind == DS_INPUT_DIST ? ds_dist_cdf(in->dist, v) : v;
-    return u;
+    if (s->sens_cdf)
+        for (size_t j = 0; j < s->sens_k; ++j)
+            ds_cdftab_free(&s->sens_cdf[j]);
+    free(s->sens_cdf);
+    free(s->sens_inputs);
+    free(s->sens_view);
+    free(s->sens_scratch);
+    s->sens_cdf = NULL;
+    s->sens_inputs = NULL;
+    s->sens_view = s->sens_scratch = NULL;
+}
+
+size_t ds_sens_table_bytes(const ds_scenario *sc)
+{
+    size_t n = 0;
+    for (size_t i = 0; sc->sensitivity && i < sc->n_inputs; ++i) {
+        const ds_input *in = &sc->inputs[i];
+        n += !in->fixed && in->kind == DS_INPUT_DIST && ds_cdftab_applies(in->dist);
+    }
+    return n * ds_cdftab_bytes();
 }
 
 static size_t sens_bin(double u)
@@ -138,9 +167,16 @@ static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
         for (size_t k = 0; k < K; ++k) {
             const ds_input *in = &sc->inputs[s->sens_inputs[k]];
             const double *col = ds_block_input_column(s->sens_model, blk, s->sens_inputs[k]);
+            /* U = F(x) for a distribution input, the kernel's uniform
+             * itself otherwise; first into cdu, then shifted by 1/2. */
+            double *cu = cdu + k * SENS_CHUNK;
+            if (in->kind == DS_INPUT_DIST)
+                ds_cdftab_eval(&s->sens_cdf[k], col + t0, tn, cu);
+            else
+                memcpy(cu, col + t0, tn * sizeof *cu);
             for (size_t j = 0; j < tn; ++j) {
-                const double u = sens_uniform(in, col[t0 + j]);
-                cdu[k * SENS_CHUNK + j] = u - 0.5;
+                const double u = cu[j];
+                cu[j] = u - 0.5;
                 cbin[k * SENS_CHUNK + j] = (double)sens_bin(u);
             }
         }
