@@ -39,7 +39,8 @@
 
 typedef struct ds_cdftab {
     const ds_dist *dist; /* the exact CDF, for the intervals not tabled */
-    double lo, hi, w;    /* the support [lo, hi], w = hi - lo */
+    double lo, hi, w;    /* the range tabled [lo, hi], w = hi - lo (in ln x if logx) */
+    int logx;            /* LOGNORMAL: the table's variable is ln x */
     double *knot;        /* [N + 1][2]: F(t_i), f(t_i) / N; owned */
     unsigned char *ok;   /* [N]: 1 where the interval is interpolated; owned */
     size_t n_ok;         /* how many intervals are */
