@@ -61,7 +61,8 @@ ds_status ds_cdftab_build(ds_cdftab *t, const ds_dist *d);
 /* Frees what t owns; t may be NULL. */
 void ds_cdftab_free(ds_cdftab *t);
 
-/* F(x) for n values x[] into u[] (u may not alias x). */
+/* F(x) for n values x[] into u[] (u may not alias x); for a d without a
+ * table, ds_dist_cdf's values bit for bit (a UNIFORM by its formula inline). */
 void ds_cdftab_eval(const ds_cdftab *t, const double *x, size_t n, double *u);
 
 #endif /* DEALSIM_DIST_CDFTAB_H */

@@ -296,8 +296,19 @@ void ds_cdftab_free(ds_cdftab *t)
 void ds_cdftab_eval(const ds_cdftab *t, const double *x, size_t n, double *u)
 {
     if (t->n_ok == 0) {
+        const ds_dist *d = t->dist;
+        if (d->kind == DS_DIST_UNIFORM) {
+            /* ds_dist_cdf's own operations, without its dispatch per value
+             * (NaN stays NaN, as there). */
+            const double lo = d->min, w = d->max - d->min;
+            for (size_t j = 0; j < n; ++j) {
+                const double r = (x[j] - lo) / w;
+                u[j] = r < 0.0 ? 0.0 : (r > 1.0 ? 1.0 : r);
+            }
+            return;
+        }
         for (size_t j = 0; j < n; ++j)
-            u[j] = ds_dist_cdf(t->dist, x[j]);
+            u[j] = ds_dist_cdf(d, x[j]);
         return;
     }
     const double lo = t->lo, hi = t->hi, w = t->w;

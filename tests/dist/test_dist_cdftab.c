@@ -286,6 +286,10 @@ int main(void)
         }
         for (int j = 0; j < 1000; ++j)
             check_point(&t, "uniform", 0.5 + 2.0 * unif());
+        const double ends[] = {1.0, 2.0, nextafter(1.0, 0.0), nextafter(2.0, 3.0), -DINF, DINF,
+                               (double)NAN};
+        for (size_t j = 0; j < sizeof ends / sizeof *ends; ++j)
+            check_point(&t, "uniform", ends[j]);
         ds_cdftab_free(&t);
     }
     printf("%lld points (%lld interpolated): max |table - exact| = %.3g (bound %g)\n", n_points,
