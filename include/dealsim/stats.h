@@ -316,7 +316,8 @@ typedef struct {
     size_t *sens_inputs;
     double *sens_view;
     double *sens_scratch; /* [ds_sens_scratch_len] for ds_sens_block */
-    struct ds_cdftab *sens_cdf; /* [sens_k] the inputs' CDFs by table (dist_cdftab.h) */
+    struct ds_cdftab *sens_cdf; /* [sens_cdf_n] the inputs' CDFs by table (dist_cdftab.h) */
+    size_t sens_cdf_n;          /* sens_k at ds_sens_setup (import may change sens_k) */
     int sens_valid;
 
     /* Sampling method (ds_sampling: the scenario's, or the state's) and,

@@ -71,6 +71,7 @@ ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
     s->sens_cdf = calloc(k + 1, sizeof *s->sens_cdf);
     if (!s->sens_cdf)
         return DS_ERR_NOMEM;
+    s->sens_cdf_n = k;
     for (size_t j = 0; j < k; ++j) {
         const ds_input *in = &sc->inputs[s->sens_inputs[j]];
         if (in->kind == DS_INPUT_DIST && ds_cdftab_build(&s->sens_cdf[j], in->dist) != DS_OK)
@@ -82,13 +83,14 @@ ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
 void ds_sens_free(ds_stats *s)
 {
     if (s->sens_cdf)
-        for (size_t j = 0; j < s->sens_k; ++j)
+        for (size_t j = 0; j < s->sens_cdf_n; ++j)
             ds_cdftab_free(&s->sens_cdf[j]);
     free(s->sens_cdf);
     free(s->sens_inputs);
     free(s->sens_view);
     free(s->sens_scratch);
     s->sens_cdf = NULL;
+    s->sens_cdf_n = 0;
     s->sens_inputs = NULL;
     s->sens_view = s->sens_scratch = NULL;
 }
