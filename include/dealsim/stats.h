@@ -406,7 +406,8 @@ size_t ds_sens_len(size_t n_inputs, size_t n_outputs);
  * (also for accumulators imported from a file, which keep no model).  0 on
  * success, -1 when the scenario does not have exactly K such inputs. */
 int ds_sens_input_names(const ds_scenario *sc, size_t K, const char **names);
-/* Sets s's sensitivity shape from the model (called by ds_stats_alloc). */
+/* Sets s's sensitivity shape from the model and builds the inputs' CDF
+ * tables (called by ds_stats_alloc). */
 ds_status ds_sens_setup(ds_stats *s, const ds_model *m);
 /* Frees what ds_sens_setup allocated (called by ds_stats_free). */
 void ds_sens_free(ds_stats *s);
