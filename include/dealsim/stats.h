@@ -328,6 +328,8 @@ typedef struct {
     size_t *sens_inputs;
     double *sens_view;
     double *sens_scratch; /* [ds_sens_scratch_len] for ds_sens_block */
+    struct ds_cdftab *sens_cdf; /* [sens_cdf_n] the inputs' CDFs by table (dist_cdftab.h) */
+    size_t sens_cdf_n;          /* sens_k at ds_sens_setup (import may change sens_k) */
     int sens_valid;
 
     /* Conditional summaries (conditional.c, "Conditional" below): cond_on
@@ -433,8 +435,14 @@ size_t ds_sens_len(size_t n_inputs, size_t n_outputs);
  * (also for accumulators imported from a file, which keep no model).  0 on
  * success, -1 when the scenario does not have exactly K such inputs. */
 int ds_sens_input_names(const ds_scenario *sc, size_t K, const char **names);
-/* Sets s's sensitivity shape from the model (called by ds_stats_alloc). */
+/* Sets s's sensitivity shape from the model and builds the inputs' CDF
+ * tables (called by ds_stats_alloc). */
 ds_status ds_sens_setup(ds_stats *s, const ds_model *m);
+/* Frees what ds_sens_setup allocated (called by ds_stats_free). */
+void ds_sens_free(ds_stats *s);
+/* The heap bytes of the CDF tables ds_sens_setup builds for sc (for the
+ * memory bound): ds_cdftab_bytes() for each uncertain BETA or PERT input. */
+size_t ds_sens_table_bytes(const ds_scenario *sc);
 /* A block's records (trial order) into out[ds_sens_len], using
  * scratch[ds_sens_scratch_len]. */
 size_t ds_sens_scratch_len(size_t n_inputs, size_t n_outputs);

@@ -10,7 +10,9 @@
  *  - DS_SENS_BINS bin records [n, mean y] for the trials whose U_k
  *    falls in bin b = floor(B U_k) (equiprobable bins of the uniform).
  * U_k is the input's uniform: the kernel's uniform for join and tranche
- * inputs, F(x) (the distribution's CDF) for distribution inputs.
+ * inputs, F(x) (the distribution's CDF) for distribution inputs -- by the
+ * tables of dist_cdftab.h (within 2e-11 of the exact CDF, the same bits
+ * everywhere), built once per accumulator by ds_sens_setup.
  * A block's record is computed in trial order from sums shifted by the
  * block's first finite value of y (and U - 1/2), converted to (n, mean, M2)
  * records at the end of the block; nodes merge by Chan et al. (1979), the lower
@@ -24,6 +26,7 @@
 #include <string.h>
 
 #include "dealsim/dist.h"
+#include "dealsim/dist_cdftab.h"
 #include "dealsim/dsmath.h"
 
 size_t ds_sens_len(size_t n_inputs, size_t n_outputs)
@@ -64,14 +67,44 @@ ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
     s->sens_k = k;
     s->sens_model = m;
     s->sens_valid = 0;
+    /* The CDFs of the distribution inputs: by table where it serves
+     * (dist_cdftab.h; the same bits for every thread, CPU and partition),
+     * else ds_dist_cdf (the table's fallback). */
+    s->sens_cdf = calloc(k + 1, sizeof *s->sens_cdf);
+    if (!s->sens_cdf)
+        return DS_ERR_NOMEM;
+    s->sens_cdf_n = k;
+    for (size_t j = 0; j < k; ++j) {
+        const ds_input *in = &sc->inputs[s->sens_inputs[j]];
+        if (in->kind == DS_INPUT_DIST && ds_cdftab_build(&s->sens_cdf[j], in->dist) != DS_OK)
+            return DS_ERR_NOMEM;
+    }
     return DS_OK;
 }
 
-/* The uniform of input `in` for a sampled value (see the header). */
-static double sens_uniform(const ds_input *in, double v)
+void ds_sens_free(ds_stats *s)
 {
-    double u = in->kind == DS_INPUT_DIST ? ds_dist_cdf(in->dist, v) : v;
-    return u;
+    if (s->sens_cdf)
+        for (size_t j = 0; j < s->sens_cdf_n; ++j)
+            ds_cdftab_free(&s->sens_cdf[j]);
+    free(s->sens_cdf);
+    free(s->sens_inputs);
+    free(s->sens_view);
+    free(s->sens_scratch);
+    s->sens_cdf = NULL;
+    s->sens_cdf_n = 0;
+    s->sens_inputs = NULL;
+    s->sens_view = s->sens_scratch = NULL;
+}
+
+size_t ds_sens_table_bytes(const ds_scenario *sc)
+{
+    size_t n = 0;
+    for (size_t i = 0; sc->sensitivity && i < sc->n_inputs; ++i) {
+        const ds_input *in = &sc->inputs[i];
+        n += !in->fixed && in->kind == DS_INPUT_DIST && ds_cdftab_applies(in->dist);
+    }
+    return n * ds_cdftab_bytes();
 }
 
 static size_t sens_bin(double u)
@@ -86,13 +119,21 @@ static size_t sens_bin(double u)
  * every input for the chunk (a column of the block at a time), then the
  * trials in order. */
 #define SENS_CHUNK 256
+/* The per-output rows of the scratch sums are padded to a multiple of
+ * SENS_LANES (one AVX-512 vector, two AVX2 ones), so that the loops over
+ * outputs run whole vectors with no scalar remainder; the padding lanes sum
+ * zeros and are never read.  Each real lane's sum is the same sequence of
+ * operations as unpadded, so the bits are too. */
+#define SENS_LANES 8
+#define SENS_PAD(o) (((o) + SENS_LANES - 1) / SENS_LANES * SENS_LANES)
 
 size_t ds_sens_scratch_len(size_t n_inputs, size_t n_outputs)
 {
-    /* raw [K][3][O], raw bins [K][B][2][O], bin counts [K][B], per-k sums
-     * [K][2], the chunk's du [K][C] and bins [K][C] (as doubles). */
-    return n_inputs * n_outputs * (3u + 2u * DS_SENS_BINS) + n_inputs * (DS_SENS_BINS + 2u) +
-           2u * n_inputs * SENS_CHUNK;
+    /* raw [K][3][OP], raw bins [K][B][2][OP] (OP: O padded), bin counts
+     * [K][B], per-k sums [K][2], the chunk's du [K][C] and bins [K][C] (as
+     * doubles). */
+    return n_inputs * SENS_PAD(n_outputs) * (3u + 2u * DS_SENS_BINS) +
+           n_inputs * (DS_SENS_BINS + 2u) + 2u * n_inputs * SENS_CHUNK;
 }
 
 /* The work per trial (the run-time cost): for each input k and output o two
@@ -108,15 +149,16 @@ static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
                                                              double *scratch)
 {
     const size_t K = s->sens_k, O = s->n_outputs, n = blk->n, B = DS_SENS_BINS;
+    const size_t OP = SENS_PAD(O); /* the rows' stride */
     const ds_scenario *sc = ds_model_scenario(s->sens_model);
-    double *raw = scratch;                     /* [K][3][O]: du w, du^2 w, du y */
-    double *rbin = raw + K * 3 * O;            /* [K][B][2][O]: w, y */
-    double *kbin = rbin + K * B * 2 * O;       /* [K][B] counts */
+    double *raw = scratch;                     /* [K][3][OP]: du w, du^2 w, du y */
+    double *rbin = raw + K * 3 * OP;           /* [K][B][2][OP]: w, y */
+    double *kbin = rbin + K * B * 2 * OP;      /* [K][B] counts */
     double *ksum = kbin + K * B;               /* [K][2] sum du, sum du^2 */
     double *cdu = ksum + K * 2;                /* [K][C] */
     double *cbin = cdu + K * SENS_CHUNK;       /* [K][C] */
     memset(scratch, 0, ds_sens_scratch_len(K, O) * sizeof *scratch);
-    double shift[DS_OUT_COUNT], y[DS_OUT_COUNT], w[DS_OUT_COUNT];
+    double shift[DS_OUT_COUNT], y[SENS_PAD(DS_OUT_COUNT)], w[DS_OUT_COUNT];
     double on[DS_OUT_COUNT], osy[DS_OUT_COUNT], osy2[DS_OUT_COUNT];
     size_t part[DS_OUT_COUNT], np = 0;
     for (size_t o = 0; o < O; ++o) {
@@ -133,14 +175,23 @@ static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
         if (!all)
             part[np++] = o;
     }
+    for (size_t o = O; o < OP; ++o)
+        y[o] = 0.0; /* the padding lanes */
     for (size_t t0 = 0; t0 < n; t0 += SENS_CHUNK) {
         const size_t tn = n - t0 < SENS_CHUNK ? n - t0 : SENS_CHUNK;
         for (size_t k = 0; k < K; ++k) {
             const ds_input *in = &sc->inputs[s->sens_inputs[k]];
             const double *col = ds_block_input_column(s->sens_model, blk, s->sens_inputs[k]);
+            /* U = F(x) for a distribution input, the kernel's uniform
+             * itself otherwise; first into cdu, then shifted by 1/2. */
+            double *cu = cdu + k * SENS_CHUNK;
+            if (in->kind == DS_INPUT_DIST)
+                ds_cdftab_eval(&s->sens_cdf[k], col + t0, tn, cu);
+            else
+                memcpy(cu, col + t0, tn * sizeof *cu);
             for (size_t j = 0; j < tn; ++j) {
-                const double u = sens_uniform(in, col[t0 + j]);
-                cdu[k * SENS_CHUNK + j] = u - 0.5;
+                const double u = cu[j];
+                cu[j] = u - 0.5;
                 cbin[k * SENS_CHUNK + j] = (double)sens_bin(u);
             }
         }
@@ -163,12 +214,13 @@ static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
                 kbin[k * B + b] += 1.0;
                 ksum[2 * k] += du;
                 ksum[2 * k + 1] += du * du;
-                double *restrict r2 = raw + (k * 3 + 2) * O;
-                double *restrict b1 = rbin + ((k * B + b) * 2 + 1) * O;
-                for (size_t o = 0; o < O; ++o) {
-                    r2[o] += du * y[o];
-                    b1[o] += y[o];
-                }
+                double *restrict r2 = raw + (k * 3 + 2) * OP;
+                double *restrict b1 = rbin + ((k * B + b) * 2 + 1) * OP;
+                for (size_t o0 = 0; o0 < OP; o0 += SENS_LANES)
+                    for (size_t l = 0; l < SENS_LANES; ++l) {
+                        r2[o0 + l] += du * y[o0 + l];
+                        b1[o0 + l] += y[o0 + l];
+                    }
                 if (!bad)
                     continue;
                 /* The rare trial with a non-finite output: what its
@@ -177,9 +229,9 @@ static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
                     const size_t o = part[q];
                     if (w[o] != 0.0)
                         continue;
-                    raw[k * 3 * O + o] += du;
-                    raw[(k * 3 + 1) * O + o] += du * du;
-                    rbin[(k * B + b) * 2 * O + o] += 1.0;
+                    raw[k * 3 * OP + o] += du;
+                    raw[(k * 3 + 1) * OP + o] += du * du;
+                    rbin[(k * B + b) * 2 * OP + o] += 1.0;
                 }
             }
         }
@@ -188,10 +240,11 @@ static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
      * output was not finite (zero for outputs finite throughout). */
     for (size_t o = 0; o < O; ++o)
         for (size_t k = 0; k < K; ++k) {
-            raw[k * 3 * O + o] = ksum[2 * k] - raw[k * 3 * O + o];
-            raw[(k * 3 + 1) * O + o] = ksum[2 * k + 1] - raw[(k * 3 + 1) * O + o];
+            raw[k * 3 * OP + o] = ksum[2 * k] - raw[k * 3 * OP + o];
+            raw[(k * 3 + 1) * OP + o] = ksum[2 * k + 1] - raw[(k * 3 + 1) * OP + o];
             for (size_t b = 0; b < B; ++b)
-                rbin[(k * B + b) * 2 * O + o] = kbin[k * B + b] - rbin[(k * B + b) * 2 * O + o];
+                rbin[(k * B + b) * 2 * OP + o] =
+                    kbin[k * B + b] - rbin[(k * B + b) * 2 * OP + o];
         }
     /* Shifted sums to the records (stats.h layout). */
     double *bins = out + K * O * DS_SENS_CO;
@@ -199,17 +252,17 @@ static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
         for (size_t o = 0; o < O; ++o) {
             double cn = 0.0, sy = 0.0;
             for (size_t b = 0; b < B; ++b) {
-                const double *rb = rbin + (k * B + b) * 2 * O + o;
+                const double *rb = rbin + (k * B + b) * 2 * OP + o;
                 double *r = bins + ((k * B + b) * O + o) * 2;
-                const double bn = rb[0], bs = rb[O];
+                const double bn = rb[0], bs = rb[OP];
                 cn += bn;
                 sy += bs;
                 r[0] = bn;
                 r[1] = bn > 0.0 ? shift[o] + bs / bn : 0.0;
             }
-            const double *rk = raw + k * 3 * O + o;
+            const double *rk = raw + k * 3 * OP + o;
             double *c = out + (k * O + o) * DS_SENS_CO;
-            const double su = rk[0], su2 = rk[O], suy = rk[2 * O];
+            const double su = rk[0], su2 = rk[OP], suy = rk[2 * OP];
             /* cn, sy equal on[o], osy[o] (the same values); the k-free sums
              * are used for y so that M2 of y is the same for every k. */
             (void)sy;

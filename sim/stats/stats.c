@@ -999,9 +999,7 @@ void ds_stats_free(ds_stats *s)
     free(s->sk_amount);
     free(s->sk_paid);
     free(s->sk_price);
-    free(s->sens_inputs);
-    free(s->sens_view);
-    free(s->sens_scratch);
+    ds_sens_free(s);
     ds_cond_free(s);
     free(s);
 }
@@ -2005,8 +2003,12 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
     const uint64_t sketch = 2 * (uint64_t)DS_SKETCH_MAX_BUCKETS * sizeof(uint64_t);
     const uint64_t coal_table = 2 * (uint64_t)DS_COAL_MAX_TRACKED * sizeof(ds_coalition);
     const uint64_t tracked = (uint64_t)DS_COAL_MAX_TRACKED * sizeof(uint64_t);
-    const uint64_t view = sens + cond_view + sizeof(ds_stats) + n_mo * sizeof(ds_moments) +
-                          n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
+    /* ... and, in each accumulator with a model, the CDF tables and the
+     * block's sensitivity scratch. */
+    const uint64_t sens_acc = (uint64_t)ds_sens_table_bytes(sc) +
+                              (uint64_t)(ds_sens_scratch_len(nin, DS_OUT_COUNT) + 1) * d;
+    const uint64_t view = sens + sens_acc + cond_view + sizeof(ds_stats) +
+                          n_mo * sizeof(ds_moments) + n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
                           (h > ni ? h : ni) * d + coal_table + tracked;
     /* A merged node's coalition array is sized for both children's rows
      * (node_merge), so up to twice the tracked cap.  The block spreads
