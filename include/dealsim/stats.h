@@ -361,6 +361,11 @@ typedef struct {
  * DS_COAL_ALL_INVESTORS investors it runs block 0 to find the tracked
  * coalitions). NULL on no memory. */
 ds_stats *ds_stats_alloc(const ds_model *m);
+/* The same, with the coalition choices (tracked masks, coalition sketches)
+ * copied from proto, an accumulator made by ds_stats_alloc(m) for the same
+ * model, instead of running block 0 again: for the driver's per-thread
+ * accumulators, made every round.  NULL on no memory. */
+ds_stats *ds_stats_alloc_like(const ds_model *m, const ds_stats *proto);
 /* Sets the tracked coalition masks (a copy; sorted and deduplicated here,
  * at most DS_COAL_MAX_TRACKED) of an accumulator with more than
  * DS_COAL_ALL_INVESTORS investors that holds nothing yet: for tests, tools

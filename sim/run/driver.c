@@ -338,7 +338,8 @@ ds_status ds_driver_create(const ds_model *m, int threads, const ds_sink *sink, 
         init = pool_init(&d->bp, m, d->nthreads + (d->sink ? DS_DRIVER_SPARE : 0), d->sink);
     }
     for (int i = 0; d->ws && init == DS_OK && i < d->nthreads; ++i) {
-        d->ws[i].partial = ds_stats_alloc(m);
+        /* Block 0 chooses the coalitions once; the rest copy the choice. */
+        d->ws[i].partial = i == 0 ? ds_stats_alloc(m) : ds_stats_alloc_like(m, d->ws[0].partial);
         d->ws[i].slot = -1;
         if (!d->ws[i].partial)
             init = DS_ERR_NOMEM;
@@ -399,7 +400,7 @@ ds_status ds_driver_run(ds_driver *d, const ds_run_options *opt, ds_stats *globa
     ds_status init = DS_OK;
     for (int i = 0; i < nthreads; ++i) {
         ds_stats_free(ws[i].local);
-        if (!(ws[i].local = ds_stats_alloc(m)))
+        if (!(ws[i].local = ds_stats_alloc_like(m, ws[0].partial)))
             init = DS_ERR_NOMEM;
     }
     if (init != DS_OK)

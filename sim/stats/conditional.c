@@ -356,12 +356,6 @@ ds_sketch *ds_cond_coal_sketch(const ds_stats *s, uint64_t mask)
     return lo < s->n_coal_sk && s->coal_sk_mask[lo] == mask ? &s->sk_coal[lo] : NULL;
 }
 
-static int cmp_u64(const void *pa, const void *pb)
-{
-    const uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-    return (a > b) - (a < b);
-}
-
 /* (count, mask) by count descending, then mask ascending. */
 static int cmp_count_mask(const void *pa, const void *pb)
 {
@@ -391,7 +385,7 @@ ds_status ds_cond_set_coal_masks(ds_stats *s, const uint64_t *masks, size_t n, i
     }
     if (n)
         memcpy(v, masks, n * sizeof *v);
-    qsort(v, n, sizeof *v, cmp_u64);
+    qsort(v, n, sizeof *v, ds_stats_cmp_u64);
     size_t nd = 0;
     for (size_t k = 0; k < n; ++k) {
         if (nd > 0 && cm[2 * (nd - 1) + 1] == v[k]) {
@@ -406,7 +400,7 @@ ds_status ds_cond_set_coal_masks(ds_stats *s, const uint64_t *masks, size_t n, i
     const size_t keep = nd < DS_COND_COAL_SKETCHES ? nd : DS_COND_COAL_SKETCHES;
     for (size_t k = 0; k < keep; ++k)
         s->coal_sk_mask[k] = cm[2 * k + 1];
-    qsort(s->coal_sk_mask, keep, sizeof *s->coal_sk_mask, cmp_u64);
+    qsort(s->coal_sk_mask, keep, sizeof *s->coal_sk_mask, ds_stats_cmp_u64);
     s->n_coal_sk = keep;
     free(v);
     free(cm);

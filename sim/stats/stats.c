@@ -879,7 +879,9 @@ ds_stats *ds_stats_alloc_shape(size_t n_outputs, size_t n_investors, size_t hori
     return s;
 }
 
-ds_stats *ds_stats_alloc(const ds_model *m)
+/* ds_stats_alloc and ds_stats_alloc_like: the coalition choices come from
+ * proto when given, else from block 0. */
+static ds_stats *stats_alloc_model(const ds_model *m, const ds_stats *proto)
 {
     const ds_scenario *sc = ds_model_scenario(m);
     int n_outputs = ds_model_n_outputs(m);
@@ -894,22 +896,31 @@ ds_stats *ds_stats_alloc(const ds_model *m)
         s->sampling = (int)sc->sampling;
     if (!s || (!s->coal_pooled && !s->cond_on))
         return s;
-    /* The tracked coalitions (stats.h) and the coalition sketches
-     * (conditional.c): from the masks of block 0 at full size, whatever this
-     * run's length, so every accumulator of every run of the scenario and
-     * seed gets the same set. */
-    ds_block *blk = ds_block_alloc(m);
-    uint64_t *masks = blk ? malloc(DS_BLOCK_SIZE * sizeof *masks) : NULL;
     ds_status st = DS_ERR_NOMEM;
-    if (masks) {
-        ds_model_run_block(m, 0, DS_BLOCK_SIZE, blk);
-        memcpy(masks, blk->joined_mask, DS_BLOCK_SIZE * sizeof *masks);
-        st = s->coal_pooled ? ds_stats_set_tracked(s, masks, DS_BLOCK_SIZE) : DS_OK;
+    if (proto) {
+        /* Made from the same model: the same choices, without block 0. */
+        st = proto->coal_pooled == s->coal_pooled && proto->cond_on == s->cond_on
+                 ? DS_OK
+                 : DS_ERR_INTERNAL;
+        if (st == DS_OK && s->coal_pooled)
+            st = ds_stats_set_tracked(s, proto->tracked, proto->n_tracked);
         if (st == DS_OK && s->cond_on)
-            st = ds_cond_set_coal_masks(s, masks, DS_BLOCK_SIZE, 0);
+            st = ds_cond_set_coal_masks(s, proto->coal_sk_mask, proto->n_coal_sk, 1);
+    } else {
+        /* The tracked coalitions (stats.h) and the coalition sketches
+         * (conditional.c): from the masks of block 0 at full size, whatever
+         * this run's length, so every accumulator of every run of the
+         * scenario and seed gets the same set. */
+        ds_block *blk = ds_block_alloc(m);
+        if (blk) {
+            ds_model_run_block(m, 0, DS_BLOCK_SIZE, blk);
+            st = s->coal_pooled ? ds_stats_set_tracked(s, blk->joined_mask, DS_BLOCK_SIZE)
+                                : DS_OK;
+            if (st == DS_OK && s->cond_on)
+                st = ds_cond_set_coal_masks(s, blk->joined_mask, DS_BLOCK_SIZE, 0);
+        }
+        ds_block_free(blk);
     }
-    free(masks);
-    ds_block_free(blk);
     if (st != DS_OK) {
         ds_stats_free(s);
         return NULL;
@@ -917,7 +928,14 @@ ds_stats *ds_stats_alloc(const ds_model *m)
     return s;
 }
 
-static int u64_compare(const void *pa, const void *pb)
+ds_stats *ds_stats_alloc(const ds_model *m) { return stats_alloc_model(m, NULL); }
+
+ds_stats *ds_stats_alloc_like(const ds_model *m, const ds_stats *proto)
+{
+    return stats_alloc_model(m, proto);
+}
+
+int ds_stats_cmp_u64(const void *pa, const void *pb)
 {
     uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
     return (a > b) - (a < b);
@@ -932,7 +950,7 @@ ds_status ds_stats_set_tracked(ds_stats *s, const uint64_t *masks, size_t n)
         return DS_ERR_NOMEM;
     if (n)
         memcpy(v, masks, n * sizeof *v);
-    qsort(v, n, sizeof *v, u64_compare);
+    qsort(v, n, sizeof *v, ds_stats_cmp_u64);
     size_t w = 0;
     for (size_t k = 0; k < n; ++k)
         if (w == 0 || v[k] != v[w - 1])

@@ -16,6 +16,8 @@
 
 /* Allocates a node's arrays for s's shape with room for n_coal coalitions;
  * the moments are left uninitialised.  On failure nothing is allocated. */
+/* qsort comparison of uint64_t values, ascending (masks). */
+int ds_stats_cmp_u64(const void *pa, const void *pb);
 ds_status ds_stats_node_alloc(const ds_stats *s, size_t n_coal, ds_stats_node *nd);
 void ds_stats_node_free(ds_stats_node *nd);
 /* Makes one side of a sketch cover keys [kmin, kmax] (within
