@@ -64,6 +64,7 @@ typedef struct {
     double *ws_inputs;         /* [n_inputs * B] */
     double *ws_eps;            /* [n_corr_inputs * B] */
     double *ws_suffix;         /* [horizon + 1] */
+    double *ws_path;           /* [horizon] a trial's month shocks */
     double *ws_z;              /* [n_corr_inputs] */
 } ds_block;
 

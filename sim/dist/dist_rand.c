@@ -93,6 +93,35 @@ double ds_rand_normal(ds_rng *r)
     return normal_slow(r, bits);
 }
 
+/* n draws of ds_rand_normal(r) into out, in order: the same words and the
+ * same values, with the generator's state kept in registers between the
+ * common-path draws (through r, a store and a load per draw would chain
+ * them). */
+void ds_rand_normals(ds_rng *r, double *out, size_t n)
+{
+    ds_u128 state = r->state;
+    const ds_u128 inc = r->inc;
+    for (size_t k = 0; k < n; ++k) {
+        uint64_t hi = (uint64_t)(state >> 64);
+        const uint64_t lo = (uint64_t)state | 1u;
+        hi ^= hi >> 32;
+        hi *= DS_PCG_CHEAP_MULT;
+        hi ^= hi >> 48;
+        hi *= lo;
+        state = state * DS_PCG_CHEAP_MULT + inc;
+        const unsigned i = (unsigned)(hi & DS_ZIG_LAYER_MASK);
+        const uint64_t m = hi >> DS_ZIG_ABSCISSA_SHIFT;
+        if (m < ds_zig_norm_k[i]) {
+            out[k] = zig_signed((double)m * ds_zig_norm_w[i], hi);
+            continue;
+        }
+        r->state = state;
+        out[k] = normal_slow(r, hi);
+        state = r->state;
+    }
+    r->state = state;
+}
+
 static DS_NOINLINE double exponential_slow(ds_rng *r, uint64_t bits)
 {
     for (;;) {

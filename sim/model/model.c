@@ -186,6 +186,7 @@ void ds_block_clear(ds_block *blk)
     free(blk->ws_inputs);
     free(blk->ws_eps);
     free(blk->ws_suffix);
+    free(blk->ws_path);
     free(blk->ws_z);
     memset(blk, 0, sizeof *blk);
 }
@@ -212,6 +213,7 @@ ds_block *ds_block_alloc(const ds_model *m)
     ok &= (blk->ws_inputs = malloc(B * (m->n_inputs ? m->n_inputs : 1) * sizeof(double))) != NULL;
     ok &= (blk->ws_eps = malloc(B * (m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
     ok &= (blk->ws_suffix = malloc((m->horizon + 1) * sizeof(double))) != NULL;
+    ok &= (blk->ws_path = malloc(m->horizon * sizeof(double))) != NULL;
     ok &= (blk->ws_z = malloc((m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
     if (!ok) {
         ds_block_free(blk);
@@ -332,10 +334,15 @@ static void price_path(const ds_model *m, size_t t, ds_rng *rpath, ds_rng *rjump
     double next_jump = (double)INFINITY; /* time of the next jump, years */
     if (lambda > 0.0)
         next_jump = ds_rand_exponential(rjump) / lambda;
+    double *shock = blk->ws_path; /* the months' shocks, drawn in month order */
+    if (draw_shocks)
+        ds_rand_normals(rpath, shock, H);
+    else
+        memset(shock, 0, H * sizeof *shock);
     double d = 0.0;
     for (size_t j = 0; j < H; ++j) {
         const double month_end = (double)(j + 1) * DT;
-        const double eps = draw_shocks ? ds_rand_normal(rpath) : 0.0;
+        const double eps = shock[j];
         double jump = 0.0;
         while (next_jump <= month_end) {
             jump += ds_dist_sample(&sc->jump_size, rjump);
