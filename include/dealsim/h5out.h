@@ -44,7 +44,7 @@
  * major changes when the layout or the results' bits change, minor for
  * additions a reader may ignore. */
 #define DS_FILE_FORMAT_MAJOR 3
-#define DS_FILE_FORMAT_MINOR 0
+#define DS_FILE_FORMAT_MINOR 1
 
 typedef struct ds_h5out ds_h5out;
 

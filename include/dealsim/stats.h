@@ -230,6 +230,23 @@ typedef struct {
     double m2;   /* sum of squared deviations of their means (0 when n = 0) */
 } ds_bspread;
 
+/* Ratio spread (blockspread.c; README, "Sampling"): for a mean over some
+ * of the trials -- a conditional mean, or an investor's mean given it joins
+ * -- the co-moments of the FULL blocks' pairs (S_b, N_b), S_b the sum of the
+ * values in block b and N_b their count: the number of blocks, the means of
+ * S and N and the sums of squared and crossed deviations, merged by Chan's
+ * bivariate update along the fixed tree like ds_bspread.  The estimate
+ * R = sum S / sum N is a ratio of block totals, so its standard error is
+ * the ratio estimator's, sqrt(sum (S_b - R N_b)^2 / (nb (nb - 1))) / mean N;
+ * the spread of N_b / B gives the standard error of the fraction of trials
+ * the condition holds in.  Kept only under latin_hypercube (under
+ * monte_carlo the trials are independent and the iid formula holds). */
+typedef struct {
+    uint64_t n;     /* full blocks */
+    double ms, mn;  /* means of S_b and N_b */
+    double mss, mnn, msn; /* sums of squared / crossed deviations */
+} ds_rspread;
+
 /* Under Latin hypercube sampling a standard error resting on fewer full
  * blocks than this is marked unreliable (the file's stderr_reliable, the
  * printed summary). */
@@ -263,6 +280,7 @@ typedef struct {
     uint64_t other_closed, other_target_met;
     double other_m2;
     ds_moments *cond;
+    ds_rspread *crs;      /* [ds_cond_len] ratio spreads of cond (latin_hypercube), or NULL */
     int has_bsp;          /* 0: a node from a state without block spreads */
     ds_bspread bsp[DS_OUT_COUNT]; /* block spread of each output */
 } ds_stats_node;
@@ -355,6 +373,11 @@ typedef struct {
     int sampling;
     int bsp_valid;
     ds_bspread bsp[DS_OUT_COUNT];
+    /* After finalize, under latin_hypercube with conditional summaries: the
+     * ratio spread of each cond_view entry (crs_valid 0 when some node
+     * lacked them: a state of version 5 or older). */
+    ds_rspread *crs_view; /* [ds_cond_len] */
+    int crs_valid;
 } ds_stats;
 
 /* Allocates empty accumulators shaped for the model (with more than
@@ -470,6 +493,13 @@ void ds_sens_estimate(const double *co, const double *bins, size_t n_outputs, do
 /* A leaf's record from its block's moments: n = 1 and the block's mean when
  * the block is full and has a finite value, else n = 0. */
 void ds_bspread_leaf(ds_bspread *b, const ds_moments *block_out, int full);
+/* A block's (S, N) pair from its moments of the values (a tail: n = 0),
+ * the merge, the ratio's standard error and that of N / block_size (NaN
+ * below 2 blocks). */
+void ds_rspread_leaf(ds_rspread *r, const ds_moments *block_mo, int full);
+void ds_rspread_merge(ds_rspread *out, const ds_rspread *l, const ds_rspread *r);
+double ds_rspread_stderr_ratio(const ds_rspread *r);
+double ds_rspread_stderr_share(const ds_rspread *r, double block_size);
 /* out := merge(l, r), l the lower-index node (Chan et al.). */
 void ds_bspread_merge(ds_bspread *out, const ds_bspread *l, const ds_bspread *r);
 /* sd of the block means / sqrt(n); NaN when n < 2. */
@@ -540,6 +570,19 @@ ds_status ds_cond_setup(ds_stats *s);
  * copy of the unconditional one with the non-joiners' zeros removed (do
  * not free it). */
 ds_sketch ds_cond_joined_sketch(const ds_stats *s, size_t i, int paid);
+/* The standard error of cond_view entry mo (a pointer into s->cond_view)
+ * by the program's rule: the ratio spread's under latin_hypercube (NaN when
+ * the state had none), the iid sd / sqrt(n) under monte_carlo. */
+double ds_cond_stderr(const ds_stats *s, const ds_moments *mo);
+/* The standard error of the fraction of trials where condition c holds:
+ * the spread of the full blocks' fractions under latin_hypercube, the
+ * binomial sqrt(p (1 - p) / trials) under monte_carlo. */
+double ds_cond_share_stderr(const ds_stats *s, size_t c);
+/* The standard error of investor i's join probability: from the spread
+ * of the full blocks' join fractions under latin_hypercube when the
+ * conditional summaries hold them, else the binomial sqrt(p (1 - p) / n)
+ * (under latin_hypercube an upper bound: README, Sampling). */
+double ds_stats_join_stderr(const ds_stats *s, size_t i);
 /* Condition name c into buf ("closed", "target_met", "joined.<name>"). */
 void ds_cond_name(const ds_stats *s, size_t c, const char *const *inv_names, char *buf,
                   size_t size);
@@ -547,12 +590,14 @@ void ds_cond_name(const ds_stats *s, size_t c, const char *const *inv_names, cha
 /* ------------------------------------------------------------------------ */
 /* Saved state: a generic, self-describing list of named arrays. */
 
-/* Of the array set ds_stats_export writes.  5 added the conditional
+/* Of the array set ds_stats_export writes.  6 added the conditional
+ * ratio spreads (latin_hypercube only; a version 5 state imports without
+ * them: crs_valid 0).  5 added the conditional
  * summaries (stats.h "Conditional"), 4 the block spreads and the sampling
  * method; version 3 and 4 states still import (a version 3 one as
  * monte_carlo without block spreads; both without conditional results,
  * ds_stats.cond_valid 0). */
-#define DS_STATS_STATE_VERSION 5
+#define DS_STATS_STATE_VERSION 6
 #define DS_STATS_STATE_VERSION_MIN 3
 #define DS_STATE_NAME_MAX 40
 #define DS_STATE_MAX_RANK 2

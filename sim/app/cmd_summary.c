@@ -179,7 +179,7 @@ static int print_json(const ds_cli_result *r)
         ds_cli_json_str(o, sc->investors[i].name);
         fprintf(o, ", \"joined\": %llu, ", (unsigned long long)st->inv_joined[i]);
         json_kv_num(o, "join_probability", p, 1);
-        json_kv_num(o, "join_stderr", sqrt(p * (1.0 - p) / n), 1);
+        json_kv_num(o, "join_stderr", ds_stats_join_stderr(st, i), 1);
         json_kv_num(o, "amount_mean", mo_mean(&st->inv_amount[i]), 1);
         json_kv_num(o, "paid_mean", mo_mean(&st->inv_paid[i]), 1);
         json_kv_num(o, "stake_mean",

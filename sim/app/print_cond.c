@@ -57,13 +57,13 @@ static void quantile_key(double q, char *key, size_t size)
 
 /* {"mean", "sd", "stderr", "quantiles": {...}} of moments (and a sketch,
  * NULL: no quantiles). */
-static void json_stats(FILE *o, const ds_scenario *sc, const ds_moments *mo,
+static void json_stats(FILE *o, const ds_scenario *sc, const ds_stats *st, const ds_moments *mo,
                        const ds_sketch *sk)
 {
     fprintf(o, "{\"count\": %llu, ", (unsigned long long)mo->n);
     kv(o, "mean", ds_moments_mean_all(mo), 1);
     kv(o, "sd", ds_moments_sd(mo), 1);
-    kv(o, "stderr", ds_moments_stderr(mo), sk != NULL);
+    kv(o, "stderr", ds_cond_stderr(st, mo), sk != NULL);
     if (sk) {
         fputs("\"quantiles\": {", o);
         for (size_t j = 0; j < sc->n_quantiles; ++j) {
@@ -84,7 +84,7 @@ void ds_cli_json_if_joined(FILE *o, const ds_scenario *sc, const ds_stats *st, s
     for (int q = 0; q < 3; ++q) {
         const ds_sketch sk = ds_cond_joined_sketch(st, i, q == 1);
         fprintf(o, ", \"%s\": ", key[q]);
-        json_stats(o, sc, &DS_COND_INV(st, st->cond_view, i, q), q < 2 ? &sk : NULL);
+        json_stats(o, sc, st, &DS_COND_INV(st, st->cond_view, i, q), q < 2 ? &sk : NULL);
     }
 }
 
@@ -147,12 +147,13 @@ void ds_cli_json_conditional(FILE *o, const ds_scenario *sc, const ds_stats *st)
         ds_cli_json_str(o, name);
         fprintf(o, ": {\"count\": %llu, ", (unsigned long long)cnt);
         kv(o, "probability", st->trials ? (double)cnt / (double)st->trials : (double)NAN, 1);
+        kv(o, "probability_stderr", ds_cond_share_stderr(st, c), 1);
         fputs("\"outputs\": {", o);
         for (size_t k = 0; k < st->n_outputs; ++k) {
             fprintf(o, "%s\n      ", k ? "," : "");
             ds_cli_json_str(o, ds_output_get_info((ds_output)k)->name);
             fputs(": ", o);
-            json_stats(o, sc, &DS_COND_OUT(st, st->cond_view, c, k),
+            json_stats(o, sc, st, &DS_COND_OUT(st, st->cond_view, c, k),
                        c < DS_COND_SKETCHED ? DS_COND_SKETCH(st, c, k) : NULL);
         }
         fputs("}}", o);

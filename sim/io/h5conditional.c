@@ -45,12 +45,12 @@ ds_status ds_h5_write_conditional(hid_t file, const ds_h5_sum *s, ds_diag *diag)
         names[c] = arena + c * COND_NAME_MAX;
         cnt[c] = O ? cond_trials(&DS_COND_OUT(st, st->cond_view, c, 0)) : 0;
         p[c] = st->trials ? (double)cnt[c] / n : (double)NAN;
-        pse[c] = sqrt(p[c] * (1.0 - p[c]) / n);
+        pse[c] = ds_cond_share_stderr(st, c);
         for (size_t o = 0; o < O; ++o) {
             const ds_moments *mo = &DS_COND_OUT(st, st->cond_view, c, o);
             mean[c * O + o] = ds_moments_mean_all(mo);
             sd[c * O + o] = ds_moments_sd(mo);
-            se[c * O + o] = ds_moments_stderr(mo);
+            se[c * O + o] = ds_cond_stderr(st, mo);
             nan[c * O + o] = mo->nan;
             for (size_t q = 0; q < Q; ++q)
                 qv[(c * O + o) * Q + q] =
@@ -71,14 +71,19 @@ ds_status ds_h5_write_conditional(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     ds_gw_var(&g, "count", DS_H5_U64, 1, d1, cnt, "1", "trials where the condition holds");
     ds_gw_var(&g, "probability", DS_H5_F64, 1, d1, p, "1",
               "fraction of trials where the condition holds");
+    const int lhs = st->sampling == DS_SAMPLING_LATIN_HYPERCUBE;
     ds_gw_var(&g, "probability_stderr", DS_H5_F64, 1, d1, pse, "1",
-              "binomial standard error of probability");
+              lhs ? "standard error of probability from the spread of the full blocks' "
+                    "fractions (latin_hypercube)"
+                  : "binomial standard error of probability");
     ds_gw_var(&g, "mean", DS_H5_F64, 2, d2, mean, DS_H5_UNITS_MIXED,
               "mean of the output given the condition (booleans: conditional probability)");
     ds_gw_var(&g, "sd", DS_H5_F64, 2, d2, sd, DS_H5_UNITS_MIXED,
               "sample standard deviation of the output given the condition");
     ds_gw_var(&g, "stderr", DS_H5_F64, 2, d2, se, DS_H5_UNITS_MIXED,
-              "standard error of mean, sd / sqrt(finite values)");
+              lhs ? "standard error of mean, the ratio estimator's over the full blocks "
+                    "(latin_hypercube; README, Sampling)"
+                  : "standard error of mean, sd / sqrt(finite values)");
     ds_gw_var(&g, "nan_count", DS_H5_U64, 2, d2, nan, "1",
               "NaN values of the output given the condition");
     ds_gw_var(&g, "quantiles", DS_H5_F64, 3, d3, qv, DS_H5_UNITS_MIXED,
@@ -120,7 +125,7 @@ void ds_h5_investors_if_joined(ds_gw *g, const ds_h5_sum *s)
                 const ds_moments *mo = &DS_COND_INV(st, st->cond_view, i, q);
                 b[i] = k == 0 ? ds_moments_mean_all(mo)
                        : k == 1 ? ds_moments_sd(mo)
-                                : ds_moments_stderr(mo);
+                                : ds_cond_stderr(st, mo);
             }
             static const char *const stat[3] = {"mean", "sd", "stderr"};
             static const char *const sdesc[3] = {"mean", "sample standard deviation",

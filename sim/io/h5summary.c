@@ -303,12 +303,12 @@ ds_status ds_h5_write_investors(hid_t file, const ds_h5_sum *s, ds_diag *diag)
         b[i] = st->trials > 0 ? (double)st->inv_joined[i] / n : DS_H5_NAN;
     ds_gw_var(&g, "join_probability", DS_H5_F64, 1, d1, b, "1",
               "fraction of trials in which the investor joined");
-    for (size_t i = 0; i < s->ni; i++) {
-        double p = st->trials > 0 ? (double)st->inv_joined[i] / n : DS_H5_NAN;
-        b[i] = sqrt(p * (1.0 - p) / n);
-    }
+    for (size_t i = 0; i < s->ni; i++)
+        b[i] = ds_stats_join_stderr(st, i);
     ds_gw_var(&g, "join_stderr", DS_H5_F64, 1, d1, b, "1",
-              "standard error of join_probability, sqrt(p (1 - p) / trials)");
+              "standard error of join_probability: sqrt(p (1 - p) / trials), or under "
+              "latin_hypercube with conditional summaries the spread of the full blocks' "
+              "join fractions");
     for (size_t i = 0; i < s->ni; i++)
         b[i] = ds_h5_mean(&st->inv_amount[i]);
     ds_gw_var(&g, "amount_mean", DS_H5_F64, 1, d1, b, usd, "mean commitment a_i");

@@ -34,6 +34,7 @@ ds_status ds_cond_setup(ds_stats *s)
         return DS_OK;
     const size_t nsk = DS_COND_SKETCHED * s->n_outputs;
     s->cond_view = malloc((ds_cond_len(s) + 1) * sizeof *s->cond_view);
+    s->crs_view = malloc((ds_cond_len(s) + 1) * sizeof *s->crs_view);
     s->sk_cond = calloc(nsk + 1, sizeof *s->sk_cond);
     s->cond_sel = malloc(DS_COND_SKETCHED * (size_t)DS_BLOCK_SIZE);
     s->cond_idx = malloc(DS_BLOCK_SIZE * sizeof *s->cond_idx);
@@ -41,7 +42,7 @@ ds_status ds_cond_setup(ds_stats *s)
     s->sk_coal = calloc(DS_COND_COAL_SKETCHES, sizeof *s->sk_coal);
     s->cond_work = malloc(sizeof *s->cond_work);
     s->n_coal_sk = 0;
-    if (!s->cond_view || !s->sk_cond || !s->cond_sel || !s->cond_idx || !s->cond_buf ||
+    if (!s->cond_view || !s->crs_view || !s->sk_cond || !s->cond_sel || !s->cond_idx || !s->cond_buf ||
         !s->sk_coal || !s->cond_work) {
         ds_cond_free(s);
         return DS_ERR_NOMEM;
@@ -72,6 +73,9 @@ void ds_cond_free(ds_stats *s)
     s->sk_coal = NULL;
     s->n_coal_sk = 0;
     free(s->cond_view);
+    free(s->crs_view);
+    s->crs_view = NULL;
+    s->crs_valid = 0;
     free(s->cond_sel);
     free(s->cond_idx);
     free(s->cond_buf);

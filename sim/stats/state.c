@@ -63,6 +63,9 @@
 /* The sampling method and the block spreads (version 4; stats.h). */
 static ds_status export_bspread(const ds_stats *s, ds_state *st);
 static ds_status import_bspread(const ds_state *in, ds_stats *s, ds_diag *diag);
+/* The conditional ratio spreads (version 6; stats.h, ds_rspread). */
+static ds_status export_crs(const ds_stats *s, ds_state *st);
+static ds_status import_crs(const ds_state *in, ds_stats *s, ds_diag *diag);
 
 /* ------------------------------------------------------------- ds_state */
 
@@ -558,7 +561,8 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
             memcpy(sv + j * len, (j < s->n_nodes ? &s->nodes[j] : &s->tail)->sens,
                    len * sizeof *sv);
     }
-    return export_bspread(s, st);
+    DS_TRY(export_bspread(s, st));
+    return export_crs(s, st);
 }
 
 /* The optional sensitivity records (export_inner); absent: no sensitivity
@@ -1095,6 +1099,8 @@ ds_status ds_stats_import(const ds_stats_shape *shape, const ds_state *in, ds_st
         st = import_sensitivity(in, s, diag);
     if (st == DS_OK)
         st = import_bspread(in, s, diag);
+    if (st == DS_OK)
+        st = import_crs(in, s, diag);
     if (st != DS_OK) {
         if (st == DS_ERR_NOMEM)
             ds_diag_set(diag, st, NULL, 0, 0, "out of memory (importing state)");
@@ -1211,6 +1217,97 @@ static ds_status import_bspread(const ds_state *in, ds_stats *s, ds_diag *diag)
             nd->bsp[o].m2 = m2;
         }
         nd->has_bsp = 1;
+    }
+    return DS_OK;
+}
+
+/* The ratio spreads' arrays: name, long name; [node, cond_accumulator]. */
+#define CRS_F64 5
+static const char *const crs_name[CRS_F64] = {
+    "node_cond_block_sum_mean", "node_cond_block_count_mean", "node_cond_block_sum_m2",
+    "node_cond_block_count_m2", "node_cond_block_cross_m2"};
+static const char *const crs_desc[CRS_F64] = {
+    "mean over the full blocks of the sum S_b of the values given the condition",
+    "mean over the full blocks of their count N_b",
+    "sum of squared deviations of S_b", "sum of squared deviations of N_b",
+    "sum of crossed deviations of S_b and N_b"};
+
+static ds_status export_crs(const ds_stats *s, ds_state *st)
+{
+    if (!state_has_cond(s))
+        return DS_OK;
+    const size_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), len = ds_cond_len(s);
+    for (size_t j = 0; j < nn; ++j)
+        if (!(j < s->n_nodes ? &s->nodes[j] : &s->tail)->crs)
+            return DS_OK; /* monte_carlo, or continued from a version 5 state */
+    const char *dnc[2] = {"node", "cond_accumulator"};
+    uint64_t d_nc[2] = {nn, len}, *bn;
+    double *v[CRS_F64];
+    DS_TRY(add_u64(st, "node_cond_block_count", 2, d_nc, dnc, "1",
+                   "full blocks in the node (latin_hypercube ratio spreads, stats.h ds_rspread)",
+                   &bn));
+    for (int a = 0; a < CRS_F64; ++a)
+        DS_TRY(add_f64(st, crs_name[a], 2, d_nc, dnc, "various", crs_desc[a], &v[a]));
+    for (size_t j = 0; j < nn; ++j) {
+        const ds_rspread *r = (j < s->n_nodes ? &s->nodes[j] : &s->tail)->crs;
+        for (size_t k = 0; k < len; ++k) {
+            const size_t e = j * len + k;
+            bn[e] = r[k].n;
+            v[0][e] = r[k].ms, v[1][e] = r[k].mn, v[2][e] = r[k].mss;
+            v[3][e] = r[k].mnn, v[4][e] = r[k].msn;
+        }
+    }
+    return DS_OK;
+}
+
+static ds_status import_crs(const ds_state *in, ds_stats *s, ds_diag *diag)
+{
+    if (!ds_state_find(in, "node_cond_block_count")) {
+        for (int a = 0; a < CRS_F64; ++a)
+            if (ds_state_find(in, crs_name[a]))
+                BAD("%s without node_cond_block_count", crs_name[a]);
+        return DS_OK; /* monte_carlo, or a version 5 state */
+    }
+    if (!state_has_cond(s) || s->sampling != DS_SAMPLING_LATIN_HYPERCUBE)
+        BAD("node_cond_block_count without conditional moments under latin_hypercube");
+    const uint64_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), len = ds_cond_len(s);
+    const void *p;
+    const double *v[CRS_F64];
+    DS_TRY(need(in, "node_cond_block_count", DS_STATE_U64, 2, nn, len, &p, NULL, diag));
+    const uint64_t *bn = p;
+    for (int a = 0; a < CRS_F64; ++a) {
+        DS_TRY(need(in, crs_name[a], DS_STATE_F64, 2, nn, len, &p, NULL, diag));
+        v[a] = p;
+    }
+    const double bsize = (double)s->block_size;
+    for (uint64_t j = 0; j < nn; ++j) {
+        ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        const uint64_t most = j >= s->n_nodes ? 0 : (UINT64_C(1) << nd->level);
+        if (!(nd->crs = malloc((len + 1) * sizeof *nd->crs)))
+            return DS_ERR_NOMEM;
+        for (uint64_t k = 0; k < len; ++k) {
+            const uint64_t e = j * len + k, n = bn[e];
+            const double ms = v[0][e], mn = v[1][e], mss = v[2][e], mnn = v[3][e],
+                         msn = v[4][e];
+            if (n > most)
+                BAD("node_cond_block_count[%llu][%llu] = %llu exceeds the node's %llu full "
+                    "blocks",
+                    (unsigned long long)j, (unsigned long long)k, (unsigned long long)n,
+                    (unsigned long long)most);
+            int ok;
+            if (n == 0)
+                ok = ms == 0.0 && mn == 0.0 && mss == 0.0 && mnn == 0.0 && msn == 0.0;
+            else
+                ok = isfinite(ms) && mn >= 0.0 && mn <= bsize && isfinite(mss) && mss >= 0.0 &&
+                     isfinite(mnn) && mnn >= 0.0 && isfinite(msn) &&
+                     (n > 1 || (mss == 0.0 && mnn == 0.0 && msn == 0.0));
+            if (!ok)
+                BAD("the ratio spread [%llu][%llu] (%g, %g, %g, %g, %g) is not valid for %llu "
+                    "blocks",
+                    (unsigned long long)j, (unsigned long long)k, ms, mn, mss, mnn, msn,
+                    (unsigned long long)n);
+            nd->crs[k] = (ds_rspread){n, ms, mn, mss, mnn, msn};
+        }
     }
     return DS_OK;
 }

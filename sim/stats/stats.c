@@ -1304,7 +1304,9 @@ void ds_stats_node_free(ds_stats_node *nd)
     free(nd->coal);
     free(nd->sens);
     free(nd->cond);
+    free(nd->crs);
     nd->cond = NULL;
+    nd->crs = NULL;
     nd->mo = NULL;
     nd->coal = NULL;
     nd->sens = NULL;
@@ -1426,6 +1428,15 @@ static ds_status node_merge(const ds_stats *s, const ds_stats_node *l, const ds_
         }
         ds_cond_merge(s, l->cond, r->cond, out->cond);
     }
+    if (l->crs && r->crs) {
+        const size_t len = ds_cond_len(s);
+        if (!(out->crs = malloc(len * sizeof *out->crs))) {
+            ds_stats_node_free(out);
+            return DS_ERR_NOMEM;
+        }
+        for (size_t k = 0; k < len; ++k)
+            ds_rspread_merge(&out->crs[k], &l->crs[k], &r->crs[k]);
+    }
     if (s->sens_k > 0 && l->sens && r->sens) {
         out->sens = malloc(ds_sens_len(s->sens_k, s->n_outputs) * sizeof *out->sens);
         if (!out->sens) {
@@ -1458,6 +1469,14 @@ static ds_status node_copy(const ds_stats *s, const ds_stats_node *src, ds_stats
     if (ds_cond_dup(s, src->cond, &dst->cond) != DS_OK) {
         ds_stats_node_free(dst);
         return DS_ERR_NOMEM;
+    }
+    if (src->crs) {
+        const size_t len = ds_cond_len(s);
+        if (!(dst->crs = malloc(len * sizeof *dst->crs))) {
+            ds_stats_node_free(dst);
+            return DS_ERR_NOMEM;
+        }
+        memcpy(dst->crs, src->crs, len * sizeof *dst->crs);
     }
     if (s->sens_k > 0 && src->sens) {
         const size_t len = ds_sens_len(s->sens_k, s->n_outputs);
@@ -1606,6 +1625,15 @@ ds_status ds_stats_commit_block(ds_stats *acc, const ds_stats *partial, uint64_t
     leaf.has_bsp = 1;
     for (size_t o = 0; o < acc->n_outputs; ++o)
         ds_bspread_leaf(&leaf.bsp[o], &partial->out[o], !is_tail);
+    if (leaf.cond && acc->sampling == DS_SAMPLING_LATIN_HYPERCUBE) {
+        const size_t len = ds_cond_len(acc);
+        if (!(leaf.crs = malloc(len * sizeof *leaf.crs))) {
+            ds_stats_node_free(&leaf);
+            return DS_ERR_NOMEM;
+        }
+        for (size_t k = 0; k < len; ++k)
+            ds_rspread_leaf(&leaf.crs[k], &leaf.cond[k], !is_tail);
+    }
     if (acc->sens_k > 0 && partial->sens_k == acc->sens_k && partial->sens_valid) {
         const size_t len = ds_sens_len(acc->sens_k, acc->n_outputs);
         leaf.sens = malloc(len * sizeof *leaf.sens);
@@ -1783,6 +1811,11 @@ ds_status ds_stats_finalize(ds_stats *s, ds_diag *diag)
     if (s->cond_on && acc.cond) {
         memcpy(s->cond_view, acc.cond, ds_cond_len(s) * sizeof *s->cond_view);
         s->cond_valid = 1;
+    }
+    s->crs_valid = 0;
+    if (s->cond_valid && acc.crs && s->crs_view) {
+        memcpy(s->crs_view, acc.crs, ds_cond_len(s) * sizeof *s->crs_view);
+        s->crs_valid = 1;
     }
     if (s->n_node_cps)
         memcpy(s->checkpoints, s->node_cps, s->n_node_cps * sizeof *s->checkpoints);
@@ -2006,14 +2039,18 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
     const uint64_t sens = (uint64_t)ds_sens_len(nin, DS_OUT_COUNT) * d + (nin + 1) * d;
     /* Conditional (stats.h "Conditional"): moments a node and a view,
      * their sketches an accumulator, the selection scratch a view. */
-    const uint64_t cond_mo = sc->conditional
-                                 ? ((DS_COND_BOOLS + ni) * DS_OUT_COUNT + 3 * ni + 1) *
-                                       (uint64_t)sizeof(ds_moments)
-                                 : 0;
+    /* (with their ratio spreads under latin_hypercube: the view always) */
+    const uint64_t cond_n = (DS_COND_BOOLS + ni) * DS_OUT_COUNT + 3 * ni + 1;
+    const uint64_t cond_mo =
+        sc->conditional
+            ? cond_n * ((uint64_t)sizeof(ds_moments) +
+                        (sc->sampling == DS_SAMPLING_LATIN_HYPERCUBE ? sizeof(ds_rspread) : 0))
+            : 0;
     const uint64_t cond_sk =
         sc->conditional ? (uint64_t)DS_COND_SKETCHED * DS_OUT_COUNT + DS_COND_COAL_SKETCHES : 0;
     const uint64_t cond_view =
-        cond_mo + (sc->conditional ? (DS_COND_SKETCHED + 4 + 8 * DS_COND_CW) * B +
+        cond_mo + (sc->conditional ? cond_n * (uint64_t)sizeof(ds_rspread) : 0) +
+        (sc->conditional ? (DS_COND_SKETCHED + 4 + 8 * DS_COND_CW) * B +
                                          sizeof(struct ds_cond_sk_work)
                                    : 0);
     const uint64_t n_mo = DS_OUT_COUNT + 3 * ni + h;       /* moments of a view */

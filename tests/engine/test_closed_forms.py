@@ -46,7 +46,13 @@ with h5py.File(f, "r") as h:
     js = h["investors/join_stderr"][()]
 for i, name in enumerate(inv):
     c.z(jp[i], math.sqrt(p[name] * (1 - p[name]) / n), p[name], f"P(join {name})", Z_MAX)
-    c.ok(abs(js[i] - math.sqrt(jp[i] * (1 - jp[i]) / n)) < 1e-12, f"join_stderr {name}")
+    binom = math.sqrt(jp[i] * (1 - jp[i]) / n)
+    if SAMPLING == "monte_carlo":
+        c.ok(abs(js[i] - binom) < 1e-12, f"join_stderr {name}")
+    else:
+        # The blocks' spread of the join fractions (README, Sampling): the
+        # joins are stratified, so it is far below the binomial one.
+        c.ok(0 <= js[i] < binom, f"join_stderr {name} {js[i]:.3g} below the binomial {binom:.3g} under LHS")
 
 mask = tr["joined_mask"].astype(np.uint64)
 both = ((mask & np.uint64(3)) == np.uint64(3)).mean()

@@ -67,11 +67,57 @@ TRUTH = {
 }
 
 
+# Conditional means (ratios of block totals, README "Sampling") and
+# fractions, with their closed forms.  Not join.A or join.C: A is first in
+# the Cholesky order and C uncorrelated, so their join fractions are
+# stratified exactly (a block's count varies by one stratum at most) and the
+# estimate is discrete, not Student-t; join.B mixes two latents.
+p_none = 1 - pA - pB + p_ab  # neither A nor B: total is C's 5 at most, not closed
+COND_TRUTH = {
+    ("conditional", "joined.B", "probability"): pB,
+    ("conditional", "target_met", "probability"): TRUTH["target_met"],
+    ("conditional", "closed", "total"): (TRUTH["total"] - 5 * pC * p_none) / TRUTH["closed"],
+    ("conditional", "joined.B", "total"): 20 + 10 * p_ab / pB + 5 * pC,
+    ("conditional", "joined.B", "paid"): 20 * (0.25 * 0.9 + 0.75 * 0.5) + 10 * p_ab / pB * 0.8 + 5 * pC,
+    ("investors", "B", "join_probability"): pB,
+    ("investors", "A", "paid_if_joined"): 10 * (0.5 + 0.5 * 0.6),
+    ("investors", "B", "paid_if_joined"): 20 * (0.25 * 0.9 + 0.75 * 0.5),
+}
+
+
+def cond_vars(p):
+    """{(group, row, what): (estimate, SE)} for COND_TRUTH's keys."""
+    res = {}
+    with h5py.File(p, "r") as f:
+        g = f["conditional"]
+        conds = [text(x) for x in g["condition"][()]]
+        outs = [text(x) for x in g["output"][()]]
+        inv = f["investors"]
+        names = [text(x) for x in inv["investor"][()]]
+        for key in COND_TRUTH:
+            grp, row, what = key
+            if grp == "conditional":
+                i = conds.index(row)
+                if what == "probability":
+                    res[key] = (g["probability"][i], g["probability_stderr"][i])
+                else:
+                    j = outs.index(what)
+                    res[key] = (g["mean"][i, j], g["stderr"][i, j])
+            else:
+                i = names.index(row)
+                if what == "join_probability":
+                    res[key] = (inv["join_probability"][i], inv["join_stderr"][i])
+                else:
+                    res[key] = (inv[what + "_mean"][i], inv[what + "_stderr"][i])
+    return res
+
+
 def one_seed(seed):
     out = path(f"cov{seed}.h5")
     run(["run", CF, "-n", NB * BLOCK, "--seed", seed, "--set", "output.per_trial=false", "-o", out, "--force",
          "--quiet", "--threads", "1", *LHS])
     s = summary_vars(out)
+    s["cond"] = cond_vars(out)
     os.remove(out)
     return s
 
@@ -96,6 +142,22 @@ for o, truth in TRUTH.items():
     c.ok(lo <= ratio <= hi, f"{o}: sd of estimates / rms SE = {ratio:.3f}, expected in [{lo:.3f}, {hi:.3f}]")
     vrf = float(np.mean([r[o]["variance_reduction"] for r in res]))
     print(f"{o}: coverage {cov:.3f}, sd/SE {ratio:.3f}, mean VRF {vrf:.2f}")
+# The same for the conditional means and fractions: the ratio estimator's SE.
+for key, truth in COND_TRUTH.items():
+    est = np.array([r["cond"][key][0] for r in res])
+    se = np.array([r["cond"][key][1] for r in res])
+    name = "/".join(key)
+    c.ok(bool(np.all(np.isfinite(se)) and np.all(se > 0)), f"{name}: a finite, positive SE in every run")
+    cov = float(np.mean(np.abs(est - truth) <= 2 * se))
+    c.ok(abs(cov - cover_p) <= tol,
+         f"{name}: +-2 SE covers the truth in {cov:.3f} of {SEEDS} runs, expected {cover_p:.4f} +- {tol:.3f}")
+    ratio = float(np.std(est, ddof=1) / math.sqrt(np.mean(se ** 2)))
+    c.ok(lo <= ratio <= hi, f"{name}: sd of estimates / rms SE = {ratio:.3f}, expected in [{lo:.3f}, {hi:.3f}]")
+    print(f"{name}: coverage {cov:.3f}, sd/SE {ratio:.3f}")
+# P(target met) in /conditional is the /summary one, SE and all.
+c.ok(all(r["cond"][("conditional", "target_met", "probability")][1] == r["target_met"]["stderr"] for r in res),
+     "/conditional probability_stderr of target_met is /summary's stderr")
+
 # The joins are stratified, so the mean total (a sum of join x amount)
 # varies much less than iid trials would: a VRF far above 1 (it is ~4.6
 # here; 1.5 is far below that and far above the MC value ~1).

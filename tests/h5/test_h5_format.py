@@ -271,7 +271,7 @@ def check_root(f, trials, requested, status):
         if typ == S:
             check(isinstance(v, str), "root %s is %r, not a str" % (key, type(v)))
         elif key == "file_format_version":
-            check(isinstance(v, np.ndarray) and v.dtype == np.int32 and list(v) == [3, 0],
+            check(isinstance(v, np.ndarray) and v.dtype == np.int32 and list(v) == [3, 1],
                   "file_format_version %r" % (v,))
         else:
             check(isinstance(v, typ), "root %s is %r, expected %s" % (key, type(v), typ))

@@ -250,8 +250,8 @@ with h5py.File(ext, "r") as f:
     c.ok(int(f.attrs["trials"]) == 55000 and "conditional" not in f
          and "amount_if_joined_mean" not in f["investors"],
          "a version-4 state extends, without conditional results")
-    c.ok(int(f["state"].attrs["state_version"]) == 5 and "node_cond_n" not in f["state"],
-         "and saves a version-5 state without the conditional arrays")
+    c.ok(int(f["state"].attrs["state_version"]) == 6 and "node_cond_n" not in f["state"],
+         "and saves a version-6 state without the conditional arrays")
 # 64 investors (more than 12: the pooled "other" row): 66 conditions, the
 # bound `dealsim check` states holds the new state, and the pooled row has
 # its conditional extras.

@@ -190,6 +190,76 @@ def main():
         if os.environ.get("DS_VERBOSE"):
             print(fn.__name__, "->", r.returncode, r.stderr.strip())
 
+    # The conditional ratio spreads (state version 6, latin_hypercube only;
+    # stats.h ds_rspread): a good LHS state, then each kind of damage.
+    lhs = os.path.join(tmp, "lhs.h5")
+    r = run(["run", scenario("smoke.yaml"), "-q", "--force", "--sampling", "latin_hypercube",
+             "--set", "output.file=" + lhs, "--set", "output.per_trial=false",
+             "--set", "trials=50000"], expect=None)
+    check(r.returncode == 0, "dealsim run (latin_hypercube): %s" % r.stderr)
+    r = run_import(tool, lhs)
+    check(r.returncode == 0, "intact LHS file: exit %d %s" % (r.returncode, r.stderr))
+    with h5py.File(lhs, "r") as f:
+        check("node_cond_block_count" in f["state"], "an LHS state has the ratio spreads")
+
+    def crs_count_too_big(g):
+        a = g["node_cond_block_count"][()]
+        a[0, 0] = (1 << int(g["node_level"][0])) + 1
+        replace(g, "node_cond_block_count", a)
+
+    def crs_tail_count(g):
+        a = g["node_cond_block_count"][()]
+        a[-1, 0] = 1  # the short last block is never a replicate
+        replace(g, "node_cond_block_count", a)
+
+    def crs_m2_negative(g):
+        a = g["node_cond_block_sum_m2"][()]
+        a[0, 0] = -1.0
+        replace(g, "node_cond_block_sum_m2", a)
+
+    def crs_mean_nan(g):
+        a = g["node_cond_block_sum_mean"][()]
+        a[0, 0] = np.nan
+        replace(g, "node_cond_block_sum_mean", a)
+
+    def crs_count_mean_too_big(g):
+        a = g["node_cond_block_count_mean"][()]
+        a[0, 0] = 1e9  # more trials than a block has
+        replace(g, "node_cond_block_count_mean", a)
+
+    def crs_missing_cross(g):
+        del g["node_cond_block_cross_m2"]
+
+    def crs_without_count(g):
+        del g["node_cond_block_count"]
+
+    def crs_wrong_shape(g):
+        replace(g, "node_cond_block_count", g["node_cond_block_count"][()][:, :-1])
+
+    def crs_under_monte_carlo(g):
+        replace(g, "sampling", np.uint64(0))
+
+    for fn in [crs_count_too_big, crs_tail_count, crs_m2_negative, crs_mean_nan, crs_count_mean_too_big,
+               crs_missing_cross, crs_without_count, crs_wrong_shape, crs_under_monte_carlo]:
+        path = os.path.join(tmp, fn.__name__ + ".h5")
+        shutil.copy(lhs, path)
+        with h5py.File(path, "r+") as f:
+            fn(f["state"])
+        r = run_import(tool, path)
+        check(r.returncode == 3, "%s: exit %d (expected 3, a format error): %s"
+              % (fn.__name__, r.returncode, r.stderr.strip()))
+        check(r.stderr.strip() != "", "%s: no message" % fn.__name__)
+    # A version-5 LHS state (before the ratio spreads) still imports.
+    path = os.path.join(tmp, "lhs_version5.h5")
+    shutil.copy(lhs, path)
+    with h5py.File(path, "r+") as f:
+        g = f["state"]
+        for name in [k for k in g if k.startswith("node_cond_block_")]:
+            del g[name]
+        g.attrs["state_version"] = np.int32(5)
+    r = run_import(tool, path)
+    check(r.returncode == 0, "version-5 LHS state: exit %d %s" % (r.returncode, r.stderr))
+
     # A version-3 state (before block spreads and the method, and before the
     # conditional summaries: made without them) still imports.
     path = os.path.join(tmp, "version3.h5")
