@@ -104,6 +104,8 @@ ds_status ds_dist_copy(ds_dist *dst, const ds_dist *src);
 
 /* One draw by an exact method, consuming the stream as it needs. */
 double ds_dist_sample(const ds_dist *d, ds_rng *r);
+/* n draws of ds_dist_sample(d, r) in order into v (the same values). */
+void ds_dist_sample_n(const ds_dist *d, ds_rng *r, double *v, size_t n);
 
 /* The inverse CDF at u in (0, 1) (u = 0 and 1 give the support's ends). */
 double ds_dist_quantile(const ds_dist *d, double u);

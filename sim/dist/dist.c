@@ -666,6 +666,31 @@ double ds_dist_sample(const ds_dist *d, ds_rng *r)
     }
 }
 
+void ds_dist_sample_n(const ds_dist *d, ds_rng *r, double *v, size_t n)
+{
+    /* The common kinds with the generator in a local (registers), the same
+     * words and formulas as ds_dist_sample; the rest one by one. */
+    ds_rng g = *r;
+    switch (d->kind) {
+    case DS_DIST_UNIFORM: {
+        const double lo = d->min, w = d->max - d->min;
+        for (size_t t = 0; t < n; ++t)
+            v[t] = lo + ds_rng_uniform(&g) * w;
+        break;
+    }
+    case DS_DIST_TRIANGULAR:
+        for (size_t t = 0; t < n; ++t)
+            v[t] = ds_rng_uniform(&g);
+        for (size_t t = 0; t < n; ++t)
+            v[t] = triangular_quantile(d, v[t]);
+        break;
+    default:
+        for (size_t t = 0; t < n; ++t)
+            v[t] = ds_dist_sample(d, &g);
+    }
+    *r = g;
+}
+
 double ds_dist_quantile(const ds_dist *d, double u)
 {
     if (!(u >= 0.0 && u <= 1.0))

@@ -276,8 +276,7 @@ static void sample_inputs(const ds_model *m, uint64_t block, size_t n, ds_block 
             for (size_t t = 0; t < n; ++t)
                 e[t] = ds_rand_normal(&r);
         } else if (in->kind == DS_INPUT_DIST) {
-            for (size_t t = 0; t < n; ++t)
-                v[t] = ds_dist_sample(in->dist, &r);
+            ds_dist_sample_n(in->dist, &r, v, n);
         } else {
             for (size_t t = 0; t < n; ++t)
                 v[t] = ds_rng_uniform(&r);
