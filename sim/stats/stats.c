@@ -1851,25 +1851,62 @@ static inline ds_status sketch_add_with_log(ds_sketch *s, double x, double la)
     return sketch_bump(s, x < 0.0, sketch_key(la, s->inv_log_gamma));
 }
 
-/* Keys buffer of the price fan (int32: 16 KiB on the stack). */
-#define PRICE_KEYS 4096
+/* Keys buffer of the price fan (int32: 64 KiB on the stack): a chunk of
+ * 16384 / horizon trials, so that each month's bucket store stays in L1
+ * while that month's bumps of the chunk run. */
+#define PRICE_KEYS 16384
 #if PRICE_KEYS < DS_MAX_HORIZON
 #error "PRICE_KEYS must hold a trial's months"
 #endif
+/* The key of a log price outside [SKETCH_LN_MIN_ABS, SKETCH_LN_MAX] (or
+ * NaN): below every store's range (lo >= SKETCH_KEY_MIN), so that one
+ * unsigned range check sends it to the slow path. */
+#define PRICE_KEY_OUT INT32_MIN
 
 /* keys[t h + m] = sketch_key(lp[t h + m], inv[m]) for the c trials of a
- * chunk; a value out of the sketch's range gets a harmless key (the caller
- * checks the range again), so the loop has no branch. */
-static void price_keys(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
+ * chunk, PRICE_KEY_OUT for a value out of the sketch's range: a loop
+ * without branches, the same operations in every lane. */
+static inline void price_keys_impl(const double *lp, size_t c, size_t h, const double *inv,
+                                   int32_t *keys)
 {
     for (size_t t = 0; t < c; ++t)
         for (size_t m = 0; m < h; ++m) {
-            double x = lp[t * h + m] * inv[m];
+            const double l = lp[t * h + m];
+            double x = l * inv[m];
             x = x > 1e9 ? 1e9 : (x < -1e9 ? -1e9 : x);
             x = x == x ? x : 0.0;
-            int32_t k = (int32_t)x;
-            keys[t * h + m] = (double)k < x ? k + 1 : k;
+            const int32_t k = (int32_t)x;
+            const int32_t key = (double)k < x ? k + 1 : k;
+            keys[t * h + m] = (l >= SKETCH_LN_MIN_ABS && l <= SKETCH_LN_MAX) ? key : PRICE_KEY_OUT;
         }
+}
+
+__attribute__((target("avx512f"))) static void
+price_keys_avx512(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
+{
+    price_keys_impl(lp, c, h, inv, keys);
+}
+
+__attribute__((target("avx2"))) static void
+price_keys_avx2(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
+{
+    price_keys_impl(lp, c, h, inv, keys);
+}
+
+__attribute__((optimize("no-tree-vectorize"))) static void
+price_keys_scalar(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
+{
+    price_keys_impl(lp, c, h, inv, keys);
+}
+
+static void price_keys(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
+{
+    switch (ds_simd_level()) {
+    case DS_SIMD_AVX512: price_keys_avx512(lp, c, h, inv, keys); break;
+    case DS_SIMD_AVX2: price_keys_avx2(lp, c, h, inv, keys); break;
+    case DS_SIMD_SSE2: price_keys_impl(lp, c, h, inv, keys); break;
+    default: price_keys_scalar(lp, c, h, inv, keys); break;
+    }
 }
 
 ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
@@ -1951,16 +1988,15 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
             int32_t lo = sk->pos_lo;
             uint32_t len = sk->pos_len;
             for (size_t t = 0; t < c; ++t) {
-                const double l = lp[t * h + m];
-                const uint32_t idx = (uint32_t)(keys[t * h + m] - lo);
-                if (l >= SKETCH_LN_MIN_ABS && l <= SKETCH_LN_MAX && idx < len) {
+                const uint32_t idx = (uint32_t)((int64_t)keys[t * h + m] - lo);
+                if (idx < len) {
                     buf[idx]++;
                     added++;
                     continue;
                 }
                 sk->count += added;
                 added = 0;
-                DS_TRY(sketch_add_pos_log(sk, l));
+                DS_TRY(sketch_add_pos_log(sk, lp[t * h + m]));
                 buf = sk->pos;
                 lo = sk->pos_lo;
                 len = sk->pos_len;
