@@ -21,23 +21,40 @@ static size_t value_bin(double u)
     return b >= (double)(DS_SENS_BINS - 1) ? DS_SENS_BINS - 1u : (size_t)b;
 }
 
-/* The input's value at bin b's centre: for a join or tranche uniform the
- * uniform itself, (b + 1/2) / B; for a distribution x = F^-1((b + 1/2) / B)
- * (ds_dist_quantile) when F(x) falls back into bin b, as it does wherever F
- * is continuous.  A distribution with atoms (discrete, bernoulli) puts all
- * the trials of an atom x_j into the bin of F(x_j): there the bin's value
- * is the smallest x with F(x) >= b / B when F of it is in bin b, else NaN
- * (no value of the input falls in the bin; bin_count is 0 there). */
-static double bin_value(const ds_input *in, size_t b)
+/* The input's value in each bin, v[0..B): for a join or tranche uniform the
+ * bin's centre (b + 1/2) / B itself; for a distribution x = F^-1((b + 1/2) / B)
+ * (ds_dist_quantile), kept where F(x) falls back into bin b, as it does
+ * wherever F is continuous.  A discrete or bernoulli input puts all the
+ * trials of value x_j into the bin of F(x_j): that bin's value is the
+ * smallest such x_j, and a bin no value falls in gets NaN (bin_count is 0
+ * there); so does the bin of an atom inside a mixture. */
+static void bin_values(const ds_input *in, double *v)
 {
-    const double B = (double)DS_SENS_BINS, centre = ((double)b + 0.5) / B;
-    if (in->kind != DS_INPUT_DIST)
-        return centre;
-    const double x = ds_dist_quantile(in->dist, centre);
-    if (value_bin(ds_dist_cdf(in->dist, x)) == b)
-        return x;
-    const double x0 = ds_dist_quantile(in->dist, (double)b / B);
-    return value_bin(ds_dist_cdf(in->dist, x0)) == b ? x0 : (double)NAN;
+    const size_t B = DS_SENS_BINS;
+    const ds_dist *d = in->dist;
+    for (size_t b = 0; b < B; ++b) {
+        const double centre = ((double)b + 0.5) / (double)B;
+        v[b] = centre;
+        if (in->kind != DS_INPUT_DIST)
+            continue;
+        const double x = ds_dist_quantile(d, centre);
+        v[b] = value_bin(ds_dist_cdf(d, x)) == b ? x : (double)NAN;
+    }
+    if (in->kind != DS_INPUT_DIST || (d->kind != DS_DIST_DISCRETE && d->kind != DS_DIST_BERNOULLI))
+        return;
+    for (size_t b = 0; b < B; ++b)
+        v[b] = (double)NAN;
+    const size_t n = d->kind == DS_DIST_DISCRETE ? d->n : 2;
+    for (size_t j = 0; j < n; ++j) {
+        const int bern = d->kind == DS_DIST_BERNOULLI;
+        const double x = bern ? (double)j : d->values[j];
+        const double w = bern ? (j ? d->p : 1.0 - d->p) : d->weights[j];
+        if (!(w > 0.0))
+            continue; /* a value of weight 0 is never drawn */
+        const size_t b = value_bin(ds_dist_cdf(d, x));
+        if (!(v[b] <= x))
+            v[b] = x;
+    }
 }
 
 ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag)
@@ -79,8 +96,7 @@ ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag)
             continue;
         kinds[k] = ds_h5_input_kind_name(in->kind);
         units[k] = ds_h5_input_units(in);
-        for (size_t b = 0; b < B; ++b)
-            bv[k * B + b] = bin_value(in, b);
+        bin_values(in, bv + k * B);
         ++k;
     }
     const double *co = st->sens_view, *bins = st->sens_view + K * O * DS_SENS_CO;
@@ -129,7 +145,7 @@ ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag)
               "units of bin_value (as /inputs/input_units)");
     ds_gw_var(&g, "bin_value", DS_H5_F64, 2, dib, bv, "various: per input, see input_units",
               "the input's value at the bin's centre: F^-1((b + 1/2) / B) for a distribution "
-              "(with atoms: the smallest value in the bin, NaN if none), U for a join or tranche");
+              "(discrete: the smallest value in the bin, NaN if none), U for a join or tranche");
     ds_gw_var(&g, "first_order", DS_H5_F64, 2, d2, S, "1",
               "first-order sensitivity index Var(E[y|U_k])/Var(y), binned, bias-corrected "
               "(epsilon^2)");
