@@ -204,6 +204,10 @@ ds_status ds_h5_write_rows_in(hid_t d, const char *gname, const char *name, uint
 ds_status ds_h5out_inputs_prepare(ds_h5out *w, ds_diag *diag);
 ds_status ds_h5out_create_inputs(ds_h5out *w, ds_diag *diag);
 ds_status ds_h5out_write_inputs(ds_h5out *w, const ds_block *blk, ds_diag *diag);
+/* An input's input_kind ("dist", "join_uniform", "tranche_uniform") and
+ * input_units, as /inputs and /sensitivity label it. */
+const char *ds_h5_input_kind_name(ds_input_kind k);
+const char *ds_h5_input_units(const ds_input *in);
 
 /* h5summary.c */
 void ds_h5_output_dim(ds_gw *g, const ds_h5_sum *s);

@@ -24,7 +24,7 @@
 #define DS_H5_INPUT_BUF_DOUBLES ((size_t)1 << 17)
 
 /* What a column of /inputs holds, by the input's kind. */
-static const char *input_kind_name(ds_input_kind k)
+const char *ds_h5_input_kind_name(ds_input_kind k)
 {
     switch (k) {
     case DS_INPUT_JOIN: return "join_uniform";
@@ -47,7 +47,7 @@ static int ends_with(const char *s, const char *suffix)
 
 /* Units of input `in` (MODEL.md: money in USD billions, prices in USD per
  * GPU hour, rates per year, months whole). */
-static const char *input_units(const ds_input *in)
+const char *ds_h5_input_units(const ds_input *in)
 {
     const char *n = in->name;
     if (in->kind != DS_INPUT_DIST)
@@ -113,8 +113,8 @@ ds_status ds_h5out_create_inputs(ds_h5out *w, ds_diag *diag)
     for (size_t j = 0; j < nc; ++j) {
         const ds_input *in = &sc->inputs[w->in_cols[j]];
         names[j] = in->name;
-        kinds[j] = input_kind_name(in->kind);
-        units[j] = input_units(in);
+        kinds[j] = ds_h5_input_kind_name(in->kind);
+        units[j] = ds_h5_input_units(in);
     }
     for (size_t k = 0, f = 0; k < sc->n_inputs; ++k)
         if (sc->inputs[k].fixed) {

@@ -1,6 +1,7 @@
 /* sim/io/h5sensitivity.c
  * The /sensitivity group: first-order indices, their standard errors, input
- * rank correlations and per-bin output means (probabilities for booleans).
+ * rank correlations and per-bin output means (probabilities for booleans),
+ * and where each bin lies in the input's own units (bin_value).
  * Licence: see LICENSE at the top of the repository.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -10,13 +11,61 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* The bin b = floor(B u) of a uniform u, as the stats library bins U_k
+ * (sensitivity.c: u <= 0 in bin 0, u >= (B - 1) / B in the last). */
+static size_t value_bin(double u)
+{
+    if (!(u > 0.0))
+        return 0;
+    const double b = u * (double)DS_SENS_BINS;
+    return b >= (double)(DS_SENS_BINS - 1) ? DS_SENS_BINS - 1u : (size_t)b;
+}
+
+/* The input's value in each bin, v[0..B): for a join or tranche uniform the
+ * bin's centre (b + 1/2) / B itself; for a distribution x = F^-1((b + 1/2) / B)
+ * (ds_dist_quantile), kept where F(x) falls back into bin b, as it does
+ * wherever F is continuous.  A discrete or bernoulli input puts all the
+ * trials of value x_j into the bin of F(x_j): that bin's value is the
+ * smallest such x_j, and a bin no value falls in gets NaN (bin_count is 0
+ * there); so does the bin of an atom inside a mixture. */
+static void bin_values(const ds_input *in, double *v)
+{
+    const size_t B = DS_SENS_BINS;
+    const ds_dist *d = in->dist;
+    for (size_t b = 0; b < B; ++b) {
+        const double centre = ((double)b + 0.5) / (double)B;
+        v[b] = centre;
+        if (in->kind != DS_INPUT_DIST)
+            continue;
+        const double x = ds_dist_quantile(d, centre);
+        v[b] = value_bin(ds_dist_cdf(d, x)) == b ? x : (double)NAN;
+    }
+    if (in->kind != DS_INPUT_DIST || (d->kind != DS_DIST_DISCRETE && d->kind != DS_DIST_BERNOULLI))
+        return;
+    for (size_t b = 0; b < B; ++b)
+        v[b] = (double)NAN;
+    const size_t n = d->kind == DS_DIST_DISCRETE ? d->n : 2;
+    for (size_t j = 0; j < n; ++j) {
+        const int bern = d->kind == DS_DIST_BERNOULLI;
+        const double x = bern ? (double)j : d->values[j];
+        const double w = bern ? (j ? d->p : 1.0 - d->p) : d->weights[j];
+        if (!(w > 0.0))
+            continue; /* a value of weight 0 is never drawn */
+        const size_t b = value_bin(ds_dist_cdf(d, x));
+        if (!(v[b] <= x))
+            v[b] = x;
+    }
+}
+
 ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag)
 {
     const ds_stats *st = s->st;
     if (!st->sens_valid || st->sens_k == 0)
         return DS_OK; /* no records (a state without them): no group */
     const size_t K = st->sens_k, O = s->no, B = DS_SENS_BINS;
-    const char **names = malloc(K * sizeof *names);
+    const char **names = malloc(K * sizeof *names), **kinds = malloc(K * sizeof *kinds);
+    const char **units = malloc(K * sizeof *units);
+    double *bv = malloc(K * DS_SENS_BINS * sizeof *bv);
     double *S = malloc(K * O * sizeof *S), *se = malloc(K * O * sizeof *se);
     double *rho = malloc(K * O * sizeof *rho), *bm = malloc(K * O * B * sizeof *bm);
     uint64_t *bn = malloc(K * O * B * sizeof *bn);
@@ -31,7 +80,7 @@ ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     double *bp = malloc((K * nbo * B + 1) * sizeof *bp), *bse = malloc((K * nbo * B + 1) * sizeof *bse);
     double edges[DS_SENS_BINS + 1], centre[DS_SENS_BINS];
     ds_status r = DS_OK;
-    if (!names || !S || !se || !rho || !bm || !bn || !bp || !bse) {
+    if (!names || !kinds || !units || !bv || !S || !se || !rho || !bm || !bn || !bp || !bse) {
         r = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory writing /sensitivity");
         goto done;
     }
@@ -39,6 +88,16 @@ ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag)
         r = ds_diag_set(diag, DS_ERR_INTERNAL, NULL, 0, 0,
                         "h5out: sensitivity inputs do not match the scenario");
         goto done;
+    }
+    /* The K inputs are the scenario's drawn ones in order (ds_sens_input_names). */
+    for (size_t i = 0, k = 0; i < s->sc->n_inputs && k < K; ++i) {
+        const ds_input *in = &s->sc->inputs[i];
+        if (in->fixed)
+            continue;
+        kinds[k] = ds_h5_input_kind_name(in->kind);
+        units[k] = ds_h5_input_units(in);
+        bin_values(in, bv + k * B);
+        ++k;
     }
     const double *co = st->sens_view, *bins = st->sens_view + K * O * DS_SENS_CO;
     for (size_t k = 0; k < K; ++k)
@@ -77,7 +136,16 @@ ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag)
         ds_gw_dim_index(&g, "bin_edge", B + 1, "bin edge index");
         ds_gw_var(&g, "bin_edges", DS_H5_F64, 1, de, edges, "1", "edges of the bins of U");
     }
-    const char *d2[2] = {"input", "output"}, *d3[3] = {"input", "output", "bin"};
+    const char *d1[1] = {"input"}, *d2[2] = {"input", "output"};
+    const char *d3[3] = {"input", "output", "bin"}, *dib[2] = {"input", "bin"};
+    ds_gw_var(&g, "input_kind", DS_H5_STR, 1, d1, kinds, "1",
+              "what U is: dist (U = F(x) of the value sampled), join_uniform or tranche_uniform "
+              "(the uniform compared with the probability: joined / paid when U < p)");
+    ds_gw_var(&g, "input_units", DS_H5_STR, 1, d1, units, "1",
+              "units of bin_value (as /inputs/input_units)");
+    ds_gw_var(&g, "bin_value", DS_H5_F64, 2, dib, bv, "various: per input, see input_units",
+              "the input's value at the bin's centre: F^-1((b + 1/2) / B) for a distribution "
+              "(discrete: the smallest value in the bin, NaN if none), U for a join or tranche");
     ds_gw_var(&g, "first_order", DS_H5_F64, 2, d2, S, "1",
               "first-order sensitivity index Var(E[y|U_k])/Var(y), binned, bias-corrected "
               "(epsilon^2)");
@@ -101,6 +169,9 @@ ds_status ds_h5_write_sensitivity(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     r = ds_gw_close(&g);
 done:
     free(names);
+    free(kinds);
+    free(units);
+    free(bv);
     free(S);
     free(se);
     free(rho);

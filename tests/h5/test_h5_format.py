@@ -108,6 +108,8 @@ LAYOUT = {
         "bool_output": (("bool_output",), S),
         "bool_probability": (("input", "bool_output", "bin"), F8),
         "bool_probability_stderr": (("input", "bool_output", "bin"), F8),
+        "input_kind": (("input",), S), "input_units": (("input",), S),
+        "bin_value": (("input", "bin"), F8),
     },
     "convergence": {
         "checkpoint": (("checkpoint",), U8), "output": (("output",), S),

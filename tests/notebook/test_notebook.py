@@ -8,11 +8,14 @@
 #   bare      output.per_trial false: distributions from /histograms, fallbacks from /coalitions
 #   sens      bare plus a stand-in /sensitivity group (the layout described for it: dims input,
 #             output, bin; first_order, first_order_stderr, rank_correlation, bool_probability),
-#             executed to HTML: the real tornado and bin chart
+#             executed to HTML: the real tornado and bin chart, whose x axis must be the top
+#             driver's bin_value in its input_units (amount.Amazon, USD billion)
+#   join      sens with Amazon's amount fixed: a join is the top driver, its axis the uniform U
 #   many      tests/data/good/sixty_four_investors.yaml: the pooled "other" coalition row
 # A run fails on a failed cell (nbconvert exits non-zero), on fewer image/png outputs than
 # EXPECTED_FIGURES, or on fewer "FIGURE OK:" markers (printed by the notebook's show() after it
-# has checked that every panel has a title and labelled axes).
+# has checked that every panel has a title and labelled axes). The top-driver chart prints
+# "TOP DRIVER AXIS: input | units | first to last x | x label", checked against the file.
 import base64
 import html as html_lib
 import json
@@ -22,6 +25,7 @@ import shutil
 import subprocess
 
 import h5py
+import numpy as np
 
 from dstest import SRC, Checker, run, tmpdir
 
@@ -84,6 +88,42 @@ def check_notebook(path, name, expect_text):
     for t in expect_text:
         check(t in text, f"{name}: expected {t!r} in the printed output")
     print(f"{name}: {pngs} figures, {len(ok)} checked", flush=True)
+    return text
+
+
+def check_driver_axis(text, result, name):
+    """The top-driver chart's x axis: the input with the largest |first_order| on target_met,
+    drawn over its /sensitivity/bin_value (the bins' centres in the input's units), labelled
+    with those units (a join or tranche: U, and when it joins)."""
+    with h5py.File(result, "r") as f:
+        g = f["sensitivity"]
+        outs = list(g["bool_output"].asstr()[()])
+        fos = list(g["output"].asstr()[()])
+        s1 = g["first_order"][()][:, fos.index("target_met")]
+        k = int(np.nanargmax(np.abs(s1)))
+        top = g["input"].asstr()[k]
+        kind, units = g["input_kind"].asstr()[k], g["input_units"].asstr()[k]
+        x = g["bin_value"][k]
+        check("target_met" in outs, f"{name}: target_met is a bool_output")
+    lines = re.findall(r"^TOP DRIVER AXIS: (.+)$", text, re.M)
+    check(len(lines) == 1, f"{name}: one TOP DRIVER AXIS line, found {lines}")
+    if len(lines) != 1:
+        return None
+    got_top, got_units, rng, label = [t.strip() for t in lines[0].split(" | ")]
+    lo, hi = (float(v) for v in rng.split(" to "))
+    check(got_top == top, f"{name}: the chart's top driver {got_top!r}, the file's {top!r}")
+    uniform = kind != "dist"
+    check(got_units == ("U" if uniform else units), f"{name}: axis units {got_units!r}, input_units {units!r}")
+    check(np.isclose(lo, np.nanmin(x), rtol=1e-8, atol=0) and np.isclose(hi, np.nanmax(x), rtol=1e-8, atol=0),
+          f"{name}: the x axis runs over bin_value ({lo} to {hi}; the file: {np.nanmin(x)} to {np.nanmax(x)})")
+    if uniform:
+        what = "joins" if kind == "join_uniform" else "the tranche is paid"
+        check(label == f"U of {top} ({what} when U < p)", f"{name}: a uniform's axis label {label!r}")
+    else:
+        check(label.startswith(top) and "(" in label and "bin" not in label,
+              f"{name}: the axis label {label!r} names the input and its units, not a bin index")
+    print(f"{name}: top driver {top} ({kind}), axis {label}", flush=True)
+    return top, kind
 
 
 def main():
@@ -140,7 +180,18 @@ def main():
               "HTML report: no tornado from /sensitivity")
         check(any("across bins of the top driver" in t for t in ok),
               "HTML report: no bin chart from /sensitivity")
+        r = check_driver_axis(printed, sens, "sens")
+        check(r is not None and r[1] == "dist" and "USD billion" in printed,
+              "sens: the scenario's top driver is a distribution input in USD billion")
         print(f"sens: HTML report with {n_img} images", flush=True)
+
+    # Amazon's amount fixed: a join becomes the top driver of target_met, drawn against its U.
+    join = os.path.join(tmp, "join.h5")
+    run_dealsim(join, "output.per_trial=false", "investors.Amazon.amount=30")
+    if execute(join, "notebook", "join.ipynb", tmp):
+        text = check_notebook(os.path.join(tmp, "join.ipynb"), "join", [])
+        r = check_driver_axis(text, join, "join")
+        check(r is not None and r[1] == "join_uniform", f"join: the top driver is a join ({r})")
     if os.environ.get("DS_KEEP_TMP") == "1":
         print("kept", tmp)
 

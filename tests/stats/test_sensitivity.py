@@ -118,5 +118,47 @@ with tempfile.TemporaryDirectory(prefix="dealsim-sens-") as d:
     err = np.abs(r["bin_mean"][ka, o] - (centre + rest)) / (sd_rest / np.sqrt(TRIALS / B))
     check(np.all(err < 5), "bin means of raw_total follow amount.A (max %.1f SE)" % err.max())
 
+    # The bins in the inputs' own units: bin_value is F^-1 of the bin's centre
+    # (uniform amounts: min + width (b + 1/2) / B, price.drift likewise), the
+    # uniform's centre itself for a join; kinds and units as /inputs labels them.
+    kinds = [x.decode() for x in r["input_kind"]]
+    units = [x.decode() for x in r["input_units"]]
+    bc = (np.arange(B) + 0.5) / B
+    for n, w in WIDTHS.items():
+        k = inputs.index("amount." + n)
+        check(kinds[k] == "dist" and units[k] == "USD billion", "amount.%s: dist, USD billion" % n)
+        check(np.allclose(r["bin_value"][k], 5 + w * bc, rtol=1e-9, atol=0),
+              "bin_value of amount.%s: the uniform's quantiles at the bin centres" % n)
+        kj = inputs.index("join." + n)
+        check(kinds[kj] == "join_uniform" and units[kj] == "1", "join.%s: join_uniform, 1" % n)
+        check(np.array_equal(r["bin_value"][kj], bc), "bin_value of join.%s: the bin centres of U" % n)
+    check(units[kd] == "1/year" and np.allclose(r["bin_value"][kd], -0.5 + bc, rtol=0, atol=1e-10),
+          "bin_value of price.drift in 1/year: -0.5 + (b + 1/2) / B")
+    check(all("units" in attrs[k] and "long_name" in attrs[k]
+              for k in ("bin_value", "input_kind", "input_units")),
+          "bin_value, input_kind, input_units have units and long_name")
+
+    # An input with atoms: every trial of value x_j has U = F(x_j), so it sits
+    # in the bin of the cumulative weight (0.3, 0.8, 1: bins 6, 16, 19), which
+    # bin_value names; the other bins hold no trial and no value (NaN).
+    disc = os.path.join(d, "disc.yaml")
+    with open(disc, "w") as f:
+        f.write(SCENARIO.replace("amount: {dist: uniform, min: 5, max: 6}",
+                                 "amount: {dist: discrete, values: [7, 5, 9], weights: [5, 3, 2]}"))
+    out = os.path.join(d, "disc.h5")
+    subprocess.run([DEALSIM, "run", disc, "-n", "20000", "-o", out, "--force", "--quiet",
+                    "--threads", "2"], check=True, stdout=subprocess.DEVNULL)
+    with h5py.File(out, "r") as f:
+        g = f["sensitivity"]
+        k = [x.decode() for x in g["input"][()]].index("amount.A")
+        bv = g["bin_value"][k]
+        cnt = g["bin_count"][k, [x.decode() for x in g["output"][()]].index("raw_total")]
+    want = np.full(B, np.nan)
+    want[[6, 16, 19]] = [5, 7, 9]
+    check(np.array_equal(bv, want, equal_nan=True),
+          "bin_value of a discrete amount: its values in the bins of F(x_j), NaN elsewhere: %s" % bv)
+    check(np.array_equal(cnt > 0, np.isfinite(bv)),
+          "the discrete amount's trials are in exactly the bins bin_value names")
+
 print("%d failure(s)" % len(failures))
 sys.exit(1 if failures else 0)
