@@ -72,11 +72,22 @@ typedef struct {
     int relative;
 } ds_precision_target;
 
-/* Global block counts at which the targets are checked: 8, 16, ..., 1024
- * blocks, then every 1024 blocks (4 194 304 trials).  Fixed, so the
- * stopping point is the same for any threads, ranks and resumes. */
+/* Global block counts at which the targets are checked: doubling from
+ * DS_PRECISION_FIRST_CHECK up to DS_PRECISION_FINE_FROM (8, 16, 32, 64),
+ * then DS_PRECISION_FINE_STEPS evenly spaced checks in every doubling: for
+ * c in [2^k, 2^(k+1)), k >= 6, every c/8 blocks (64, 72, ..., 128, 144,
+ * ..., 256, 288, ...).  A run whose targets hold from block count m >= 64 on
+ * thus stops before 1.125 m; below 64 blocks, before 2 m (or at 8).  A pure
+ * function of the block count, so the stopping point is the same for any
+ * threads, ranks and resumes.  All three are powers of two, FIRST_CHECK <=
+ * FINE_STEPS <= FINE_FROM. */
 #define DS_PRECISION_FIRST_CHECK 8u
-#define DS_PRECISION_STEP 1024u
+#define DS_PRECISION_FINE_FROM 64u
+#define DS_PRECISION_FINE_STEPS 8u
+
+/* The first check point strictly after `n` blocks (UINT64_MAX past the
+ * last one that fits in 64 bits). */
+uint64_t ds_precision_next_check(uint64_t n);
 
 typedef struct {
     ds_session_mode mode;

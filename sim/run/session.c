@@ -388,13 +388,21 @@ static void fill_info(ds_session *s, int interrupted)
                  (unsigned long long)s->sc->trials);
 }
 
-/* The first check point of --precision after `n` blocks. */
-static uint64_t next_check(uint64_t n)
+uint64_t ds_precision_next_check(uint64_t n)
 {
-    uint64_t c = DS_PRECISION_FIRST_CHECK;
-    while (c <= n)
-        c = c < DS_PRECISION_STEP ? 2 * c : c + DS_PRECISION_STEP;
-    return c;
+    if (n < DS_PRECISION_FINE_FROM) {
+        uint64_t c = DS_PRECISION_FIRST_CHECK;
+        while (c <= n)
+            c *= 2;
+        return c;
+    }
+    /* n in [2^k, 2^(k+1)): the next multiple of 2^k / FINE_STEPS. */
+    uint64_t top = n;
+    while (top & (top - 1))
+        top &= top - 1; /* 2^k, the highest bit of n */
+    const uint64_t step = top / DS_PRECISION_FINE_STEPS;
+    const uint64_t q = n / step + 1;
+    return q > UINT64_MAX / step ? UINT64_MAX : q * step;
 }
 
 /* Whether every target is met by the finalized summaries `st`. */
@@ -570,7 +578,7 @@ static ds_status run_blocks(ds_session *s, ds_driver *d, uint64_t first, uint64_
         uint64_t len = end - next < round ? end - next : round;
         /* Rounds end at every check point, so a check sees exactly blocks
          * [0, check) and nothing past it is ever computed. */
-        const uint64_t check = precise ? next_check(next) : UINT64_MAX;
+        const uint64_t check = precise ? ds_precision_next_check(next) : UINT64_MAX;
         if (precise && check - next < len)
             len = check - next;
         const uint64_t lo = next + len * (uint64_t)rank / (uint64_t)ranks;
