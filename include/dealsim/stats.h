@@ -348,6 +348,7 @@ typedef struct {
     double *sens_scratch; /* [ds_sens_scratch_len] for ds_sens_block */
     struct ds_cdftab *sens_cdf; /* [sens_cdf_n] the inputs' CDFs by table (dist_cdftab.h) */
     size_t sens_cdf_n;          /* sens_k at ds_sens_setup (import may change sens_k) */
+    int sens_cdf_borrowed;      /* 1: sens_cdf is the prototype's (ds_stats_alloc_like) */
     int sens_valid;
 
     /* Conditional summaries (conditional.c, "Conditional" below): cond_on
@@ -389,6 +390,7 @@ ds_stats *ds_stats_alloc(const ds_model *m);
  * model, instead of running block 0 again: for the driver's per-thread
  * accumulators, made every round.  NULL on no memory. */
 ds_stats *ds_stats_alloc_like(const ds_model *m, const ds_stats *proto);
+/* (s borrows proto's read-only CDF tables: proto must outlive s.) */
 /* Sets the tracked coalition masks (a copy; sorted and deduplicated here,
  * at most DS_COAL_MAX_TRACKED) of an accumulator with more than
  * DS_COAL_ALL_INVESTORS investors that holds nothing yet: for tests, tools
@@ -464,8 +466,11 @@ size_t ds_sens_len(size_t n_inputs, size_t n_outputs);
  * success, -1 when the scenario does not have exactly K such inputs. */
 int ds_sens_input_names(const ds_scenario *sc, size_t K, const char **names);
 /* Sets s's sensitivity shape from the model and builds the inputs' CDF
- * tables (called by ds_stats_alloc). */
-ds_status ds_sens_setup(ds_stats *s, const ds_model *m);
+ * tables (called by ds_stats_alloc), or, with proto (an accumulator of the
+ * same model that outlives s: ds_stats_alloc_like), borrows proto's: they
+ * are read-only, and building them costs milliseconds, which the driver
+ * would otherwise pay for every thread in every round. */
+ds_status ds_sens_setup(ds_stats *s, const ds_model *m, const ds_stats *proto);
 /* Frees what ds_sens_setup allocated (called by ds_stats_free). */
 void ds_sens_free(ds_stats *s);
 /* The heap bytes of the CDF tables ds_sens_setup builds for sc (for the

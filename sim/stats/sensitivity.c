@@ -12,7 +12,8 @@
  * U_k is the input's uniform: the kernel's uniform for join and tranche
  * inputs, F(x) (the distribution's CDF) for distribution inputs -- by the
  * tables of dist_cdftab.h (within 2e-11 of the exact CDF, the same bits
- * everywhere), built once per accumulator by ds_sens_setup.
+ * everywhere), built once per model's first accumulator by ds_sens_setup and
+ * borrowed by the accumulators made like it (ds_stats_alloc_like).
  * A block's record is computed in trial order from sums shifted by the
  * block's first finite value of y (and U - 1/2), converted to (n, mean, M2)
  * records at the end of the block; nodes merge by Chan et al. (1979), the lower
@@ -46,7 +47,7 @@ int ds_sens_input_names(const ds_scenario *sc, size_t K, const char **names)
     return k == K ? 0 : -1;
 }
 
-ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
+ds_status ds_sens_setup(ds_stats *s, const ds_model *m, const ds_stats *proto)
 {
     const ds_scenario *sc = ds_model_scenario(m);
     size_t k = 0;
@@ -70,6 +71,12 @@ ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
     /* The CDFs of the distribution inputs: by table where it serves
      * (dist_cdftab.h; the same bits for every thread, CPU and partition),
      * else ds_dist_cdf (the table's fallback). */
+    if (proto && proto->sens_model == m && proto->sens_cdf && proto->sens_cdf_n == k) {
+        s->sens_cdf = proto->sens_cdf;
+        s->sens_cdf_n = k;
+        s->sens_cdf_borrowed = 1;
+        return DS_OK;
+    }
     s->sens_cdf = calloc(k + 1, sizeof *s->sens_cdf);
     if (!s->sens_cdf)
         return DS_ERR_NOMEM;
@@ -84,10 +91,12 @@ ds_status ds_sens_setup(ds_stats *s, const ds_model *m)
 
 void ds_sens_free(ds_stats *s)
 {
-    if (s->sens_cdf)
+    if (s->sens_cdf && !s->sens_cdf_borrowed) {
         for (size_t j = 0; j < s->sens_cdf_n; ++j)
             ds_cdftab_free(&s->sens_cdf[j]);
-    free(s->sens_cdf);
+        free(s->sens_cdf);
+    }
+    s->sens_cdf_borrowed = 0;
     free(s->sens_inputs);
     free(s->sens_view);
     free(s->sens_scratch);

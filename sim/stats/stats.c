@@ -888,7 +888,7 @@ static ds_stats *stats_alloc_model(const ds_model *m, const ds_stats *proto)
     if (n_outputs < 0 || sc->horizon < 0)
         return NULL;
     ds_stats *s = ds_stats_alloc_shape((size_t)n_outputs, sc->n_investors, (size_t)sc->horizon);
-    if (s && (ds_sens_setup(s, m) != DS_OK || (sc->conditional && ds_cond_setup(s) != DS_OK))) {
+    if (s && (ds_sens_setup(s, m, proto) != DS_OK || (sc->conditional && ds_cond_setup(s) != DS_OK))) {
         ds_stats_free(s);
         return NULL;
     }
