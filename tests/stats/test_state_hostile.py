@@ -178,17 +178,21 @@ def main():
              string_array, bad_offsets, no_state, long_name, block_count_too_big, tail_block_count,
              block_m2_negative, block_mean_nan, block_mean_missing, block_count_wrong_shape,
              block_arrays_without_count, sampling_unknown]
-    for fn in cases:
-        path = os.path.join(tmp, fn.__name__ + ".h5")
-        shutil.copy(good, path)
-        with h5py.File(path, "r+") as f:
-            fn(f["state"])
-        r = run_import(tool, path)
-        check(r.returncode == 3, "%s: exit %d (expected 3, a format error): %s"
-              % (fn.__name__, r.returncode, r.stderr.strip()))
-        check(r.stderr.strip() != "", "%s: no message" % fn.__name__)
-        if os.environ.get("DS_VERBOSE"):
-            print(fn.__name__, "->", r.returncode, r.stderr.strip())
+    def refused(source, fns):
+        """Each fn damages a copy of source's /state; the import must refuse it."""
+        for fn in fns:
+            path = os.path.join(tmp, fn.__name__ + ".h5")
+            shutil.copy(source, path)
+            with h5py.File(path, "r+") as f:
+                fn(f["state"])
+            r = run_import(tool, path)
+            check(r.returncode == 3, "%s: exit %d (expected 3, a format error): %s"
+                  % (fn.__name__, r.returncode, r.stderr.strip()))
+            check(r.stderr.strip() != "", "%s: no message" % fn.__name__)
+            if os.environ.get("DS_VERBOSE"):
+                print(fn.__name__, "->", r.returncode, r.stderr.strip())
+
+    refused(good, cases)
 
     # The conditional ratio spreads (state version 6, latin_hypercube only;
     # stats.h ds_rspread): a good LHS state, then each kind of damage.
@@ -202,30 +206,23 @@ def main():
     with h5py.File(lhs, "r") as f:
         check("node_cond_block_count" in f["state"], "an LHS state has the ratio spreads")
 
-    def crs_count_too_big(g):
-        a = g["node_cond_block_count"][()]
-        a[0, 0] = (1 << int(g["node_level"][0])) + 1
-        replace(g, "node_cond_block_count", a)
+    def poke(name, where, value, why):
+        """A case that sets state array `name` at `where` to value(g)."""
+        def case(g):
+            a = g[name][()]
+            a[where] = value(g)
+            replace(g, name, a)
+        case.__name__ = why
+        return case
 
-    def crs_tail_count(g):
-        a = g["node_cond_block_count"][()]
-        a[-1, 0] = 1  # the short last block is never a replicate
-        replace(g, "node_cond_block_count", a)
-
-    def crs_m2_negative(g):
-        a = g["node_cond_block_sum_m2"][()]
-        a[0, 0] = -1.0
-        replace(g, "node_cond_block_sum_m2", a)
-
-    def crs_mean_nan(g):
-        a = g["node_cond_block_sum_mean"][()]
-        a[0, 0] = np.nan
-        replace(g, "node_cond_block_sum_mean", a)
-
-    def crs_count_mean_too_big(g):
-        a = g["node_cond_block_count_mean"][()]
-        a[0, 0] = 1e9  # more trials than a block has
-        replace(g, "node_cond_block_count_mean", a)
+    crs_count_too_big = poke("node_cond_block_count", (0, 0), lambda g: (1 << int(g["node_level"][0])) + 1,
+                             "crs_count_too_big")
+    crs_tail_count = poke("node_cond_block_count", (-1, 0), lambda g: 1,  # the tail is never a replicate
+                          "crs_tail_count")
+    crs_m2_negative = poke("node_cond_block_sum_m2", (0, 0), lambda g: -1.0, "crs_m2_negative")
+    crs_mean_nan = poke("node_cond_block_sum_mean", (0, 0), lambda g: np.nan, "crs_mean_nan")
+    crs_count_mean_too_big = poke("node_cond_block_count_mean", (0, 0), lambda g: 1e9,  # > a block's trials
+                                  "crs_count_mean_too_big")
 
     def crs_missing_cross(g):
         del g["node_cond_block_cross_m2"]
@@ -239,16 +236,8 @@ def main():
     def crs_under_monte_carlo(g):
         replace(g, "sampling", np.uint64(0))
 
-    for fn in [crs_count_too_big, crs_tail_count, crs_m2_negative, crs_mean_nan, crs_count_mean_too_big,
-               crs_missing_cross, crs_without_count, crs_wrong_shape, crs_under_monte_carlo]:
-        path = os.path.join(tmp, fn.__name__ + ".h5")
-        shutil.copy(lhs, path)
-        with h5py.File(path, "r+") as f:
-            fn(f["state"])
-        r = run_import(tool, path)
-        check(r.returncode == 3, "%s: exit %d (expected 3, a format error): %s"
-              % (fn.__name__, r.returncode, r.stderr.strip()))
-        check(r.stderr.strip() != "", "%s: no message" % fn.__name__)
+    refused(lhs, [crs_count_too_big, crs_tail_count, crs_m2_negative, crs_mean_nan, crs_count_mean_too_big,
+                  crs_missing_cross, crs_without_count, crs_wrong_shape, crs_under_monte_carlo])
     # A version-5 LHS state (before the ratio spreads) still imports.
     path = os.path.join(tmp, "lhs_version5.h5")
     shutil.copy(lhs, path)
