@@ -1,6 +1,7 @@
 /* sim/stats/stats_internal.h
  * Private to sim/stats: what the saved-state code (state.c) shares with the
- * accumulators (stats.c).  Not public API (stats.h is).
+ * accumulators (stats.c) and the sketch (sketch.c).  Not public API
+ * (stats.h is).
  * Licence: see LICENSE at the top of the repository.
  */
 #ifndef DEALSIM_STATS_INTERNAL_H
@@ -38,8 +39,11 @@ int ds_stats_coal_is_tracked(const ds_stats *s, uint64_t mask);
 
 /* The coalition row of a mask in s's table (the tracked ones), or NULL. */
 ds_coalition *ds_stats_coal_find(ds_stats *s, uint64_t mask);
-/* Takes one value x back out of a sketch (ds_stats_drop_tail). */
+/* Takes one value x (or, _log, the value exp(log_x) of the price fan) back
+ * out of a sketch (ds_stats_drop_tail); DS_ERR_FORMAT when it is not there
+ * (sketch.c). */
 ds_status ds_stats_sketch_remove(ds_sketch *sk, double x);
+ds_status ds_stats_sketch_remove_log(ds_sketch *sk, double log_x);
 
 /* Conditional summaries (conditional.c, stats.h "Conditional"). */
 /* Outputs whose conditional sums run side by side (ds_stats.cond_buf is
