@@ -265,21 +265,12 @@ ds_status ds_sketch_add_grow(ds_sketch *s, int negative, int32_t key)
     return DS_OK;
 }
 
-/* The add of a value (ds_sketch_add). */
-static ds_status sketch_add(ds_sketch *s, double x)
+ds_status ds_sketch_add(ds_sketch *s, double x)
 {
-    double ax = fabs(x);
-    if (!(ax <= DBL_MAX))
-        return DS_OK; /* NaN or +-inf: counted by ds_moments, not sketched */
-    if (ax < DS_SKETCH_MIN_ABS) {
-        s->zero++;
-        s->count++;
-        return DS_OK;
-    }
-    return sketch_bump(s, x < 0.0, sketch_key(ds_log(ax), s->inv_log_gamma));
+    /* ln|x| only where the add uses it (finite, not below DS_SKETCH_MIN_ABS). */
+    const double ax = fabs(x);
+    return sketch_add_with_log(s, x, ax <= DBL_MAX && ax >= DS_SKETCH_MIN_ABS ? ds_log(ax) : 0.0);
 }
-
-ds_status ds_sketch_add(ds_sketch *s, double x) { return sketch_add(s, x); }
 
 ds_status ds_sketch_add_log(ds_sketch *s, double log_x) { return sketch_add_pos_log(s, log_x); }
 
