@@ -15,6 +15,10 @@
  *    hostile file gives DS_ERR_FORMAT and a message, never a crash;
  *  - import of export is the identity on everything mergeable (the round
  *    trip tests compare bits).
+ * The arrays of each part are rows of a table (state_col): export adds them
+ * in row order, import fetches them in the same order (need_cols: the first
+ * missing or misshapen array is the error) and then checks every value with
+ * its own rule, written out after the fetch.
  * State version 3 arrays (dims in brackets):
  *   n_outputs, n_investors, horizon, trials, blocks,
  *   block_size, tail, coalition_pooled                       scalars (u64)
@@ -169,43 +173,129 @@ ds_stats_shape ds_stats_shape_of(const ds_stats *s)
 
 /* ---------------------------------------------------------------- export */
 
-static ds_status add_u64(ds_state *st, const char *name, size_t rank, const uint64_t *dims,
-                         const char *const *dn, const char *units, const char *ln,
-                         uint64_t **data)
+/* The shape of an array: rank 0 to 2, dimension names and lengths (on
+ * import a length may be ANY: any length, see need). */
+typedef struct {
+    size_t rank;
+    const char *names[2];
+    uint64_t len[2];
+} col_dims;
+
+/* One array of the saved state as a row of a table: its name, kind and
+ * shape, its units and description (export only), and the caller's pointer
+ * that receives its data.  The pointer's type is checked against the kind
+ * at compile time (the COL_ macros): uint64_t * for U64, double * for F64,
+ * int32_t * for I32, const-qualified on import. */
+typedef struct {
+    const char *name;
+    ds_state_kind kind;
+    const col_dims *dims;
+    const char *units, *long_name;
+    void *slot;
+} state_col;
+
+#define COL_SLOT(T, var) ((void *)(1 ? &(var) : (T **)NULL))
+/* Export rows. */
+#define COL_U64(name, dims, units, ln, var)                                                 \
+    {name, DS_STATE_U64, dims, units, ln, COL_SLOT(uint64_t, var)}
+#define COL_F64(name, dims, units, ln, var)                                                 \
+    {name, DS_STATE_F64, dims, units, ln, COL_SLOT(double, var)}
+#define COL_I32(name, dims, units, ln, var)                                                 \
+    {name, DS_STATE_I32, dims, units, ln, COL_SLOT(int32_t, var)}
+/* Import rows. */
+#define IN_U64(name, dims, var)                                                             \
+    {name, DS_STATE_U64, dims, NULL, NULL, COL_SLOT(const uint64_t, var)}
+#define IN_F64(name, dims, var)                                                             \
+    {name, DS_STATE_F64, dims, NULL, NULL, COL_SLOT(const double, var)}
+#define IN_I32(name, dims, var)                                                             \
+    {name, DS_STATE_I32, dims, NULL, NULL, COL_SLOT(const int32_t, var)}
+#define N_COLS(t) (sizeof(t) / sizeof *(t))
+
+/* Adds the arrays of a table (zero-filled) and points each row's slot at
+ * its data; stops at the first failure. */
+static ds_status add_cols(ds_state *st, const state_col *c, size_t n)
 {
-    void *p = NULL;
-    DS_TRY(ds_state_add(st, name, DS_STATE_U64, rank, dims, dn, units, ln, &p));
-    *data = p;
+    for (size_t k = 0; k < n; ++k) {
+        void *p = NULL;
+        DS_TRY(ds_state_add(st, c[k].name, c[k].kind, c[k].dims->rank, c[k].dims->len,
+                            c[k].dims->names, c[k].units, c[k].long_name, &p));
+        if (c[k].kind == DS_STATE_U64)
+            *(uint64_t **)c[k].slot = p;
+        else if (c[k].kind == DS_STATE_F64)
+            *(double **)c[k].slot = p;
+        else
+            *(int32_t **)c[k].slot = p;
+    }
     return DS_OK;
 }
 
-static ds_status add_f64(ds_state *st, const char *name, size_t rank, const uint64_t *dims,
-                         const char *const *dn, const char *units, const char *ln,
-                         double **data)
-{
-    void *p = NULL;
-    DS_TRY(ds_state_add(st, name, DS_STATE_F64, rank, dims, dn, units, ln, &p));
-    *data = p;
-    return DS_OK;
-}
-
-static ds_status add_i32(ds_state *st, const char *name, size_t rank, const uint64_t *dims,
-                         const char *const *dn, const char *units, const char *ln,
-                         int32_t **data)
-{
-    void *p = NULL;
-    DS_TRY(ds_state_add(st, name, DS_STATE_I32, rank, dims, dn, units, ln, &p));
-    *data = p;
-    return DS_OK;
-}
+static const col_dims scalar_dims = {0, {NULL, NULL}, {0, 0}};
 
 static ds_status add_scalar(ds_state *st, const char *name, uint64_t v, const char *ln)
 {
     uint64_t *d = NULL;
-    DS_TRY(add_u64(st, name, 0, NULL, NULL, "1", ln, &d));
+    const state_col c[] = {COL_U64(name, &scalar_dims, "1", ln, d)};
+    DS_TRY(add_cols(st, c, 1));
     *d = v;
     return DS_OK;
 }
+
+/* A set of moments (ds_moments) as columns: one array per field, the same
+ * element e of each. */
+typedef struct {
+    uint64_t *n, *nan, *posinf, *neginf;
+    double *mean, *m2, *min, *max;
+} mo_cols;
+typedef struct {
+    const uint64_t *n, *nan, *posinf, *neginf;
+    const double *mean, *m2, *min, *max;
+} mo_cols_in;
+
+/* Their names and descriptions, in field order (units: the first four "1",
+ * then mean_units for the mean, min and max, m2_units for m2). */
+typedef struct {
+    const char *name[8], *desc[8];
+    const char *mean_units, *m2_units;
+} mo_names;
+
+static ds_status add_moments(ds_state *st, const mo_names *nm, const col_dims *d, mo_cols *c)
+{
+    const char *const *a = nm->name, *const *l = nm->desc;
+    const char *mu = nm->mean_units, *m2u = nm->m2_units;
+    const state_col t[] = {
+        COL_U64(a[0], d, "1", l[0], c->n),       COL_U64(a[1], d, "1", l[1], c->nan),
+        COL_U64(a[2], d, "1", l[2], c->posinf),  COL_U64(a[3], d, "1", l[3], c->neginf),
+        COL_F64(a[4], d, mu, l[4], c->mean),     COL_F64(a[5], d, m2u, l[5], c->m2),
+        COL_F64(a[6], d, mu, l[6], c->min),      COL_F64(a[7], d, mu, l[7], c->max)};
+    return add_cols(st, t, N_COLS(t));
+}
+
+static void mo_put(const mo_cols *c, size_t e, const ds_moments *m)
+{
+    c->n[e] = m->n;
+    c->nan[e] = m->nan;
+    c->posinf[e] = m->posinf;
+    c->neginf[e] = m->neginf;
+    c->mean[e] = m->mean;
+    c->m2[e] = m->m2;
+    c->min[e] = m->min;
+    c->max[e] = m->max;
+}
+
+static void mo_get(const mo_cols_in *c, size_t e, ds_moments *m)
+{
+    m->n = c->n[e];
+    m->nan = c->nan[e];
+    m->posinf = c->posinf[e];
+    m->neginf = c->neginf[e];
+    m->mean = c->mean[e];
+    m->m2 = c->m2[e];
+    m->min = c->min[e];
+    m->max = c->max[e];
+}
+
+/* The node's row j of s's saved nodes: the forest's, then the tail. */
+#define NODE_ROW(s, j) ((j) < (s)->n_nodes ? &(s)->nodes[(j)] : &(s)->tail)
 
 /* Whether s saves its conditional state: on, and every node has it (a
  * forest continued from a state without it has none to save). */
@@ -227,42 +317,33 @@ static size_t n_sketches(const ds_stats *s)
            (state_has_cond(s) ? DS_COND_SKETCHED * s->n_outputs + s->n_coal_sk : 0);
 }
 
+/* Which family of sketch rows row j is in (0 outputs, 1 amount, 2 paid,
+ * 3 price, 4 conditional, 5 coalition: the order of n_sketches), and
+ * *j := its index there. */
+static int sketch_family(const ds_stats *s, size_t *j)
+{
+    const size_t len[5] = {s->n_outputs, s->n_investors, s->n_investors, s->horizon,
+                           DS_COND_SKETCHED * s->n_outputs};
+    int f = 0;
+    while (f < 5 && *j >= len[f])
+        *j -= len[f++];
+    return f;
+}
+
 static const ds_sketch *sketch_row_c(const ds_stats *s, size_t j)
 {
-    if (j < s->n_outputs)
-        return &s->sk_out[j];
-    j -= s->n_outputs;
-    if (j < s->n_investors)
-        return &s->sk_amount[j];
-    j -= s->n_investors;
-    if (j < s->n_investors)
-        return &s->sk_paid[j];
-    j -= s->n_investors;
-    if (j < s->horizon)
-        return &s->sk_price[j];
-    j -= s->horizon;
-    if (j < DS_COND_SKETCHED * s->n_outputs)
-        return &s->sk_cond[j];
-    return &s->sk_coal[j - DS_COND_SKETCHED * s->n_outputs];
+    const ds_sketch *const fam[6] = {s->sk_out,   s->sk_amount, s->sk_paid,
+                                     s->sk_price, s->sk_cond,   s->sk_coal};
+    const int f = sketch_family(s, &j);
+    return &fam[f][j];
 }
 
 static ds_sketch *sketch_row(ds_stats *s, size_t j)
 {
-    if (j < s->n_outputs)
-        return &s->sk_out[j];
-    j -= s->n_outputs;
-    if (j < s->n_investors)
-        return &s->sk_amount[j];
-    j -= s->n_investors;
-    if (j < s->n_investors)
-        return &s->sk_paid[j];
-    j -= s->n_investors;
-    if (j < s->horizon)
-        return &s->sk_price[j];
-    j -= s->horizon;
-    if (j < DS_COND_SKETCHED * s->n_outputs)
-        return &s->sk_cond[j];
-    return &s->sk_coal[j - DS_COND_SKETCHED * s->n_outputs];
+    ds_sketch *const fam[6] = {s->sk_out,   s->sk_amount, s->sk_paid,
+                               s->sk_price, s->sk_cond,   s->sk_coal};
+    const int f = sketch_family(s, &j);
+    return &fam[f][j];
 }
 
 /* The non-zero span [first, first + len) of one side of a sketch. */
@@ -282,6 +363,27 @@ static void sketch_span(const ds_sketch *sk, int negative, int32_t *lo, uint32_t
     *counts = a < n ? c + a : NULL;
 }
 
+/* The moments' arrays: of the nodes [node, accumulator] and, with the
+ * conditional state, the conditional ones [node, cond_accumulator]. */
+static const mo_names node_mo = {
+    {"node_n", "node_nan", "node_posinf", "node_neginf", "node_mean", "node_m2", "node_min",
+     "node_max"},
+    {"number of finite values", "number of NaN values", "number of +inf values",
+     "number of -inf values", "mean (Chan et al. merge along the tree)",
+     "sum of squared deviations from the mean", "smallest finite value",
+     "largest finite value"},
+    "various: the accumulator's",
+    "various: the accumulator's, squared"};
+static const mo_names cond_mo = {
+    {"node_cond_n", "node_cond_nan", "node_cond_posinf", "node_cond_neginf", "node_cond_mean",
+     "node_cond_m2", "node_cond_min", "node_cond_max"},
+    {"finite values given the condition: [condition][output] then "
+     "[investor][amount, paid, stake] given it joins",
+     "NaN values given the condition", "+inf values", "-inf values", "conditional mean",
+     "conditional sum of squared deviations", "conditional min", "conditional max"},
+    "various",
+    "various, squared"};
+
 /* The conditional state (stats.h "Conditional"), only when every node has
  * it: the conditional moments per node, the coalition rows' extras, the
  * "other" row's; the sketches are rows of sketch_*. */
@@ -292,60 +394,36 @@ static ds_status export_cond(const ds_stats *s, ds_state *st, size_t nn, size_t 
     const size_t len = ds_cond_len(s);
     DS_TRY(add_scalar(st, "conditional_conditions", ds_cond_n_conditions(s),
                       "conditions of the conditional moments: closed, target_met, joined.<i>"));
-    {
-        const char *dm[1] = {"coalition_sketch"};
-        uint64_t d_m[1] = {s->n_coal_sk}, *mv;
-        DS_TRY(add_u64(st, "coalition_sketch_mask", 1, d_m, dm, "1",
-                       "join masks with a sketch of total (the last sketch rows), sorted",
-                       &mv));
-        if (s->n_coal_sk)
-            memcpy(mv, s->coal_sk_mask, s->n_coal_sk * sizeof *mv);
-    }
-    const char *dnc[2] = {"node", "cond_accumulator"}, *dc[1] = {"node_coalition"};
-    const char *dn[1] = {"node"};
-    uint64_t d_nc[2] = {nn, len}, d_c[1] = {nc}, d_n[1] = {nn};
-    uint64_t *n, *nan, *pi, *ni;
-    double *mean, *m2, *mn, *mx;
-    DS_TRY(add_u64(st, "node_cond_n", 2, d_nc, dnc, "1",
-                   "finite values given the condition: [condition][output] then "
-                   "[investor][amount, paid, stake] given it joins",
-                   &n));
-    DS_TRY(add_u64(st, "node_cond_nan", 2, d_nc, dnc, "1", "NaN values given the condition",
-                   &nan));
-    DS_TRY(add_u64(st, "node_cond_posinf", 2, d_nc, dnc, "1", "+inf values", &pi));
-    DS_TRY(add_u64(st, "node_cond_neginf", 2, d_nc, dnc, "1", "-inf values", &ni));
-    DS_TRY(add_f64(st, "node_cond_mean", 2, d_nc, dnc, "various", "conditional mean", &mean));
-    DS_TRY(add_f64(st, "node_cond_m2", 2, d_nc, dnc, "various, squared",
-                   "conditional sum of squared deviations", &m2));
-    DS_TRY(add_f64(st, "node_cond_min", 2, d_nc, dnc, "various", "conditional min", &mn));
-    DS_TRY(add_f64(st, "node_cond_max", 2, d_nc, dnc, "various", "conditional max", &mx));
-    uint64_t *cc, *ct, *oc, *ot;
+    const col_dims d_m = {1, {"coalition_sketch"}, {s->n_coal_sk}};
+    const col_dims d_nc = {2, {"node", "cond_accumulator"}, {nn, len}};
+    const col_dims d_c = {1, {"node_coalition"}, {nc}}, d_n = {1, {"node"}, {nn}};
+    uint64_t *mv, *cc, *ct, *oc, *ot;
     double *cm, *om;
-    DS_TRY(add_u64(st, "node_coalition_closed", 1, d_c, dc, "1",
-                   "trials with the join mask that closed", &cc));
-    DS_TRY(add_u64(st, "node_coalition_target_met", 1, d_c, dc, "1",
-                   "trials with the join mask that met the target", &ct));
-    DS_TRY(add_f64(st, "node_coalition_m2_total", 1, d_c, dc, "USD billion squared",
-                   "sum of squared deviations of total given the mask", &cm));
-    DS_TRY(add_u64(st, "node_other_closed", 1, d_n, dn, "1", "pooled trials that closed", &oc));
-    DS_TRY(add_u64(st, "node_other_target_met", 1, d_n, dn, "1",
-                   "pooled trials that met the target", &ot));
-    DS_TRY(add_f64(st, "node_other_m2_total", 1, d_n, dn, "USD billion squared",
-                   "sum of squared deviations of total over the pooled trials", &om));
+    mo_cols mo;
+    const state_col mask[] = {
+        COL_U64("coalition_sketch_mask", &d_m, "1",
+                "join masks with a sketch of total (the last sketch rows), sorted", mv)};
+    DS_TRY(add_cols(st, mask, N_COLS(mask)));
+    if (s->n_coal_sk)
+        memcpy(mv, s->coal_sk_mask, s->n_coal_sk * sizeof *mv);
+    DS_TRY(add_moments(st, &cond_mo, &d_nc, &mo));
+    const state_col t[] = {
+        COL_U64("node_coalition_closed", &d_c, "1", "trials with the join mask that closed",
+                cc),
+        COL_U64("node_coalition_target_met", &d_c, "1",
+                "trials with the join mask that met the target", ct),
+        COL_F64("node_coalition_m2_total", &d_c, "USD billion squared",
+                "sum of squared deviations of total given the mask", cm),
+        COL_U64("node_other_closed", &d_n, "1", "pooled trials that closed", oc),
+        COL_U64("node_other_target_met", &d_n, "1", "pooled trials that met the target", ot),
+        COL_F64("node_other_m2_total", &d_n, "USD billion squared",
+                "sum of squared deviations of total over the pooled trials", om)};
+    DS_TRY(add_cols(st, t, N_COLS(t)));
     size_t r = 0;
     for (size_t j = 0; j < nn; ++j) {
-        const ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
-        for (size_t k = 0; k < len; ++k) {
-            const ds_moments *m = &nd->cond[k];
-            n[j * len + k] = m->n;
-            nan[j * len + k] = m->nan;
-            pi[j * len + k] = m->posinf;
-            ni[j * len + k] = m->neginf;
-            mean[j * len + k] = m->mean;
-            m2[j * len + k] = m->m2;
-            mn[j * len + k] = m->min;
-            mx[j * len + k] = m->max;
-        }
+        const ds_stats_node *nd = NODE_ROW(s, j);
+        for (size_t k = 0; k < len; ++k)
+            mo_put(&mo, j * len + k, &nd->cond[k]);
         for (size_t c = 0; c < nd->n_coal; ++c, ++r) {
             cc[r] = nd->coal[c].closed;
             ct[r] = nd->coal[c].target_met;
@@ -366,7 +444,7 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
     const size_t ns = n_sketches(s), no = s->n_outputs;
     size_t nc = 0, nb = 0;
     for (size_t j = 0; j < nn; ++j)
-        nc += (j < s->n_nodes ? &s->nodes[j] : &s->tail)->n_coal;
+        nc += NODE_ROW(s, j)->n_coal;
     for (size_t j = 0; j < ns; ++j) {
         int32_t lo;
         uint32_t lp, ln;
@@ -387,62 +465,47 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
     DS_TRY(add_scalar(st, "coalition_pooled", (uint64_t)(s->coal_pooled != 0),
                       "1: only the masks in coalition_tracked (those of block 0) have rows; "
                       "the rest are pooled as node_other_*"));
-    {
-        const char *dt[1] = {"tracked"};
-        uint64_t d_t[1] = {s->n_tracked}, *tv;
-        DS_TRY(add_u64(st, "coalition_tracked", 1, d_t, dt, "1",
-                       "join masks with their own coalition row (sorted)", &tv));
-        if (s->n_tracked)
-            memcpy(tv, s->tracked, s->n_tracked * sizeof *tv);
-    }
+    const col_dims d_t = {1, {"tracked"}, {s->n_tracked}};
+    const col_dims d_n = {1, {"node"}, {nn}}, d_na = {2, {"node", "accumulator"}, {nn, na}};
+    const col_dims d_nc = {1, {"node_coalition"}, {nc}}, d_k = {1, {"checkpoint"}, {nk}};
+    const col_dims d_ko = {2, {"checkpoint", "output"}, {nk, no}}, d_s = {1, {"sketch"}, {ns}};
+    const col_dims d_b = {1, {"bucket"}, {nb}}, d_i = {1, {"investor"}, {s->n_investors}};
 
-    const char *dn[1] = {"node"}, *dna[2] = {"node", "accumulator"};
-    const char *dnc[1] = {"node_coalition"}, *dk[1] = {"checkpoint"};
-    const char *dko[2] = {"checkpoint", "output"}, *ds[1] = {"sketch"};
-    const char *db[1] = {"bucket"}, *di[1] = {"investor"};
-    uint64_t d_n[1] = {nn}, d_na[2] = {nn, na}, d_nc[1] = {nc}, d_k[1] = {nk};
-    uint64_t d_ko[2] = {nk, no}, d_s[1] = {ns}, d_b[1] = {nb}, d_i[1] = {s->n_investors};
+    uint64_t *tv;
+    const state_col tracked[] = {COL_U64("coalition_tracked", &d_t, "1",
+                                         "join masks with their own coalition row (sorted)", tv)};
+    DS_TRY(add_cols(st, tracked, N_COLS(tracked)));
+    if (s->n_tracked)
+        memcpy(tv, s->tracked, s->n_tracked * sizeof *tv);
 
-    uint64_t *lv, *ix, *tr, *co, *cc;
-    DS_TRY(add_u64(st, "node_level", 1, d_n, dn, "1", "merge-tree level l of the node", &lv));
-    DS_TRY(add_u64(st, "node_index", 1, d_n, dn, "1",
-                   "merge-tree index k: the node covers blocks [k 2^l, (k+1) 2^l)", &ix));
-    DS_TRY(add_u64(st, "node_trials", 1, d_n, dn, "1", "trials in the node's blocks", &tr));
-    DS_TRY(add_u64(st, "node_coalition_offset", 1, d_n, dn, "1",
-                   "first row of the node's coalitions in node_coalition", &co));
-    DS_TRY(add_u64(st, "node_coalition_count", 1, d_n, dn, "1",
-                   "number of the node's coalitions (sorted by mask)", &cc));
-    uint64_t *ot;
-    double *os;
-    DS_TRY(add_u64(st, "node_other_trials", 1, d_n, dn, "1",
-                   "trials of the node with an untracked (pooled) join mask", &ot));
-    DS_TRY(add_f64(st, "node_other_sum_total", 1, d_n, dn, "USD billion",
-                   "sum of total over those trials (merged along the tree)", &os));
-    uint64_t *mn, *mnan;
-    double *mmean, *mm2, *mmin, *mmax;
-    DS_TRY(add_u64(st, "node_n", 2, d_na, dna, "1", "number of finite values", &mn));
-    DS_TRY(add_u64(st, "node_nan", 2, d_na, dna, "1", "number of NaN values", &mnan));
-    uint64_t *mpi, *mni;
-    DS_TRY(add_u64(st, "node_posinf", 2, d_na, dna, "1", "number of +inf values", &mpi));
-    DS_TRY(add_u64(st, "node_neginf", 2, d_na, dna, "1", "number of -inf values", &mni));
-    DS_TRY(add_f64(st, "node_mean", 2, d_na, dna, "various: the accumulator's",
-                   "mean (Chan et al. merge along the tree)", &mmean));
-    DS_TRY(add_f64(st, "node_m2", 2, d_na, dna, "various: the accumulator's, squared",
-                   "sum of squared deviations from the mean", &mm2));
-    DS_TRY(add_f64(st, "node_min", 2, d_na, dna, "various: the accumulator's",
-                   "smallest finite value", &mmin));
-    DS_TRY(add_f64(st, "node_max", 2, d_na, dna, "various: the accumulator's",
-                   "largest finite value", &mmax));
-    uint64_t *cm, *ct;
-    double *cs;
-    DS_TRY(add_u64(st, "node_coalition_mask", 1, d_nc, dnc, "1", "join mask", &cm));
-    DS_TRY(add_u64(st, "node_coalition_trials", 1, d_nc, dnc, "1",
-                   "trials with the join mask in the node", &ct));
-    DS_TRY(add_f64(st, "node_coalition_sum_total", 1, d_nc, dnc, "USD billion",
-                   "sum of total over those trials (merged along the tree)", &cs));
+    uint64_t *lv, *ix, *tr, *co, *cc, *ot, *cm, *ct;
+    double *os, *cs;
+    mo_cols mo;
+    const state_col nodes[] = {
+        COL_U64("node_level", &d_n, "1", "merge-tree level l of the node", lv),
+        COL_U64("node_index", &d_n, "1",
+                "merge-tree index k: the node covers blocks [k 2^l, (k+1) 2^l)", ix),
+        COL_U64("node_trials", &d_n, "1", "trials in the node's blocks", tr),
+        COL_U64("node_coalition_offset", &d_n, "1",
+                "first row of the node's coalitions in node_coalition", co),
+        COL_U64("node_coalition_count", &d_n, "1",
+                "number of the node's coalitions (sorted by mask)", cc),
+        COL_U64("node_other_trials", &d_n, "1",
+                "trials of the node with an untracked (pooled) join mask", ot),
+        COL_F64("node_other_sum_total", &d_n, "USD billion",
+                "sum of total over those trials (merged along the tree)", os)};
+    const state_col coal[] = {
+        COL_U64("node_coalition_mask", &d_nc, "1", "join mask", cm),
+        COL_U64("node_coalition_trials", &d_nc, "1", "trials with the join mask in the node",
+                ct),
+        COL_F64("node_coalition_sum_total", &d_nc, "USD billion",
+                "sum of total over those trials (merged along the tree)", cs)};
+    DS_TRY(add_cols(st, nodes, N_COLS(nodes)));
+    DS_TRY(add_moments(st, &node_mo, &d_na, &mo));
+    DS_TRY(add_cols(st, coal, N_COLS(coal)));
     size_t r = 0;
     for (size_t j = 0; j < nn; ++j) {
-        const ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        const ds_stats_node *nd = NODE_ROW(s, j);
         lv[j] = nd->level;
         ix[j] = nd->index;
         tr[j] = nd->trials;
@@ -450,16 +513,8 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
         cc[j] = nd->n_coal;
         ot[j] = nd->other_count;
         os[j] = nd->other_sum;
-        for (size_t k = 0; k < na; ++k) {
-            mn[j * na + k] = nd->mo[k].n;
-            mnan[j * na + k] = nd->mo[k].nan;
-            mpi[j * na + k] = nd->mo[k].posinf;
-            mni[j * na + k] = nd->mo[k].neginf;
-            mmean[j * na + k] = nd->mo[k].mean;
-            mm2[j * na + k] = nd->mo[k].m2;
-            mmin[j * na + k] = nd->mo[k].min;
-            mmax[j * na + k] = nd->mo[k].max;
-        }
+        for (size_t k = 0; k < na; ++k)
+            mo_put(&mo, j * na + k, &nd->mo[k]);
         for (size_t c = 0; c < nd->n_coal; ++c, ++r) {
             cm[r] = nd->coal[c].mask;
             ct[r] = nd->coal[c].count;
@@ -469,14 +524,15 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
 
     uint64_t *kb, *kt;
     double *kmean, *kse;
-    DS_TRY(add_u64(st, "checkpoint_blocks", 1, d_k, dk, "1",
-                   "blocks of the checkpoint: 2^k, node (k, 0)", &kb));
-    DS_TRY(add_u64(st, "checkpoint_trials", 1, d_k, dk, "1", "trials of the checkpoint", &kt));
-    DS_TRY(add_f64(st, "checkpoint_mean", 2, d_ko, dko, "various: per output, see output_units",
-                   "mean at the checkpoint", &kmean));
-    DS_TRY(add_f64(st, "checkpoint_stderr", 2, d_ko, dko,
-                   "various: per output, see output_units", "standard error at the checkpoint",
-                   &kse));
+    const state_col cps[] = {
+        COL_U64("checkpoint_blocks", &d_k, "1", "blocks of the checkpoint: 2^k, node (k, 0)",
+                kb),
+        COL_U64("checkpoint_trials", &d_k, "1", "trials of the checkpoint", kt),
+        COL_F64("checkpoint_mean", &d_ko, "various: per output, see output_units",
+                "mean at the checkpoint", kmean),
+        COL_F64("checkpoint_stderr", &d_ko, "various: per output, see output_units",
+                "standard error at the checkpoint", kse)};
+    DS_TRY(add_cols(st, cps, N_COLS(cps)));
     for (size_t k = 0; k < nk; ++k) {
         kb[k] = s->node_cps[k].blocks;
         kt[k] = s->node_cps[k].trials;
@@ -486,34 +542,32 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
         }
     }
 
-    uint64_t *sc, *sz, *spl, *spo, *snl, *sno, *bc;
-    int32_t *splo, *snlo;
-    DS_TRY(add_u64(st, "sketch_count", 1, d_s, ds, "1", "values added (NaN excluded)", &sc));
-    DS_TRY(add_u64(st, "sketch_zero", 1, d_s, ds, "1", "values with |x| below sketch_min_abs",
-                   &sz));
-    DS_TRY(add_i32(st, "sketch_pos_lo", 1, d_s, ds, "1",
-                   "log-bucket key of the first positive bucket", &splo));
-    DS_TRY(add_u64(st, "sketch_pos_len", 1, d_s, ds, "1", "number of positive buckets", &spl));
-    DS_TRY(add_u64(st, "sketch_pos_offset", 1, d_s, ds, "1",
-                   "offset of the positive buckets in bucket_counts", &spo));
-    DS_TRY(add_i32(st, "sketch_neg_lo", 1, d_s, ds, "1",
-                   "log-bucket key (of |x|) of the first negative bucket", &snlo));
-    DS_TRY(add_u64(st, "sketch_neg_len", 1, d_s, ds, "1", "number of negative buckets", &snl));
-    DS_TRY(add_u64(st, "sketch_neg_offset", 1, d_s, ds, "1",
-                   "offset of the negative buckets in bucket_counts", &sno));
-    int32_t *spf, *snf;
-    uint64_t *spc, *snc;
-    DS_TRY(add_i32(st, "sketch_pos_floor", 1, d_s, ds, "1",
-                   "lowest kept positive key: smaller keys are counted in its bucket", &spf));
-    DS_TRY(add_i32(st, "sketch_neg_floor", 1, d_s, ds, "1",
-                   "lowest kept negative key (of |x|)", &snf));
-    DS_TRY(add_u64(st, "sketch_pos_collapsed", 1, d_s, ds, "1",
-                   "positive values below sketch_pos_floor, counted in its bucket", &spc));
-    DS_TRY(add_u64(st, "sketch_neg_collapsed", 1, d_s, ds, "1",
-                   "negative values below sketch_neg_floor, counted in its bucket", &snc));
-    DS_TRY(add_u64(st, "bucket_counts", 1, d_b, db, "1",
-                   "sketch bucket counts, concatenated (see sketch_pos_offset, sketch_neg_offset)",
-                   &bc));
+    uint64_t *sc, *sz, *spl, *spo, *snl, *sno, *spc, *snc, *bc;
+    int32_t *splo, *snlo, *spf, *snf;
+    const state_col sketches[] = {
+        COL_U64("sketch_count", &d_s, "1", "values added (NaN excluded)", sc),
+        COL_U64("sketch_zero", &d_s, "1", "values with |x| below sketch_min_abs", sz),
+        COL_I32("sketch_pos_lo", &d_s, "1", "log-bucket key of the first positive bucket",
+                splo),
+        COL_U64("sketch_pos_len", &d_s, "1", "number of positive buckets", spl),
+        COL_U64("sketch_pos_offset", &d_s, "1",
+                "offset of the positive buckets in bucket_counts", spo),
+        COL_I32("sketch_neg_lo", &d_s, "1",
+                "log-bucket key (of |x|) of the first negative bucket", snlo),
+        COL_U64("sketch_neg_len", &d_s, "1", "number of negative buckets", snl),
+        COL_U64("sketch_neg_offset", &d_s, "1",
+                "offset of the negative buckets in bucket_counts", sno),
+        COL_I32("sketch_pos_floor", &d_s, "1",
+                "lowest kept positive key: smaller keys are counted in its bucket", spf),
+        COL_I32("sketch_neg_floor", &d_s, "1", "lowest kept negative key (of |x|)", snf),
+        COL_U64("sketch_pos_collapsed", &d_s, "1",
+                "positive values below sketch_pos_floor, counted in its bucket", spc),
+        COL_U64("sketch_neg_collapsed", &d_s, "1",
+                "negative values below sketch_neg_floor, counted in its bucket", snc),
+        COL_U64("bucket_counts", &d_b, "1",
+                "sketch bucket counts, concatenated (see sketch_pos_offset, sketch_neg_offset)",
+                bc)};
+    DS_TRY(add_cols(st, sketches, N_COLS(sketches)));
     size_t p = 0;
     for (size_t j = 0; j < ns; ++j) {
         const ds_sketch *sk = sketch_row_c(s, j);
@@ -537,29 +591,30 @@ static ds_status export_inner(const ds_stats *s, ds_state *st)
         }
     }
     uint64_t *jc;
-    DS_TRY(add_u64(st, "join_count", 1, d_i, di, "1", "trials in which the investor joined",
-                   &jc));
+    const state_col joins[] = {
+        COL_U64("join_count", &d_i, "1", "trials in which the investor joined", jc)};
+    DS_TRY(add_cols(st, joins, N_COLS(joins)));
     if (s->n_investors)
         memcpy(jc, s->inv_joined, s->n_investors * sizeof *jc);
     DS_TRY(export_cond(s, st, nn, nc));
     /* Sensitivity records (stats.h), only when every node has them. */
     int all_sens = s->sens_k > 0;
     for (size_t j = 0; j < nn && all_sens; ++j)
-        all_sens = (j < s->n_nodes ? &s->nodes[j] : &s->tail)->sens != NULL;
+        all_sens = NODE_ROW(s, j)->sens != NULL;
     if (all_sens) {
         const size_t len = ds_sens_len(s->sens_k, s->n_outputs);
-        const char *dns[2] = {"node", "sensitivity_record"};
-        uint64_t d_ns[2] = {nn, len};
+        const col_dims d_ns = {2, {"node", "sensitivity_record"}, {nn, len}};
         double *sv;
+        const state_col sens[] = {
+            COL_F64("node_sensitivity", &d_ns, "various",
+                    "per node: co-moments of (U_k, output) then per-bin (n, mean, M2) "
+                    "records (stats.h, Sensitivity)",
+                    sv)};
         DS_TRY(add_scalar(st, "sensitivity_inputs", s->sens_k,
                           "uncertain inputs with sensitivity records"));
-        DS_TRY(add_f64(st, "node_sensitivity", 2, d_ns, dns, "various",
-                       "per node: co-moments of (U_k, output) then per-bin (n, mean, M2) "
-                       "records (stats.h, Sensitivity)",
-                       &sv));
+        DS_TRY(add_cols(st, sens, N_COLS(sens)));
         for (size_t j = 0; j < nn; ++j)
-            memcpy(sv + j * len, (j < s->n_nodes ? &s->nodes[j] : &s->tail)->sens,
-                   len * sizeof *sv);
+            memcpy(sv + j * len, NODE_ROW(s, j)->sens, len * sizeof *sv);
     }
     DS_TRY(export_bspread(s, st));
     return export_crs(s, st);
@@ -624,6 +679,36 @@ static ds_status need_scalar(const ds_state *in, const char *name, uint64_t *v, 
     return DS_OK;
 }
 
+/* Fetches the arrays of a table in order (need: the first one missing or
+ * of the wrong kind, rank or length is the error) and points each row's
+ * slot at its data. */
+static ds_status need_cols(const ds_state *in, const state_col *c, size_t n, ds_diag *diag)
+{
+    for (size_t k = 0; k < n; ++k) {
+        const void *p = NULL;
+        const col_dims *d = c[k].dims;
+        DS_TRY(need(in, c[k].name, c[k].kind, d->rank, d->len[0], d->len[1], &p, NULL, diag));
+        if (c[k].kind == DS_STATE_U64)
+            *(const uint64_t **)c[k].slot = p;
+        else if (c[k].kind == DS_STATE_F64)
+            *(const double **)c[k].slot = p;
+        else
+            *(const int32_t **)c[k].slot = p;
+    }
+    return DS_OK;
+}
+
+static ds_status need_moments(const ds_state *in, const mo_names *nm, const col_dims *d,
+                              mo_cols_in *c, ds_diag *diag)
+{
+    const char *const *a = nm->name;
+    const state_col t[] = {IN_U64(a[0], d, c->n),      IN_U64(a[1], d, c->nan),
+                           IN_U64(a[2], d, c->posinf), IN_U64(a[3], d, c->neginf),
+                           IN_F64(a[4], d, c->mean),   IN_F64(a[5], d, c->m2),
+                           IN_F64(a[6], d, c->min),    IN_F64(a[7], d, c->max)};
+    return need_cols(in, t, N_COLS(t), diag);
+}
+
 #define BAD(...) return ds_diag_set(diag, DS_ERR_FORMAT, NULL, 0, 0, "state: " __VA_ARGS__)
 
 /* a + b into *sum; 0 on overflow. */
@@ -638,39 +723,26 @@ static int add_ok(uint64_t a, uint64_t b, uint64_t *sum)
 static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_diag *diag)
 {
     const uint64_t na = ds_stats_n_accumulators(s);
-    const uint64_t *lv, *ix, *tr, *co, *cc, *mn, *mnan, *cm, *ct;
-    const double *mmean, *mm2, *mmin, *mmax, *cs;
+    const uint64_t *lv, *ix, *tr, *co, *cc, *ot, *cm, *ct;
+    const double *os, *cs;
+    mo_cols_in mo;
     uint64_t nn, nc;
     const void *p = NULL;
     DS_TRY(need(in, "node_level", DS_STATE_U64, 1, ANY, 0, &p, &nn, diag));
     lv = p;
-#define NEED(name, kind, rank, d0, d1, var, T)                                              \
-    do {                                                                                    \
-        DS_TRY(need(in, name, kind, rank, d0, d1, &p, NULL, diag));                         \
-        var = (const T *)p;                                                                 \
-    } while (0)
-    NEED("node_index", DS_STATE_U64, 1, nn, 0, ix, uint64_t);
-    NEED("node_trials", DS_STATE_U64, 1, nn, 0, tr, uint64_t);
-    NEED("node_coalition_offset", DS_STATE_U64, 1, nn, 0, co, uint64_t);
-    NEED("node_coalition_count", DS_STATE_U64, 1, nn, 0, cc, uint64_t);
-    const uint64_t *ot;
-    const double *os;
-    NEED("node_other_trials", DS_STATE_U64, 1, nn, 0, ot, uint64_t);
-    NEED("node_other_sum_total", DS_STATE_F64, 1, nn, 0, os, double);
-    NEED("node_n", DS_STATE_U64, 2, nn, na, mn, uint64_t);
-    NEED("node_nan", DS_STATE_U64, 2, nn, na, mnan, uint64_t);
-    const uint64_t *mpi, *mni;
-    NEED("node_posinf", DS_STATE_U64, 2, nn, na, mpi, uint64_t);
-    NEED("node_neginf", DS_STATE_U64, 2, nn, na, mni, uint64_t);
-    NEED("node_mean", DS_STATE_F64, 2, nn, na, mmean, double);
-    NEED("node_m2", DS_STATE_F64, 2, nn, na, mm2, double);
-    NEED("node_min", DS_STATE_F64, 2, nn, na, mmin, double);
-    NEED("node_max", DS_STATE_F64, 2, nn, na, mmax, double);
+    const col_dims d_n = {1, {NULL}, {nn}}, d_na = {2, {NULL}, {nn, na}};
+    const state_col nodes[] = {
+        IN_U64("node_index", &d_n, ix),           IN_U64("node_trials", &d_n, tr),
+        IN_U64("node_coalition_offset", &d_n, co), IN_U64("node_coalition_count", &d_n, cc),
+        IN_U64("node_other_trials", &d_n, ot),     IN_F64("node_other_sum_total", &d_n, os)};
+    DS_TRY(need_cols(in, nodes, N_COLS(nodes), diag));
+    DS_TRY(need_moments(in, &node_mo, &d_na, &mo, diag));
     DS_TRY(need(in, "node_coalition_mask", DS_STATE_U64, 1, ANY, 0, &p, &nc, diag));
     cm = p;
-    NEED("node_coalition_trials", DS_STATE_U64, 1, nc, 0, ct, uint64_t);
-    NEED("node_coalition_sum_total", DS_STATE_F64, 1, nc, 0, cs, double);
-#undef NEED
+    const col_dims d_c = {1, {NULL}, {nc}};
+    const state_col coal[] = {IN_U64("node_coalition_trials", &d_c, ct),
+                              IN_F64("node_coalition_sum_total", &d_c, cs)};
+    DS_TRY(need_cols(in, coal, N_COLS(coal), diag));
     if (nn > 128)
         BAD("%llu forest nodes; a canonical forest has at most 128",
             (unsigned long long)nn);
@@ -728,17 +800,16 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
             BAD("node %llu: coalitions count %llu trials, the node %llu", (unsigned long long)j,
                 (unsigned long long)seen, (unsigned long long)tr[j]);
         for (uint64_t k = 0; k < na; ++k) {
+            const uint64_t e = j * na + k;
             uint64_t sum;
-            if (!add_ok(mn[j * na + k], mnan[j * na + k], &sum) ||
-                !add_ok(sum, mpi[j * na + k], &sum) || !add_ok(sum, mni[j * na + k], &sum) ||
-                sum != tr[j])
+            if (!add_ok(mo.n[e], mo.nan[e], &sum) || !add_ok(sum, mo.posinf[e], &sum) ||
+                !add_ok(sum, mo.neginf[e], &sum) || sum != tr[j])
                 BAD("node %llu, accumulator %llu: %llu finite + %llu NaN (+ infinite) values, not "
                     "the node's "
                     "%llu trials",
-                    (unsigned long long)j, (unsigned long long)k,
-                    (unsigned long long)mn[j * na + k], (unsigned long long)mnan[j * na + k],
-                    (unsigned long long)tr[j]);
-            if (mn[j * na + k] > 0 && !(mmin[j * na + k] <= mmax[j * na + k]))
+                    (unsigned long long)j, (unsigned long long)k, (unsigned long long)mo.n[e],
+                    (unsigned long long)mo.nan[e], (unsigned long long)tr[j]);
+            if (mo.n[e] > 0 && !(mo.min[e] <= mo.max[e]))
                 BAD("node %llu, accumulator %llu: min > max", (unsigned long long)j,
                     (unsigned long long)k);
         }
@@ -770,17 +841,8 @@ static ds_status import_nodes(const ds_state *in, ds_stats *s, int has_tail, ds_
         nd->level = (uint32_t)lv[j];
         nd->index = ix[j];
         nd->trials = tr[j];
-        for (uint64_t k = 0; k < na; ++k) {
-            ds_moments *m = &nd->mo[k];
-            m->n = mn[j * na + k];
-            m->nan = mnan[j * na + k];
-            m->posinf = mpi[j * na + k];
-            m->neginf = mni[j * na + k];
-            m->mean = mmean[j * na + k];
-            m->m2 = mm2[j * na + k];
-            m->min = mmin[j * na + k];
-            m->max = mmax[j * na + k];
-        }
+        for (uint64_t k = 0; k < na; ++k)
+            mo_get(&mo, j * na + k, &nd->mo[k]);
         for (uint64_t c = 0; c < cc[j]; ++c) {
             nd->coal[c].mask = cm[co[j] + c];
             nd->coal[c].count = ct[co[j] + c];
@@ -800,12 +862,13 @@ static ds_status import_checkpoints(const ds_state *in, ds_stats *s, ds_diag *di
     const uint64_t no = s->n_outputs;
     DS_TRY(need(in, "checkpoint_blocks", DS_STATE_U64, 1, ANY, 0, &p, &nk, diag));
     const uint64_t *kb = p;
-    DS_TRY(need(in, "checkpoint_trials", DS_STATE_U64, 1, nk, 0, &p, NULL, diag));
-    const uint64_t *kt = p;
-    DS_TRY(need(in, "checkpoint_mean", DS_STATE_F64, 2, nk, no, &p, NULL, diag));
-    const double *km = p;
-    DS_TRY(need(in, "checkpoint_stderr", DS_STATE_F64, 2, nk, no, &p, NULL, diag));
-    const double *ks = p;
+    const uint64_t *kt;
+    const double *km, *ks;
+    const col_dims d_k = {1, {NULL}, {nk}}, d_ko = {2, {NULL}, {nk, no}};
+    const state_col cps[] = {IN_U64("checkpoint_trials", &d_k, kt),
+                             IN_F64("checkpoint_mean", &d_ko, km),
+                             IN_F64("checkpoint_stderr", &d_ko, ks)};
+    DS_TRY(need_cols(in, cps, N_COLS(cps), diag));
     /* Exactly the checkpoints of the node (L, 0) holding block 0 and of its
      * left spine: blocks 1, 2, ..., 2^L. */
     const ds_stats_node *first = s->n_nodes > 0 && s->nodes[0].index == 0 ? &s->nodes[0] : NULL;
@@ -840,28 +903,17 @@ static ds_status import_sketches(const ds_state *in, ds_stats *s, ds_diag *diag)
     const uint64_t ns = n_sketches(s);
     const void *p = NULL;
     uint64_t nb;
-    const uint64_t *sc, *sz, *spl, *spo, *snl, *sno, *bc, *jc;
-    const int32_t *splo, *snlo;
-#define NEED(name, kind, var, T)                                                            \
-    do {                                                                                    \
-        DS_TRY(need(in, name, kind, 1, ns, 0, &p, NULL, diag));                             \
-        var = (const T *)p;                                                                 \
-    } while (0)
-    NEED("sketch_count", DS_STATE_U64, sc, uint64_t);
-    NEED("sketch_zero", DS_STATE_U64, sz, uint64_t);
-    NEED("sketch_pos_lo", DS_STATE_I32, splo, int32_t);
-    NEED("sketch_pos_len", DS_STATE_U64, spl, uint64_t);
-    NEED("sketch_pos_offset", DS_STATE_U64, spo, uint64_t);
-    NEED("sketch_neg_lo", DS_STATE_I32, snlo, int32_t);
-    NEED("sketch_neg_len", DS_STATE_U64, snl, uint64_t);
-    NEED("sketch_neg_offset", DS_STATE_U64, sno, uint64_t);
-    const int32_t *spf, *snf;
-    const uint64_t *spc, *snc;
-    NEED("sketch_pos_floor", DS_STATE_I32, spf, int32_t);
-    NEED("sketch_neg_floor", DS_STATE_I32, snf, int32_t);
-    NEED("sketch_pos_collapsed", DS_STATE_U64, spc, uint64_t);
-    NEED("sketch_neg_collapsed", DS_STATE_U64, snc, uint64_t);
-#undef NEED
+    const uint64_t *sc, *sz, *spl, *spo, *snl, *sno, *spc, *snc, *bc, *jc;
+    const int32_t *splo, *snlo, *spf, *snf;
+    const col_dims d_s = {1, {NULL}, {ns}};
+    const state_col rows[] = {
+        IN_U64("sketch_count", &d_s, sc),          IN_U64("sketch_zero", &d_s, sz),
+        IN_I32("sketch_pos_lo", &d_s, splo),       IN_U64("sketch_pos_len", &d_s, spl),
+        IN_U64("sketch_pos_offset", &d_s, spo),    IN_I32("sketch_neg_lo", &d_s, snlo),
+        IN_U64("sketch_neg_len", &d_s, snl),       IN_U64("sketch_neg_offset", &d_s, sno),
+        IN_I32("sketch_pos_floor", &d_s, spf),     IN_I32("sketch_neg_floor", &d_s, snf),
+        IN_U64("sketch_pos_collapsed", &d_s, spc), IN_U64("sketch_neg_collapsed", &d_s, snc)};
+    DS_TRY(need_cols(in, rows, N_COLS(rows), diag));
     DS_TRY(need(in, "bucket_counts", DS_STATE_U64, 1, ANY, 0, &p, &nb, diag));
     bc = p;
     DS_TRY(need(in, "join_count", DS_STATE_U64, 1, s->n_investors, 0, &p, NULL, diag));
@@ -934,33 +986,23 @@ static ds_status import_cond(const ds_state *in, ds_stats *s, ds_diag *diag)
     const size_t no = s->n_outputs;
     uint64_t nc = 0;
     for (uint64_t j = 0; j < nn; ++j)
-        nc += (j < s->n_nodes ? &s->nodes[j] : &s->tail)->n_coal;
+        nc += NODE_ROW(s, j)->n_coal;
     const void *p = NULL;
     const uint64_t *n, *nan, *pi, *ni, *cc, *ct, *oc, *ot;
-    const double *mean, *m2, *mn, *mx, *cm, *om;
-#define NEED(name, kind, rank, d0, d1, var, T)                                              \
-    do {                                                                                    \
-        DS_TRY(need(in, name, kind, rank, d0, d1, &p, NULL, diag));                         \
-        var = (const T *)p;                                                                 \
-    } while (0)
-    NEED("node_cond_n", DS_STATE_U64, 2, nn, len, n, uint64_t);
-    NEED("node_cond_nan", DS_STATE_U64, 2, nn, len, nan, uint64_t);
-    NEED("node_cond_posinf", DS_STATE_U64, 2, nn, len, pi, uint64_t);
-    NEED("node_cond_neginf", DS_STATE_U64, 2, nn, len, ni, uint64_t);
-    NEED("node_cond_mean", DS_STATE_F64, 2, nn, len, mean, double);
-    NEED("node_cond_m2", DS_STATE_F64, 2, nn, len, m2, double);
-    NEED("node_cond_min", DS_STATE_F64, 2, nn, len, mn, double);
-    NEED("node_cond_max", DS_STATE_F64, 2, nn, len, mx, double);
-    NEED("node_coalition_closed", DS_STATE_U64, 1, nc, 0, cc, uint64_t);
-    NEED("node_coalition_target_met", DS_STATE_U64, 1, nc, 0, ct, uint64_t);
-    NEED("node_coalition_m2_total", DS_STATE_F64, 1, nc, 0, cm, double);
-    NEED("node_other_closed", DS_STATE_U64, 1, nn, 0, oc, uint64_t);
-    NEED("node_other_target_met", DS_STATE_U64, 1, nn, 0, ot, uint64_t);
-    NEED("node_other_m2_total", DS_STATE_F64, 1, nn, 0, om, double);
-#undef NEED
+    const double *mn, *mx, *cm, *om;
+    mo_cols_in mo;
+    const col_dims d_nc = {2, {NULL}, {nn, len}};
+    const col_dims d_c = {1, {NULL}, {nc}}, d_n = {1, {NULL}, {nn}};
+    DS_TRY(need_moments(in, &cond_mo, &d_nc, &mo, diag));
+    n = mo.n, nan = mo.nan, pi = mo.posinf, ni = mo.neginf, mn = mo.min, mx = mo.max;
+    const state_col extras[] = {
+        IN_U64("node_coalition_closed", &d_c, cc), IN_U64("node_coalition_target_met", &d_c, ct),
+        IN_F64("node_coalition_m2_total", &d_c, cm), IN_U64("node_other_closed", &d_n, oc),
+        IN_U64("node_other_target_met", &d_n, ot),   IN_F64("node_other_m2_total", &d_n, om)};
+    DS_TRY(need_cols(in, extras, N_COLS(extras), diag));
     uint64_t r = 0;
     for (uint64_t j = 0; j < nn; ++j) {
-        const ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        const ds_stats_node *nd = NODE_ROW(s, j);
         /* Trials under condition c: the same for every record of c. */
         for (uint64_t k = 0; k < len; ++k) {
             const uint64_t e = j * len + k;
@@ -1005,21 +1047,11 @@ static ds_status import_cond(const ds_state *in, ds_stats *s, ds_diag *diag)
     DS_TRY(ds_cond_set_coal_masks(s, mv, (size_t)nm, 1));
     r = 0;
     for (uint64_t j = 0; j < nn; ++j) {
-        ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        ds_stats_node *nd = NODE_ROW(s, j);
         if (!(nd->cond = malloc((len + 1) * sizeof *nd->cond)))
             return DS_ERR_NOMEM;
-        for (uint64_t k = 0; k < len; ++k) {
-            const uint64_t e = j * len + k;
-            ds_moments *m = &nd->cond[k];
-            m->n = n[e];
-            m->nan = nan[e];
-            m->posinf = pi[e];
-            m->neginf = ni[e];
-            m->mean = mean[e];
-            m->m2 = m2[e];
-            m->min = mn[e];
-            m->max = mx[e];
-        }
+        for (uint64_t k = 0; k < len; ++k)
+            mo_get(&mo, j * len + k, &nd->cond[k]);
         for (size_t c = 0; c < nd->n_coal; ++c, ++r) {
             nd->coal[c].closed = cc[r];
             nd->coal[c].target_met = ct[r];
@@ -1130,7 +1162,7 @@ static ds_status import_sensitivity(const ds_state *in, ds_stats *s, ds_diag *di
         return DS_ERR_NOMEM;
     const double *v = a->data;
     for (uint64_t j = 0; j < nn; ++j) {
-        ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        ds_stats_node *nd = NODE_ROW(s, j);
         nd->sens = malloc(len * sizeof *nd->sens);
         if (!nd->sens)
             return DS_ERR_NOMEM;
@@ -1146,20 +1178,22 @@ static ds_status export_bspread(const ds_stats *s, ds_state *st)
     const size_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), no = s->n_outputs;
     int all = 1;
     for (size_t j = 0; j < nn && all; ++j)
-        all = (j < s->n_nodes ? &s->nodes[j] : &s->tail)->has_bsp;
+        all = NODE_ROW(s, j)->has_bsp;
     if (!all)
         return DS_OK; /* from a version-3 state: none (stats.h) */
-    const char *dno[2] = {"node", "output"};
-    uint64_t d_no[2] = {nn, no}, *bn;
+    const col_dims d_no = {2, {"node", "output"}, {nn, no}};
+    uint64_t *bn;
     double *bm, *b2;
-    DS_TRY(add_u64(st, "node_block_count", 2, d_no, dno, "1",
-                   "full blocks with a finite mean of the output in the node", &bn));
-    DS_TRY(add_f64(st, "node_block_mean", 2, d_no, dno, "various: per output",
-                   "mean of the full blocks' means (Chan et al. merge along the tree)", &bm));
-    DS_TRY(add_f64(st, "node_block_m2", 2, d_no, dno, "various: per output, squared",
-                   "sum of squared deviations of the full blocks' means", &b2));
+    const state_col t[] = {
+        COL_U64("node_block_count", &d_no, "1",
+                "full blocks with a finite mean of the output in the node", bn),
+        COL_F64("node_block_mean", &d_no, "various: per output",
+                "mean of the full blocks' means (Chan et al. merge along the tree)", bm),
+        COL_F64("node_block_m2", &d_no, "various: per output, squared",
+                "sum of squared deviations of the full blocks' means", b2)};
+    DS_TRY(add_cols(st, t, N_COLS(t)));
     for (size_t j = 0; j < nn; ++j) {
-        const ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        const ds_stats_node *nd = NODE_ROW(s, j);
         for (size_t o = 0; o < no; ++o) {
             bn[j * no + o] = nd->bsp[o].n;
             bm[j * no + o] = nd->bsp[o].mean;
@@ -1188,15 +1222,13 @@ static ds_status import_bspread(const ds_state *in, ds_stats *s, ds_diag *diag)
     const uint64_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), no = s->n_outputs;
     const uint64_t *bn;
     const double *bm, *b2;
-    const void *p;
-    DS_TRY(need(in, "node_block_count", DS_STATE_U64, 2, nn, no, &p, NULL, diag));
-    bn = p;
-    DS_TRY(need(in, "node_block_mean", DS_STATE_F64, 2, nn, no, &p, NULL, diag));
-    bm = p;
-    DS_TRY(need(in, "node_block_m2", DS_STATE_F64, 2, nn, no, &p, NULL, diag));
-    b2 = p;
+    const col_dims d_no = {2, {NULL}, {nn, no}};
+    const state_col t[] = {IN_U64("node_block_count", &d_no, bn),
+                           IN_F64("node_block_mean", &d_no, bm),
+                           IN_F64("node_block_m2", &d_no, b2)};
+    DS_TRY(need_cols(in, t, N_COLS(t), diag));
     for (uint64_t j = 0; j < nn; ++j) {
-        ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        ds_stats_node *nd = NODE_ROW(s, j);
         const int is_tail = j >= s->n_nodes;
         /* A node of level l holds 2^l full blocks at most; the tail none. */
         const uint64_t most = is_tail ? 0 : (UINT64_C(1) << nd->level);
@@ -1238,18 +1270,21 @@ static ds_status export_crs(const ds_stats *s, ds_state *st)
         return DS_OK;
     const size_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), len = ds_cond_len(s);
     for (size_t j = 0; j < nn; ++j)
-        if (!(j < s->n_nodes ? &s->nodes[j] : &s->tail)->crs)
+        if (!NODE_ROW(s, j)->crs)
             return DS_OK; /* monte_carlo, or continued from a version 5 state */
-    const char *dnc[2] = {"node", "cond_accumulator"};
-    uint64_t d_nc[2] = {nn, len}, *bn;
+    const col_dims d_nc = {2, {"node", "cond_accumulator"}, {nn, len}};
+    uint64_t *bn;
     double *v[CRS_F64];
-    DS_TRY(add_u64(st, "node_cond_block_count", 2, d_nc, dnc, "1",
-                   "full blocks in the node (latin_hypercube ratio spreads, stats.h ds_rspread)",
-                   &bn));
-    for (int a = 0; a < CRS_F64; ++a)
-        DS_TRY(add_f64(st, crs_name[a], 2, d_nc, dnc, "various", crs_desc[a], &v[a]));
+    const state_col count[] = {COL_U64(
+        "node_cond_block_count", &d_nc, "1",
+        "full blocks in the node (latin_hypercube ratio spreads, stats.h ds_rspread)", bn)};
+    DS_TRY(add_cols(st, count, 1));
+    for (int a = 0; a < CRS_F64; ++a) {
+        const state_col c[] = {COL_F64(crs_name[a], &d_nc, "various", crs_desc[a], v[a])};
+        DS_TRY(add_cols(st, c, 1));
+    }
     for (size_t j = 0; j < nn; ++j) {
-        const ds_rspread *r = (j < s->n_nodes ? &s->nodes[j] : &s->tail)->crs;
+        const ds_rspread *r = NODE_ROW(s, j)->crs;
         for (size_t k = 0; k < len; ++k) {
             const size_t e = j * len + k;
             bn[e] = r[k].n;
@@ -1271,17 +1306,18 @@ static ds_status import_crs(const ds_state *in, ds_stats *s, ds_diag *diag)
     if (!state_has_cond(s) || s->sampling != DS_SAMPLING_LATIN_HYPERCUBE)
         BAD("node_cond_block_count without conditional moments under latin_hypercube");
     const uint64_t nn = s->n_nodes + (s->has_tail ? 1u : 0u), len = ds_cond_len(s);
-    const void *p;
+    const uint64_t *bn;
     const double *v[CRS_F64];
-    DS_TRY(need(in, "node_cond_block_count", DS_STATE_U64, 2, nn, len, &p, NULL, diag));
-    const uint64_t *bn = p;
+    const col_dims d_nc = {2, {NULL}, {nn, len}};
+    const state_col count[] = {IN_U64("node_cond_block_count", &d_nc, bn)};
+    DS_TRY(need_cols(in, count, 1, diag));
     for (int a = 0; a < CRS_F64; ++a) {
-        DS_TRY(need(in, crs_name[a], DS_STATE_F64, 2, nn, len, &p, NULL, diag));
-        v[a] = p;
+        const state_col c[] = {IN_F64(crs_name[a], &d_nc, v[a])};
+        DS_TRY(need_cols(in, c, 1, diag));
     }
     const double bsize = (double)s->block_size;
     for (uint64_t j = 0; j < nn; ++j) {
-        ds_stats_node *nd = j < s->n_nodes ? &s->nodes[j] : &s->tail;
+        ds_stats_node *nd = NODE_ROW(s, j);
         const uint64_t most = j >= s->n_nodes ? 0 : (UINT64_C(1) << nd->level);
         if (!(nd->crs = malloc((len + 1) * sizeof *nd->crs)))
             return DS_ERR_NOMEM;
