@@ -159,7 +159,7 @@ void ds_sketch_clear(ds_sketch *s); /* frees the buckets */
 ds_status ds_sketch_add(ds_sketch *s, double x);
 /* Adds a positive value given by its natural log (the price fan). */
 ds_status ds_sketch_add_log(ds_sketch *s, double log_x);
-/* Notes on adding (stats.c): +-inf is ignored like NaN (ds_moments counts
+/* Notes on adding (sketch.c): +-inf is ignored like NaN (ds_moments counts
  * both); ds_sketch_add_log(s, l) is ds_sketch_add(s, exp(l)) without the exp:
  * l = -inf or exp(l) < DS_SKETCH_MIN_ABS counts as zero, exp(l) > DBL_MAX is
  * ignored.  Both are cheap when the bucket is already allocated (a log for
@@ -181,7 +181,7 @@ double ds_stats_quantile(const ds_sketch *sk, const ds_moments *mo, double q);
  * (caller's arrays), each value placed by its bucket estimate. */
 void ds_sketch_histogram(const ds_sketch *s, const double *edges, size_t bins,
                          uint64_t *counts);
-/* Notes (stats.c): ds_sketch_merge leaves `into`'s counts unchanged on
+/* Notes (sketch.c): ds_sketch_merge leaves `into`'s counts unchanged on
  * DS_ERR_NOMEM.  ds_sketch_quantile returns min itself for rank 0 and max
  * itself for the last rank when they are given, so q = 0 and q = 1 are
  * exact.  ds_sketch_histogram puts an estimate v (clamped into

@@ -988,13 +988,15 @@ static ds_status import_cond(const ds_state *in, ds_stats *s, ds_diag *diag)
     for (uint64_t j = 0; j < nn; ++j)
         nc += NODE_ROW(s, j)->n_coal;
     const void *p = NULL;
-    const uint64_t *n, *nan, *pi, *ni, *cc, *ct, *oc, *ot;
-    const double *mn, *mx, *cm, *om;
+    const uint64_t *cc, *ct, *oc, *ot;
+    const double *cm, *om;
     mo_cols_in mo;
     const col_dims d_nc = {2, {NULL}, {nn, len}};
     const col_dims d_c = {1, {NULL}, {nc}}, d_n = {1, {NULL}, {nn}};
     DS_TRY(need_moments(in, &cond_mo, &d_nc, &mo, diag));
-    n = mo.n, nan = mo.nan, pi = mo.posinf, ni = mo.neginf, mn = mo.min, mx = mo.max;
+    /* Short names for the checks below. */
+    const uint64_t *n = mo.n, *nan = mo.nan, *pi = mo.posinf, *ni = mo.neginf;
+    const double *mn = mo.min, *mx = mo.max;
     const state_col extras[] = {
         IN_U64("node_coalition_closed", &d_c, cc), IN_U64("node_coalition_target_met", &d_c, ct),
         IN_F64("node_coalition_m2_total", &d_c, cm), IN_U64("node_other_closed", &d_n, oc),
