@@ -101,72 +101,10 @@ ds_status ds_cond_dup(const ds_stats *s, const ds_moments *src, ds_moments **dst
     return DS_OK;
 }
 
-/* Up to CW columns are gathered side by side and summed in one loop: each
- * column's sums still run in trial order (the bits of one column alone),
- * but the CW independent add chains overlap in the processor. */
+/* Up to CW columns are gathered side by side and summed by
+ * ds_block_columns, one SIMD lane a column: each column's sums still run in
+ * trial order (the bits of one column alone). */
 #define CW DS_COND_CW
-
-/* Moments of the k <= CW interleaved columns x[j * CW + c], j < m, in
- * order (stats.c's block_column): the sum and count of x - K (K the
- * column's first finite value), then the squared deviations from S/n;
- * mean = K + S/n. */
-static void cond_moments(const double *x, size_t m, size_t k, ds_moments *mo)
-{
-    double shift[CW] = {0}, sum[CW] = {0}, m2[CW] = {0}, ms[CW] = {0};
-    double lo[CW], hi[CW];
-    uint64_t cnt[CW] = {0}, nan[CW] = {0}, pinf[CW] = {0}, ninf[CW] = {0}, bad = 0;
-    for (size_t c = 0; c < k; ++c) {
-        lo[c] = (double)INFINITY;
-        hi[c] = -(double)INFINITY;
-        for (size_t j = 0; j < m; ++j)
-            if (isfinite(x[j * CW + c])) {
-                shift[c] = x[j * CW + c];
-                break;
-            }
-    }
-    for (size_t j = 0; j < m; ++j)
-        for (size_t c = 0; c < k; ++c) {
-            const double v = x[j * CW + c];
-            if (isfinite(v)) {
-                cnt[c]++;
-                sum[c] += v - shift[c];
-                lo[c] = v < lo[c] ? v : lo[c];
-                hi[c] = v > hi[c] ? v : hi[c];
-            } else {
-                bad++;
-                if (isnan(v))
-                    nan[c]++;
-                else if (v > 0.0)
-                    pinf[c]++;
-                else
-                    ninf[c]++;
-            }
-        }
-    for (size_t c = 0; c < k; ++c)
-        ms[c] = cnt[c] ? sum[c] / (double)cnt[c] : 0.0;
-    for (size_t j = 0; j < m; ++j)
-        for (size_t c = 0; c < k; ++c) {
-            const double v = x[j * CW + c];
-            if (!bad || isfinite(v)) {
-                const double d = (v - shift[c]) - ms[c];
-                m2[c] += d * d;
-            }
-        }
-    for (size_t c = 0; c < k; ++c) {
-        mo[c].n = cnt[c];
-        mo[c].nan = nan[c];
-        mo[c].posinf = pinf[c];
-        mo[c].neginf = ninf[c];
-        if (cnt[c] == 0) {
-            mo[c].mean = mo[c].m2 = mo[c].min = mo[c].max = (double)NAN;
-            continue;
-        }
-        mo[c].mean = shift[c] + ms[c];
-        mo[c].m2 = m2[c];
-        mo[c].min = lo[c];
-        mo[c].max = hi[c];
-    }
-}
 
 /* The trials t < n with sel[t * ss] != 0, in order, into idx; their count. */
 static size_t cond_select(const uint8_t *sel, size_t ss, size_t n, uint32_t *idx)
@@ -188,7 +126,9 @@ static void cond_columns(const double *const *col, size_t vs, size_t k, const ui
         for (size_t c = 0; c < k; ++c)
             buf[j * CW + c] = col[c][(size_t)idx[j] * vs];
     ds_moments tmp[CW];
-    cond_moments(buf, m, k, tmp);
+    double shift[CW];
+    memset(tmp, 0, sizeof tmp);
+    ds_block_columns(buf, m, k, CW, tmp, shift); /* stats.c: the SIMD path */
     for (size_t c = 0; c < k; ++c)
         *mo[c] = tmp[c];
 }

@@ -473,7 +473,7 @@ static int stats_same_shape(const ds_stats *a, const ds_stats *b)
 }
 
 /* Moments of `ncol` interleaved columns of n rows (value of row t, column c
- * at v[t * ncol + c]) into mo[0..ncol), by two passes in row order over the
+ * at v[t * stride + c], stride >= ncol) into mo[0..ncol), by two passes in row order over the
  * values shifted by the column's first finite value K: the sum S and count
  * of x - K, then the squared deviations from S/n.  The mean is K + S/n.
  * The shift keeps precision when the mean is large against the spread and
@@ -481,7 +481,8 @@ static int stats_same_shape(const ds_stats *a, const ds_stats *b)
  * the inner loop runs over contiguous columns (the price months), so it
  * vectorises.  mo[] must be freshly reset; `shift` is scratch of ncol. */
 static inline __attribute__((always_inline)) void
-block_columns_impl(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
+                   double *shift)
 {
     /* Accumulators as arrays (one lane a column) and selects instead of
      * branches, so that the month loops vectorise; each column still sees
@@ -498,8 +499,8 @@ block_columns_impl(const double *v, size_t n, size_t ncol, ds_moments *mo, doubl
         for (size_t c = 0; c < nc; ++c) {
             sh[c] = 0.0;
             for (size_t t = 0; t < n; ++t)
-                if (isfinite(v[t * ncol + c0 + c])) {
-                    sh[c] = v[t * ncol + c0 + c];
+                if (isfinite(v[t * stride + c0 + c])) {
+                    sh[c] = v[t * stride + c0 + c];
                     break;
                 }
             cnt[c] = 0.0; /* exact: n <= DS_BLOCK_SIZE */
@@ -509,7 +510,7 @@ block_columns_impl(const double *v, size_t n, size_t ncol, ds_moments *mo, doubl
             mx[c] = -(double)INFINITY;
         }
         for (size_t t = 0; t < n; ++t) {
-            const double *row = v + t * ncol + c0;
+            const double *row = v + t * stride + c0;
             for (size_t c = 0; c < nc; ++c) {
                 const double x = row[c];
                 const double z = x - x; /* 0 when finite, NaN when not */
@@ -530,7 +531,7 @@ block_columns_impl(const double *v, size_t n, size_t ncol, ds_moments *mo, doubl
         if (nonfinite)
             for (size_t t = 0; t < n; ++t)
                 for (size_t c = 0; c < nc; ++c) {
-                    const double x = v[t * ncol + c0 + c];
+                    const double x = v[t * stride + c0 + c];
                     if (isnan(x))
                         m[c].nan++;
                     else if (isinf(x) && x > 0.0)
@@ -539,7 +540,7 @@ block_columns_impl(const double *v, size_t n, size_t ncol, ds_moments *mo, doubl
                         m[c].neginf++;
                 }
         for (size_t t = 0; t < n; ++t) {
-            const double *row = v + t * ncol + c0;
+            const double *row = v + t * stride + c0;
             for (size_t c = 0; c < nc; ++c) {
                 const double x = row[c];
                 const double d = (x - sh[c]) - mean[c];
@@ -567,30 +568,34 @@ block_columns_impl(const double *v, size_t n, size_t ncol, ds_moments *mo, doubl
  * column, so every copy gives the same bits (gcc 12 if-converts the
  * selects for AVX2 and AVX-512, not for SSE2). */
 __attribute__((target("avx512f"))) static void
-block_columns_avx512(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+block_columns_avx512(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
+                     double *shift)
 {
-    block_columns_impl(v, n, ncol, mo, shift);
+    block_columns_impl(v, n, ncol, stride, mo, shift);
 }
 
 __attribute__((target("avx2"))) static void
-block_columns_avx2(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+block_columns_avx2(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
+                   double *shift)
 {
-    block_columns_impl(v, n, ncol, mo, shift);
+    block_columns_impl(v, n, ncol, stride, mo, shift);
 }
 
 __attribute__((optimize("no-tree-vectorize"))) static void
-block_columns_scalar(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+block_columns_scalar(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
+                     double *shift)
 {
-    block_columns_impl(v, n, ncol, mo, shift);
+    block_columns_impl(v, n, ncol, stride, mo, shift);
 }
 
-static void block_columns(const double *v, size_t n, size_t ncol, ds_moments *mo, double *shift)
+void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
+                      double *shift)
 {
     switch (ds_simd_level()) {
-    case DS_SIMD_AVX512: block_columns_avx512(v, n, ncol, mo, shift); break;
-    case DS_SIMD_AVX2: block_columns_avx2(v, n, ncol, mo, shift); break;
-    case DS_SIMD_SSE2: block_columns_impl(v, n, ncol, mo, shift); break;
-    default: block_columns_scalar(v, n, ncol, mo, shift); break;
+    case DS_SIMD_AVX512: block_columns_avx512(v, n, ncol, stride, mo, shift); break;
+    case DS_SIMD_AVX2: block_columns_avx2(v, n, ncol, stride, mo, shift); break;
+    case DS_SIMD_SSE2: block_columns_impl(v, n, ncol, stride, mo, shift); break;
+    default: block_columns_scalar(v, n, ncol, stride, mo, shift); break;
     }
 }
 
@@ -665,7 +670,7 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     }
     /* The price months: many columns, so interleaved accumulators in memory
      * do not stall (each is touched once a row). */
-    block_columns(blk->price, n, h, partial->price, partial->scratch);
+    ds_block_columns(blk->price, n, h, h, partial->price, partial->scratch);
     partial->sens_valid = 0;
     if (partial->sens_model && partial->sens_k > 0) {
         ds_sens_block(partial, blk, partial->sens_view, partial->sens_scratch);
@@ -1273,22 +1278,31 @@ static void sketch_logs(const double *x, size_t n, double *la) { ds_vec_log_abs(
  * unsigned range check sends it to the slow path. */
 #define PRICE_KEY_OUT INT32_MIN
 
-/* keys[t h + m] = sketch_key(lp[t h + m], inv[m]) for the c trials of a
- * chunk, PRICE_KEY_OUT for a value out of the sketch's range: a loop
- * without branches, the same operations in every lane. */
+/* keys[m c + t] = sketch_key(lp[t h + m], inv[m]) for the c trials of a
+ * chunk (month-major, so that each month's bumps read their keys in a
+ * row), PRICE_KEY_OUT for a value out of the sketch's range: a loop
+ * without branches, the same operations in every lane.  The key is
+ * ceil(clamp(l inv)) with NaN sent to 0 (sketch_key's truncation and
+ * round-up, exactly, for |x| <= 1e9), written as selects and ceil so that
+ * gcc 12 vectorises it (the nested ternaries and the int compare of the
+ * truncation kept it scalar). */
 static inline void price_keys_impl(const double *lp, size_t c, size_t h, const double *inv,
                                    int32_t *keys)
 {
-    for (size_t t = 0; t < c; ++t)
-        for (size_t m = 0; m < h; ++m) {
+    for (size_t m = 0; m < h; ++m) {
+        const double im = inv[m];
+        int32_t *restrict k = keys + m * c;
+        for (size_t t = 0; t < c; ++t) {
             const double l = lp[t * h + m];
-            double x = l * inv[m];
-            x = x > 1e9 ? 1e9 : (x < -1e9 ? -1e9 : x);
+            double x = l * im;
+            x = x > 1e9 ? 1e9 : x;
+            x = x < -1e9 ? -1e9 : x;
             x = x == x ? x : 0.0;
-            const int32_t k = (int32_t)x;
-            const int32_t key = (double)k < x ? k + 1 : k;
-            keys[t * h + m] = (l >= SKETCH_LN_MIN_ABS && l <= SKETCH_LN_MAX) ? key : PRICE_KEY_OUT;
+            const int32_t key = (int32_t)ceil(x);
+            const int in = (l >= SKETCH_LN_MIN_ABS) & (l <= SKETCH_LN_MAX);
+            k[t] = in ? key : PRICE_KEY_OUT;
         }
+    }
 }
 
 __attribute__((target("avx512f"))) static void
@@ -1394,11 +1408,12 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
             /* sketch_bump with the buffer, range and count in locals (a
              * bucket store could alias sk->count otherwise); flushed
              * before any slow path, which may grow the buffer. */
+            const int32_t *km = keys + m * c;
             uint64_t *buf = sk->pos, added = 0;
             int32_t lo = sk->pos_lo;
             uint32_t len = sk->pos_len;
             for (size_t t = 0; t < c; ++t) {
-                const uint32_t idx = (uint32_t)((int64_t)keys[t * h + m] - lo);
+                const uint32_t idx = (uint32_t)((int64_t)km[t] - lo);
                 if (idx < len) {
                     buf[idx]++;
                     added++;

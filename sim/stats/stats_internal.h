@@ -45,6 +45,13 @@ ds_coalition *ds_stats_coal_find(ds_stats *s, uint64_t mask);
 ds_status ds_stats_sketch_remove(ds_sketch *sk, double x);
 ds_status ds_stats_sketch_remove_log(ds_sketch *sk, double log_x);
 
+/* Moments of ncol interleaved columns, value (t, c) at v[t * stride + c],
+ * t < n, into mo[0..ncol) (freshly reset: zero counts), each column's sums
+ * in row order; one SIMD lane a column on the dispatched path (dsmath.h),
+ * the same bits on every path; `shift` is scratch of ncol (stats.c). */
+void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
+                      double *shift);
+
 /* Conditional summaries (conditional.c, stats.h "Conditional"). */
 /* Outputs whose conditional sums run side by side (ds_stats.cond_buf is
  * [DS_BLOCK_SIZE][DS_COND_CW]). */
