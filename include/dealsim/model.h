@@ -43,6 +43,14 @@ const ds_scenario *ds_model_scenario(const ds_model *m);
  * DS_OUT_POST_MONEY (the valuation outputs are last). */
 int ds_model_n_outputs(const ds_model *m);
 
+/* Trials whose price paths the kernel runs side by side (independent
+ * chains, the bits of one trial alone): its workspace holds this many
+ * paths' shocks, jumps and suffix sums. */
+#define DS_MODEL_LANES 8
+#if DS_BLOCK_SIZE % DS_MODEL_LANES
+#error "a block must hold whole groups of lanes (the kernel writes their rows)"
+#endif
+
 /* One block of trial results, structure of arrays, owned by the caller
  * (ds_block_alloc).  Arrays are indexed [t] or [t * n_investors + i] or
  * [t * horizon + (m - 1)], t = trial within the block. */
@@ -63,9 +71,7 @@ typedef struct {
     /* Private workspace of the kernel (inputs, copula, suffix sums). */
     double *ws_inputs;         /* [n_inputs * B] */
     double *ws_eps;            /* [n_corr_inputs * B] */
-    double *ws_suffix;         /* [horizon + 1] */
-    double *ws_path;           /* [horizon] a trial's month shocks */
-    double *ws_z;              /* [n_corr_inputs] */
+    double *ws_lanes;          /* [DS_MODEL_LANES * (4 horizon + 1)] price paths in lanes */
 } ds_block;
 
 /* Allocates a block workspace sized for m (B trials). NULL on no memory. */

@@ -15,7 +15,9 @@
  * Order of work in a block: (1) every input for all trials of the block, one
  * stream at a time (cache friendly, and it makes the per-input independence
  * evident); (2) the Gaussian copula Z = L eps, input = F^-1(Phi(Z)); (3) per
- * trial: the price path, then joins, amounts, cap, tranches, outcomes.
+ * trial: the price path (computed for DS_MODEL_LANES trials at a time, side
+ * by side, each with a lone trial's bits), then joins, amounts, cap,
+ * tranches, outcomes.
  */
 #include "dealsim/model.h"
 
@@ -185,9 +187,7 @@ void ds_block_clear(ds_block *blk)
     free(blk->price);
     free(blk->ws_inputs);
     free(blk->ws_eps);
-    free(blk->ws_suffix);
-    free(blk->ws_path);
-    free(blk->ws_z);
+    free(blk->ws_lanes);
     memset(blk, 0, sizeof *blk);
 }
 
@@ -212,9 +212,7 @@ ds_block *ds_block_alloc(const ds_model *m)
     ok &= (blk->price = malloc(B * m->horizon * sizeof(double))) != NULL;
     ok &= (blk->ws_inputs = malloc(B * (m->n_inputs ? m->n_inputs : 1) * sizeof(double))) != NULL;
     ok &= (blk->ws_eps = malloc(B * (m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
-    ok &= (blk->ws_suffix = malloc((m->horizon + 1) * sizeof(double))) != NULL;
-    ok &= (blk->ws_path = malloc(m->horizon * sizeof(double))) != NULL;
-    ok &= (blk->ws_z = malloc((m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
+    ok &= (blk->ws_lanes = malloc(DS_MODEL_LANES * (4 * m->horizon + 1) * sizeof(double))) != NULL;
     if (!ok) {
         ds_block_free(blk);
         return NULL;
@@ -311,52 +309,129 @@ static inline double input_at(const ds_block *blk, int k, size_t t)
     return blk->ws_inputs[(size_t)k * DS_BLOCK_SIZE + t];
 }
 
-/* Step (3a): the price path of one trial (MODEL.md 3.6), drawing the
- * month's shock from price.path and the jumps from price.jumps.  Jumps form
- * a Poisson process of rate lambda per year: exponential waiting times,
- * counted in the month (m-1, m]*dt that contains them, which gives
- * N_m ~ Poisson(lambda dt) independent across months, exactly.  Returns the
- * suffix sums S_s = sum_{m>s} w_m / p_m in blk->ws_suffix. */
-static void price_path(const ds_model *m, size_t t, ds_rng *rpath, ds_rng *rjump,
-                       int draw_shocks, ds_block *blk)
+/* Step (3a), side by side: the recurrences of L = DS_MODEL_LANES trials
+ * in lanes, month-major ([j * L + k] is month j + 1 of lane k): trial k's
+ * log prices (MODEL.md 3.6) d_j = decay d_{j-1} + sdt eps_j + J_j,
+ * ln p_j = ln p_0 + mu t_j + d_j; the prices p_j = exp(ln p_j); the suffix
+ * sums S_s = sum_{m>s} w_m / p_m, at [s * L + k], s = 0 .. H.  Each lane
+ * is one trial's operations in month order, so the bits are a lone trial's
+ * on every SIMD path (no FMA: -ffp-contract=off; ds_exp gives the same bits
+ * in every lane width). */
+#define L DS_MODEL_LANES
+typedef struct {
+    double lp0[L], mu[L], sdt[L], decay[L];
+    const double *shock, *jump, *w; /* [H][L], [H][L], [H] */
+    double *lp, *p;                 /* trial-major [L][H]: the block's rows */
+    double *S;                      /* [H + 1][L] */
+} model_lanes;
+
+static inline __attribute__((always_inline)) void lanes_impl(const model_lanes *x, size_t H)
+{
+    double d[L];
+    for (size_t k = 0; k < L; ++k)
+        d[k] = 0.0;
+    for (size_t j = 0; j < H; ++j) {
+        const double month_end = (double)(j + 1) * DT;
+        for (size_t k = 0; k < L; ++k) {
+            d[k] = x->decay[k] * d[k] + x->sdt[k] * x->shock[j * L + k] + x->jump[j * L + k];
+            x->lp[k * H + j] = x->lp0[k] + x->mu[k] * month_end + d[k];
+        }
+    }
+    ds_vec_exp(x->lp, x->p, H * L);
+    for (size_t k = 0; k < L; ++k)
+        x->S[H * L + k] = 0.0;
+    for (size_t s = H; s-- > 0;)
+        for (size_t k = 0; k < L; ++k)
+            x->S[s * L + k] = x->S[(s + 1) * L + k] + x->w[s] / x->p[k * H + s];
+}
+
+__attribute__((target("avx512f"))) static void lanes_avx512(const model_lanes *x, size_t H)
+{
+    lanes_impl(x, H);
+}
+
+__attribute__((target("avx2"))) static void lanes_avx2(const model_lanes *x, size_t H)
+{
+    lanes_impl(x, H);
+}
+
+__attribute__((optimize("no-tree-vectorize"))) static void lanes_scalar(const model_lanes *x,
+                                                                        size_t H)
+{
+    lanes_impl(x, H);
+}
+
+static void lanes_run(const model_lanes *x, size_t H)
+{
+    switch (ds_simd_level()) {
+    case DS_SIMD_AVX512: lanes_avx512(x, H); break;
+    case DS_SIMD_AVX2: lanes_avx2(x, H); break;
+    case DS_SIMD_SSE2: lanes_impl(x, H); break;
+    default: lanes_scalar(x, H); break;
+    }
+}
+
+/* Step (3a): the price paths of trials t0 .. t0 + g - 1 (g <= L), drawing
+ * each trial's month shocks from price.path and its jumps from
+ * price.jumps, trial after trial, as one trial at a time would.  Jumps
+ * form a Poisson process of rate lambda per year: exponential waiting
+ * times, counted in the month (m-1, m]*dt that contains them, which gives
+ * N_m ~ Poisson(lambda dt) independent across months, exactly.  Then the
+ * g paths run side by side (lanes_run; unused lanes hold zeros) and go to
+ * the block's trial-major arrays.  Trial t0 + k's suffix sum S_s is left
+ * at blk->ws_lanes' S[s * L + k]. */
+static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng *rpath,
+                                 ds_rng *rjump, int draw_shocks, ds_block *blk)
 {
     const ds_scenario *sc = m->sc;
     const size_t H = m->horizon;
-    const double lp0 = ds_log(input_at(blk, m->p0, t));
-    const double mu = input_at(blk, m->drift, t);
-    const double sdt = input_at(blk, m->vol, t) * sqrt(DT);
-    const double decay = 1.0 - input_at(blk, m->kappa, t) * DT;
-    const double lambda = m->rate >= 0 ? input_at(blk, m->rate, t) : 0.0;
-    double *lp = blk->log_price + t * H;
-    double *p = blk->price + t * H;
-
-    double next_jump = (double)INFINITY; /* time of the next jump, years */
-    if (lambda > 0.0)
-        next_jump = ds_rand_exponential(rjump) / lambda;
-    double *shock = blk->ws_path; /* the months' shocks, drawn in month order */
-    if (draw_shocks)
-        ds_rand_normals(rpath, shock, H);
-    else
-        memset(shock, 0, H * sizeof *shock);
-    double d = 0.0;
-    for (size_t j = 0; j < H; ++j) {
-        const double month_end = (double)(j + 1) * DT;
-        const double eps = shock[j];
-        double jump = 0.0;
-        while (next_jump <= month_end) {
-            jump += ds_dist_sample(&sc->jump_size, rjump);
-            next_jump += ds_rand_exponential(rjump) / lambda;
-        }
-        d = decay * d + sdt * eps + jump;
-        lp[j] = lp0 + mu * month_end + d;
+    /* ws_lanes: the shocks as drawn [g][H], as the lanes read them [H][L],
+     * the jumps [H][L], the suffix sums [H + 1][L]. */
+    double *ws = blk->ws_lanes;
+    double *drawn = ws, *shock = ws + H * L, *jump = ws + 2 * H * L;
+    /* The lanes past the block's n write the rows of trials >= n: there
+     * is room, as B is a multiple of L (model.h). */
+    model_lanes x = {.shock = shock, .jump = jump, .w = m->w, .lp = blk->log_price + t0 * H,
+                     .p = blk->price + t0 * H, .S = ws + 3 * H * L};
+    memset(shock, 0, 2 * H * L * sizeof *ws); /* shocks and jumps */
+    if (draw_shocks) {
+        ds_rand_normals(rpath, drawn, g * H); /* [g][H], in the stream's order */
+        for (size_t k = 0; k < g; ++k)
+            for (size_t j = 0; j < H; ++j)
+                shock[j * L + k] = drawn[k * H + j];
     }
-    /* Separately, so that the exponentials run in SIMD lanes (ds_exp is
-     * branch-free and gives the same bits in every lane width). */
-    ds_vec_exp(lp, p, H);
-    double *S = blk->ws_suffix;
-    S[H] = 0.0;
-    for (size_t s = H; s-- > 0;)
-        S[s] = S[s + 1] + m->w[s] / p[s];
+    for (size_t k = 0; k < L; ++k)
+        x.lp0[k] = x.mu[k] = x.sdt[k] = x.decay[k] = 0.0;
+    for (size_t k = 0; k < g; ++k) {
+        const size_t t = t0 + k;
+        x.lp0[k] = ds_log(input_at(blk, m->p0, t));
+        x.mu[k] = input_at(blk, m->drift, t);
+        x.sdt[k] = input_at(blk, m->vol, t) * sqrt(DT);
+        x.decay[k] = 1.0 - input_at(blk, m->kappa, t) * DT;
+        const double lambda = m->rate >= 0 ? input_at(blk, m->rate, t) : 0.0;
+        if (!(lambda > 0.0))
+            continue;
+        /* Each jump goes to the first month j with t <= (j + 1) dt (the
+         * comparisons exact, as month by month; the division only a guess). */
+        double next_jump = ds_rand_exponential(rjump) / lambda; /* years */
+        while (next_jump <= (double)H * DT) {
+            size_t j = (size_t)(next_jump * 12.0);
+            j = j < H ? j : H - 1;
+            while (j > 0 && next_jump <= (double)j * DT)
+                --j;
+            while (next_jump > (double)(j + 1) * DT)
+                ++j;
+            const double month_end = (double)(j + 1) * DT;
+            double sum = 0.0;
+            while (next_jump <= month_end) {
+                sum += ds_dist_sample(&sc->jump_size, rjump);
+                next_jump += ds_rand_exponential(rjump) / lambda;
+            }
+            jump[j * L + k] = sum;
+        }
+    }
+    lanes_run(&x, H);
+    return x.S;
 }
 
 /* Month of a tranche: the sample floored and clamped to [0, H]. */
@@ -388,9 +463,11 @@ void ds_model_run_block(const ds_model *m, uint64_t block, size_t n, ds_block *b
      * the streams stay aligned). */
     const int draw_shocks = !(sc->inputs[m->vol].fixed && m->fixed[m->vol] == 0.0);
 
+    const double *S = NULL; /* the lanes' suffix sums, [s * L + lane] */
     for (size_t t = 0; t < n; ++t) {
-        price_path(m, t, &rpath, &rjump, draw_shocks, blk);
-        const double *S = blk->ws_suffix;
+        const size_t lane = t % L;
+        if (lane == 0)
+            S = price_paths(m, t, n - t < L ? n - t : L, &rpath, &rjump, draw_shocks, blk);
         double *amount = blk->amount + t * ni;
         double *paid_i = blk->paid + t * ni;
         uint8_t *joined = blk->joined + t * ni;
@@ -432,7 +509,7 @@ void ds_model_run_block(const ds_model *m, uint64_t block, size_t n, ds_block *b
                     const size_t s = tranche_month(input_at(blk, tr->month, t), H);
                     if (s < H && m->wsuffix[s] > 0.0) {
                         spent += amt;
-                        gpu += amt * (S[s] / m->wsuffix[s]);
+                        gpu += amt * (S[s * L + lane] / m->wsuffix[s]);
                     }
                 } else {
                     unpaid += amt;

@@ -1492,9 +1492,10 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
     const uint64_t nin = sc->n_inputs, T = threads > 0 ? (uint64_t)threads : 1;
     const uint64_t d = sizeof(double);
     /* ds_block_alloc: outputs, mask, amount, paid, stake, joined, price
-     * and log price, inputs and copula normals. */
+     * and log price, inputs and copula normals; the kernel's lanes of
+     * shocks, jumps and suffix sums. */
     const uint64_t block = B * d * (DS_OUT_COUNT + 1 + 3 * ni + 2 * h + 2 * nin) + B * ni +
-                           d * (h + 1 + nin);
+                           d * DS_MODEL_LANES * (4 * h + 1);
     /* Sensitivity records (stats.h): one array a node, the view and a block
      * partial's. */
     const uint64_t sens = (uint64_t)ds_sens_len(nin, DS_OUT_COUNT) * d + (nin + 1) * d;
