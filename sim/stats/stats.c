@@ -1333,12 +1333,100 @@ static void price_keys(const double *lp, size_t c, size_t h, const double *inv, 
     }
 }
 
+/* code[t] = sketch_code(x[t], la[t]) (sketch_internal.h) for a chunk, la =
+ * ln|x|: the same selects in every lane and no branch, so that the loop
+ * vectorises (the key is ceil(clamp(la inv)), exactly sketch_key's for
+ * every value that is neither zero nor non-finite; the clamp keeps the
+ * others' unused keys defined). */
+static inline void sketch_codes_impl(const double *x, const double *la, size_t c, double inv,
+                                     int32_t *code)
+{
+    for (size_t t = 0; t < c; ++t) {
+        const double ax = fabs(x[t]);
+        double k = la[t] * inv;
+        k = k > 1e9 ? 1e9 : k;
+        k = k < -1e9 ? -1e9 : k;
+        k = k == k ? k : 0.0;
+        const int32_t key = 2 * (int32_t)ceil(k) + (x[t] < 0.0);
+        const int32_t special = ax < DS_SKETCH_MIN_ABS ? SKETCH_CODE_ZERO : SKETCH_CODE_SKIP;
+        code[t] = ax <= DBL_MAX && ax >= DS_SKETCH_MIN_ABS ? key : special;
+    }
+}
+
+__attribute__((target("avx512f"))) static void
+sketch_codes_avx512(const double *x, const double *la, size_t c, double inv, int32_t *code)
+{
+    sketch_codes_impl(x, la, c, inv, code);
+}
+
+__attribute__((target("avx2"))) static void
+sketch_codes_avx2(const double *x, const double *la, size_t c, double inv, int32_t *code)
+{
+    sketch_codes_impl(x, la, c, inv, code);
+}
+
+__attribute__((optimize("no-tree-vectorize"))) static void
+sketch_codes_scalar(const double *x, const double *la, size_t c, double inv, int32_t *code)
+{
+    sketch_codes_impl(x, la, c, inv, code);
+}
+
+static void sketch_codes(const double *x, const double *la, size_t c, double inv, int32_t *code)
+{
+    switch (ds_simd_level()) {
+    case DS_SIMD_AVX512: sketch_codes_avx512(x, la, c, inv, code); break;
+    case DS_SIMD_AVX2: sketch_codes_avx2(x, la, c, inv, code); break;
+    case DS_SIMD_SSE2: sketch_codes_impl(x, la, c, inv, code); break;
+    default: sketch_codes_scalar(x, la, c, inv, code); break;
+    }
+}
+
+/* sketch_add_code(sk, code[sel[j]]) for j < n in order (code[j * stride]
+ * when sel is NULL), with the same counts: the common case without a branch on the
+ * value (booleans and outputs that are often 0 would mispredict one), a
+ * zero or skipped value bumping a scratch slot instead of the store.  The
+ * store's buffers and ranges are kept in locals (a bump could alias them
+ * otherwise) and reloaded after the slow path, which may grow them. */
+static ds_status sketch_add_codes(ds_sketch *sk, const int32_t *code, const uint32_t *sel,
+                                  size_t stride, size_t n)
+{
+    uint64_t *pos = sk->pos, *neg = sk->neg, scratch[4] = {0};
+    int32_t pos_lo = sk->pos_lo, neg_lo = sk->neg_lo;
+    uint32_t pos_len = sk->pos_len, neg_len = sk->neg_len;
+    uint64_t zero = 0, count = 0;
+    for (size_t j = 0; j < n; ++j) {
+        const int32_t cd = sel ? code[sel[j]] : code[j * stride];
+        const int special = cd <= SKETCH_CODE_SKIP;
+        const int32_t sign = cd & 1;
+        const int32_t key = (cd - sign) / 2;
+        const uint32_t idx = (uint32_t)((int64_t)key - (sign ? neg_lo : pos_lo));
+        if (!special && idx >= (sign ? neg_len : pos_len)) {
+            sk->zero += zero;
+            sk->count += count;
+            zero = count = 0;
+            DS_TRY(ds_sketch_add_grow(sk, sign, key));
+            pos = sk->pos, neg = sk->neg;
+            pos_lo = sk->pos_lo, neg_lo = sk->neg_lo;
+            pos_len = sk->pos_len, neg_len = sk->neg_len;
+            continue;
+        }
+        uint64_t *slot = special ? &scratch[j & 3] : sign ? &neg[idx] : &pos[idx];
+        ++*slot;
+        zero += cd == SKETCH_CODE_ZERO;
+        count += cd != SKETCH_CODE_SKIP;
+    }
+    sk->zero += zero;
+    sk->count += count;
+    return DS_OK;
+}
+
 ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
 {
     if (!stats_block_fits(local, blk))
         return DS_ERR_INTERNAL;
     const size_t n = blk->n, ni = local->n_investors, h = local->horizon;
     double la[SKETCH_CHUNK];
+    int32_t chunk_code[SKETCH_CHUNK];
     const struct ds_cond_sk_work *w = ds_cond_sketch_plan(local, blk); /* conditional.c */
     for (size_t o = 0; o < local->n_outputs; ++o) {
         const double *v = blk->out[o];
@@ -1349,44 +1437,41 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
         int32_t *code = w ? local->cond_work->code : NULL;
         for (size_t t0 = 0; t0 < n; t0 += SKETCH_CHUNK) {
             const size_t c = n - t0 < SKETCH_CHUNK ? n - t0 : SKETCH_CHUNK;
+            int32_t *cc = code ? code + t0 : chunk_code;
             sketch_logs(v + t0, c, la);
-            if (!code) {
-                for (size_t t = 0; t < c; ++t)
-                    DS_TRY(sketch_add_with_log(sk, v[t0 + t], la[t]));
-                continue;
-            }
-            for (size_t t = 0; t < c; ++t) {
-                code[t0 + t] = sketch_code(sk, v[t0 + t], la[t]);
-                DS_TRY(sketch_add_code(sk, code[t0 + t]));
-            }
+            sketch_codes(v + t0, la, c, sk->inv_log_gamma, cc);
+            DS_TRY(sketch_add_codes(sk, cc, NULL, 1, c));
         }
         if (!code)
             continue;
-        for (size_t c = 0; c < DS_COND_SKETCHED; ++c) {
-            ds_sketch *cs = DS_COND_SKETCH(local, c, o);
-            for (size_t j = 0; j < w->m[c]; ++j)
-                DS_TRY(sketch_add_code(cs, code[w->idx[c][j]]));
-        }
+        for (size_t c = 0; c < DS_COND_SKETCHED; ++c)
+            DS_TRY(sketch_add_codes(DS_COND_SKETCH(local, c, o), code, w->idx[c], 0, w->m[c]));
         if (o == DS_OUT_TOTAL)
             for (size_t t = 0; t < n; ++t)
                 if (w->coal[t] >= 0)
                     DS_TRY(sketch_add_code(&local->sk_coal[w->coal[t]], code[t]));
     }
-    /* amount and paid are trial-major (t * ni + i): chunks of whole trials. */
-    const size_t per = ni ? SKETCH_CHUNK / 2 / ni : 0; /* trials a chunk */
-    double *lpd = la + SKETCH_CHUNK / 2;
+    /* amount and paid are trial-major (t * ni + i): chunks of whole trials,
+     * their codes in one pass (every sketch has the same gamma,
+     * ds_sketch_init), then each investor's column in trial order. */
+    const size_t per = ni ? SKETCH_CHUNK / ni : 0; /* trials a chunk */
     for (size_t t0 = 0; per && t0 < n; t0 += per) {
         const size_t c = n - t0 < per ? n - t0 : per;
         const double *a = blk->amount + t0 * ni, *p = blk->paid + t0 * ni;
+        const double inv = local->sk_amount[0].inv_log_gamma;
+        int32_t code_paid[SKETCH_CHUNK];
         sketch_logs(a, c * ni, la);
-        sketch_logs(p, c * ni, lpd);
-        for (size_t t = 0; t < c; ++t) {
-            const uint8_t *j = blk->joined + (t0 + t) * ni;
-            for (size_t i = 0; i < ni; ++i) {
-                DS_TRY(sketch_add_with_log(&local->sk_amount[i], a[t * ni + i], la[t * ni + i]));
-                DS_TRY(sketch_add_with_log(&local->sk_paid[i], p[t * ni + i], lpd[t * ni + i]));
-                local->inv_joined[i] += j[i] != 0;
-            }
+        sketch_codes(a, la, c * ni, inv, chunk_code);
+        sketch_logs(p, c * ni, la);
+        sketch_codes(p, la, c * ni, inv, code_paid);
+        for (size_t i = 0; i < ni; ++i) {
+            DS_TRY(sketch_add_codes(&local->sk_amount[i], chunk_code + i, NULL, ni, c));
+            DS_TRY(sketch_add_codes(&local->sk_paid[i], code_paid + i, NULL, ni, c));
+            const uint8_t *j = blk->joined + t0 * ni + i;
+            uint64_t joined = 0;
+            for (size_t t = 0; t < c; ++t)
+                joined += j[t * ni] != 0;
+            local->inv_joined[i] += joined;
         }
     }
     /* The price fan: the bucket keys of a chunk of trials in one loop that

@@ -7,6 +7,8 @@
  */
 #include "stats_test_util.h"
 
+#include <float.h>
+
 /* Chan merges of block partials against one Welford pass over all trials. */
 #define TOL_MERGE 1e-12
 
@@ -394,6 +396,59 @@ static void test_sketches(size_t n_outputs)
         ds_block_clear(&blk[b]);
 }
 
+/* The chunked adds of ds_stats_add_sketches count every value exactly as
+ * ds_sketch_add does, one at a time in trial order, whatever the values:
+ * zeros of both signs, either side of DS_SKETCH_MIN_ABS, negatives, the
+ * extremes, subnormals, NaN and +-inf, among the outputs and the
+ * investors' amounts and payments (run under every DEALSIM_SIMD path). */
+static void test_sketch_adds_exact(size_t n_outputs)
+{
+    static const double edge[] = {0.0,     -0.0,     1e-300,   -1e-300,  DS_SKETCH_MIN_ABS,
+                                  -DS_SKETCH_MIN_ABS, 0.999e-12, 1.0,   -1.0,     1e300,
+                                  -1e300,  DBL_MAX,  -DBL_MAX, DBL_MIN,  5e-324,
+                                  (double)NAN, (double)INFINITY, -(double)INFINITY, 0.5, -2.5e9};
+    const size_t ne = sizeof edge / sizeof *edge;
+    ds_block blk[NB];
+    tu_rng r = {77};
+    for (size_t b = 0; b < NB; ++b) {
+        tb_fill(&blk[b], n_outputs, NI, H, b);
+        for (size_t t = 0; t < blk[b].n; ++t) {
+            for (size_t o = 0; o < n_outputs; ++o)
+                if (tu_uniform(&r) < 0.3)
+                    blk[b].out[o][t] = edge[(size_t)(tu_uniform(&r) * (double)ne) % ne];
+            for (size_t i = 0; i < NI; ++i) {
+                if (tu_uniform(&r) < 0.3)
+                    blk[b].amount[t * NI + i] = edge[(size_t)(tu_uniform(&r) * (double)ne) % ne];
+                if (tu_uniform(&r) < 0.3)
+                    blk[b].paid[t * NI + i] = edge[(size_t)(tu_uniform(&r) * (double)ne) % ne];
+            }
+        }
+    }
+    ds_stats *one = ds_stats_alloc_shape(n_outputs, NI, H);
+    CHECK(one);
+    for (size_t b = 0; b < NB; ++b)
+        CHECK(ds_stats_add_sketches(one, &blk[b]) == DS_OK);
+    ds_sketch ref;
+    for (size_t col = 0; col < n_outputs + 2 * NI; ++col) {
+        ds_sketch_init(&ref);
+        for (size_t b = 0; b < NB; ++b)
+            for (size_t t = 0; t < blk[b].n; ++t) {
+                const double x = col < n_outputs          ? blk[b].out[col][t]
+                                 : col < n_outputs + NI ? blk[b].amount[t * NI + col - n_outputs]
+                                                        : blk[b].paid[t * NI + col - n_outputs - NI];
+                CHECK(ds_sketch_add(&ref, x) == DS_OK);
+            }
+        const ds_sketch *got = col < n_outputs        ? &one->sk_out[col]
+                               : col < n_outputs + NI ? &one->sk_amount[col - n_outputs]
+                                                      : &one->sk_paid[col - n_outputs - NI];
+        CHECK(tu_sketch_same_counts(&ref, got));
+        ds_sketch_clear(&ref);
+    }
+    ds_stats_free(one);
+    for (size_t b = 0; b < NB; ++b)
+        ds_block_clear(&blk[b]);
+}
+
 static void test_shapes(void)
 {
     CHECK(ds_stats_alloc_shape(DS_OUT_COUNT + 1, 1, 1) == NULL);
@@ -528,6 +583,7 @@ int main(void)
         test_block_moments(shapes[s]);
         test_merge_moments(shapes[s]);
         test_sketches(shapes[s]);
+        test_sketch_adds_exact(shapes[s]);
     }
     test_shapes();
     test_many_coalitions();
