@@ -212,7 +212,7 @@ ds_block *ds_block_alloc(const ds_model *m)
     ok &= (blk->price = malloc(B * m->horizon * sizeof(double))) != NULL;
     ok &= (blk->ws_inputs = malloc(B * (m->n_inputs ? m->n_inputs : 1) * sizeof(double))) != NULL;
     ok &= (blk->ws_eps = malloc(B * (m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
-    ok &= (blk->ws_lanes = malloc(DS_MODEL_LANES * (4 * m->horizon + 1) * sizeof(double))) != NULL;
+    ok &= (blk->ws_lanes = malloc(DS_MODEL_LANES * (6 * m->horizon + 1) * sizeof(double))) != NULL;
     if (!ok) {
         ds_block_free(blk);
         return NULL;
@@ -321,28 +321,51 @@ static inline double input_at(const ds_block *blk, int k, size_t t)
 typedef struct {
     double lp0[L], mu[L], sdt[L], decay[L];
     const double *shock, *jump, *w; /* [H][L], [H][L], [H] */
+    double *lpl, *pl;               /* [H][L] the lanes' log prices and prices */
     double *lp, *p;                 /* trial-major [L][H]: the block's rows */
     double *S;                      /* [H + 1][L] */
 } model_lanes;
 
+/* L doubles, one a lane (GCC vector extension: element-wise IEEE
+ * arithmetic, the same bits in any register width it is lowered to).
+ * Loads and stores are memcpy (no alignment assumed), as macros: a
+ * function passing lane_v by value would change its ABI per target. */
+typedef double lane_v __attribute__((vector_size(L * sizeof(double))));
+#define LANE_LOAD(v, p) memcpy(&(v), (p), sizeof(lane_v))
+#define LANE_STORE(p, v) memcpy((p), &(v), sizeof(lane_v))
+
 static inline __attribute__((always_inline)) void lanes_impl(const model_lanes *x, size_t H)
 {
-    double d[L];
-    for (size_t k = 0; k < L; ++k)
-        d[k] = 0.0;
+    lane_v lp0, mu, sdt, decay, eps, jump, v;
+    LANE_LOAD(lp0, x->lp0);
+    LANE_LOAD(mu, x->mu);
+    LANE_LOAD(sdt, x->sdt);
+    LANE_LOAD(decay, x->decay);
+    const lane_v zero = {0};
+    lane_v d = zero;
     for (size_t j = 0; j < H; ++j) {
-        const double month_end = (double)(j + 1) * DT;
-        for (size_t k = 0; k < L; ++k) {
-            d[k] = x->decay[k] * d[k] + x->sdt[k] * x->shock[j * L + k] + x->jump[j * L + k];
-            x->lp[k * H + j] = x->lp0[k] + x->mu[k] * month_end + d[k];
-        }
+        const lane_v month_end = zero + (double)(j + 1) * DT;
+        LANE_LOAD(eps, x->shock + j * L);
+        LANE_LOAD(jump, x->jump + j * L);
+        d = decay * d + sdt * eps + jump;
+        v = lp0 + mu * month_end + d;
+        LANE_STORE(x->lpl + j * L, v);
     }
-    ds_vec_exp(x->lp, x->p, H * L);
+    ds_vec_exp(x->lpl, x->pl, H * L);
+    lane_v S = zero;
+    LANE_STORE(x->S + H * L, S);
+    for (size_t s = H; s-- > 0;) {
+        LANE_LOAD(v, x->pl + s * L);
+        S = S + (zero + x->w[s]) / v;
+        LANE_STORE(x->S + s * L, S);
+    }
+    const double *restrict lpl = x->lpl, *restrict pl = x->pl;
+    double *restrict lp = x->lp, *restrict p = x->p;
     for (size_t k = 0; k < L; ++k)
-        x->S[H * L + k] = 0.0;
-    for (size_t s = H; s-- > 0;)
-        for (size_t k = 0; k < L; ++k)
-            x->S[s * L + k] = x->S[(s + 1) * L + k] + x->w[s] / x->p[k * H + s];
+        for (size_t j = 0; j < H; ++j) {
+            lp[k * H + j] = lpl[j * L + k];
+            p[k * H + j] = pl[j * L + k];
+        }
 }
 
 __attribute__((target("avx512f"))) static void lanes_avx512(const model_lanes *x, size_t H)
@@ -392,7 +415,8 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
     /* The lanes past the block's n write the rows of trials >= n: there
      * is room, as B is a multiple of L (model.h). */
     model_lanes x = {.shock = shock, .jump = jump, .w = m->w, .lp = blk->log_price + t0 * H,
-                     .p = blk->price + t0 * H, .S = ws + 3 * H * L};
+                     .p = blk->price + t0 * H, .S = ws + 3 * H * L, .lpl = ws + (4 * H + 1) * L,
+                     .pl = ws + (5 * H + 1) * L};
     memset(shock, 0, 2 * H * L * sizeof *ws); /* shocks and jumps */
     if (draw_shocks) {
         ds_rand_normals(rpath, drawn, g * H); /* [g][H], in the stream's order */
