@@ -409,7 +409,8 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
     const ds_scenario *sc = m->sc;
     const size_t H = m->horizon;
     /* ws_lanes: the shocks as drawn [g][H], as the lanes read them [H][L],
-     * the jumps [H][L], the suffix sums [H + 1][L]. */
+     * the jumps [H][L], the suffix sums [H + 1][L], the log prices and
+     * prices [H][L]. */
     double *ws = blk->ws_lanes;
     double *drawn = ws, *shock = ws + H * L, *jump = ws + 2 * H * L;
     /* The lanes past the block's n write the rows of trials >= n: there
