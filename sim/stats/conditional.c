@@ -122,13 +122,19 @@ static size_t cond_select(const uint8_t *sel, size_t ss, size_t n, uint32_t *idx
 static void cond_columns(const double *const *col, size_t vs, size_t k, const uint32_t *idx,
                          size_t m, double *buf, ds_moments *const *mo)
 {
-    for (size_t j = 0; j < m; ++j)
-        for (size_t c = 0; c < k; ++c)
+    /* Always CW columns, the unused ones 0 (ds_block_columns has a path
+     * for exactly CW: one vector a row). */
+    for (size_t j = 0; j < m; ++j) {
+        size_t c = 0;
+        for (; c < k; ++c)
             buf[j * CW + c] = col[c][(size_t)idx[j] * vs];
+        for (; c < CW; ++c)
+            buf[j * CW + c] = 0.0;
+    }
     ds_moments tmp[CW];
     double shift[CW];
     memset(tmp, 0, sizeof tmp);
-    ds_block_columns(buf, m, k, CW, tmp, shift); /* stats.c: the SIMD path */
+    ds_block_columns(buf, m, CW, CW, tmp, shift); /* stats.c: the SIMD path */
     for (size_t c = 0; c < k; ++c)
         *mo[c] = tmp[c];
 }

@@ -571,14 +571,20 @@ __attribute__((target("avx512f"))) static void
 block_columns_avx512(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                      double *shift)
 {
-    block_columns_impl(v, n, ncol, stride, mo, shift);
+    if (ncol == DS_COND_CW && stride == DS_COND_CW) /* the conditional columns: one vector */
+        block_columns_impl(v, n, DS_COND_CW, DS_COND_CW, mo, shift);
+    else
+        block_columns_impl(v, n, ncol, stride, mo, shift);
 }
 
 __attribute__((target("avx2"))) static void
 block_columns_avx2(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                    double *shift)
 {
-    block_columns_impl(v, n, ncol, stride, mo, shift);
+    if (ncol == DS_COND_CW && stride == DS_COND_CW) /* the conditional columns: one vector */
+        block_columns_impl(v, n, DS_COND_CW, DS_COND_CW, mo, shift);
+    else
+        block_columns_impl(v, n, ncol, stride, mo, shift);
 }
 
 __attribute__((optimize("no-tree-vectorize"))) static void
