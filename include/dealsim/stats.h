@@ -588,6 +588,9 @@ double ds_cond_share_stderr(const ds_stats *s, size_t c);
  * conditional summaries hold them, else the binomial sqrt(p (1 - p) / n)
  * (under latin_hypercube an upper bound: README, Sampling). */
 double ds_stats_join_stderr(const ds_stats *s, size_t i);
+/* Trials under condition c: every record of it counts them (the finite,
+ * NaN and infinite values of output 0). */
+uint64_t ds_cond_trials(const ds_stats *s, size_t c);
 /* Condition name c into buf ("closed", "target_met", "joined.<name>"). */
 void ds_cond_name(const ds_stats *s, size_t c, const char *const *inv_names, char *buf,
                   size_t size);

@@ -132,17 +132,13 @@ void ds_cli_json_conditional(FILE *o, const ds_scenario *sc, const ds_stats *st)
         return;
     fputs(",\n  \"conditional\": {", o);
     const size_t C = ds_cond_n_conditions(st);
+    const char *inv_names[DS_MAX_INVESTORS];
+    for (size_t i = 0; i < sc->n_investors && i < DS_MAX_INVESTORS; ++i)
+        inv_names[i] = sc->investors[i].name;
     for (size_t c = 0; c < C; ++c) {
         char name[96];
-        const char *inv = c >= DS_COND_BOOLS ? sc->investors[c - DS_COND_BOOLS].name : "";
-        if (c == 0)
-            snprintf(name, sizeof name, "closed");
-        else if (c == 1)
-            snprintf(name, sizeof name, "target_met");
-        else
-            snprintf(name, sizeof name, "joined.%s", inv);
-        const ds_moments *m0 = &DS_COND_OUT(st, st->cond_view, c, 0);
-        const uint64_t cnt = m0->n + m0->nan + m0->posinf + m0->neginf;
+        ds_cond_name(st, c, inv_names, name, sizeof name);
+        const uint64_t cnt = ds_cond_trials(st, c);
         fprintf(o, "%s\n    ", c ? "," : "");
         ds_cli_json_str(o, name);
         fprintf(o, ": {\"count\": %llu, ", (unsigned long long)cnt);

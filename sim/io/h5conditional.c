@@ -14,13 +14,6 @@
 
 #define COND_NAME_MAX 96
 
-/* Trials under a condition: every record of it counts them (finite, NaN
- * and infinite values of output 0). */
-static uint64_t cond_trials(const ds_moments *mo)
-{
-    return mo->n + mo->nan + mo->posinf + mo->neginf;
-}
-
 ds_status ds_h5_write_conditional(hid_t file, const ds_h5_sum *s, ds_diag *diag)
 {
     const ds_stats *st = s->st;
@@ -43,7 +36,7 @@ ds_status ds_h5_write_conditional(hid_t file, const ds_h5_sum *s, ds_diag *diag)
     for (size_t c = 0; c < C; ++c) {
         ds_cond_name(st, c, s->inv_names, arena + c * COND_NAME_MAX, COND_NAME_MAX);
         names[c] = arena + c * COND_NAME_MAX;
-        cnt[c] = O ? cond_trials(&DS_COND_OUT(st, st->cond_view, c, 0)) : 0;
+        cnt[c] = ds_cond_trials(st, c);
         p[c] = st->trials ? (double)cnt[c] / n : (double)NAN;
         pse[c] = ds_cond_share_stderr(st, c);
         for (size_t o = 0; o < O; ++o) {

@@ -171,9 +171,7 @@ double ds_cond_share_stderr(const ds_stats *s, size_t c)
 {
     if (s->sampling != DS_SAMPLING_LATIN_HYPERCUBE) {
         const double n = (double)s->trials;
-        const ds_moments *mo = &DS_COND_OUT(s, s->cond_view, c, 0);
-        const double p = s->trials ? (double)(mo->n + mo->nan + mo->posinf + mo->neginf) / n
-                                   : (double)NAN;
+        const double p = s->trials ? (double)ds_cond_trials(s, c) / n : (double)NAN;
         return sqrt(p * (1.0 - p) / n);
     }
     if (!s->crs_valid || !s->crs_view)

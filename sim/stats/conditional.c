@@ -370,6 +370,14 @@ ds_sketch ds_cond_joined_sketch(const ds_stats *s, size_t i, int paid)
     return k;
 }
 
+uint64_t ds_cond_trials(const ds_stats *s, size_t c)
+{
+    if (!s->n_outputs)
+        return 0;
+    const ds_moments *mo = &DS_COND_OUT(s, s->cond_view, c, 0);
+    return mo->n + mo->nan + mo->posinf + mo->neginf;
+}
+
 void ds_cond_name(const ds_stats *s, size_t c, const char *const *inv_names, char *buf,
                   size_t size)
 {
