@@ -129,6 +129,27 @@ static ds_status ds_h5out_create_trial_var(ds_h5out *w, hid_t group, hid_t str,
                                    units, long_name, out, diag);
 }
 
+/* A coordinate of /trials (investor, month): the 1-D dataset /trials/<name>
+ * of n values from data, made a dimension scale and annotated; *out gets it
+ * (the caller closes it, after attaching it to the datasets it labels). */
+static ds_status ds_h5_trials_coord(hid_t g, const char *name, hid_t file_type, hid_t mem_type,
+                                    size_t n, const void *data, const char *units,
+                                    const char *long_name, hid_t *out, ds_diag *diag)
+{
+    char where[64];
+    hsize_t len = (hsize_t)n;
+    hid_t space;
+    snprintf(where, sizeof where, "/trials/%s", name);
+    if ((space = H5Screate_simple(1, &len, NULL)) < 0)
+        return ds_h5_fail(diag, "making the dataspace of %s", where);
+    *out = H5Dcreate2(g, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (H5Sclose(space) < 0 || *out < 0 ||
+        H5Dwrite(*out, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0 ||
+        H5DSset_scale(*out, name) < 0)
+        return ds_h5_fail(diag, "writing %s", where);
+    return ds_h5_annotate(*out, where, units, long_name, diag);
+}
+
 /* Creates /trials with what output.per_trial and output.price_paths ask
  * for: per_trial true writes every scalar output and the per-investor
  * datasets; a list writes the listed scalars only. */
@@ -162,8 +183,6 @@ ds_status ds_h5out_create_trials(ds_h5out *w, ds_diag *diag)
         goto done;
     }
     if (per_inv) {
-        hsize_t n = (hsize_t)w->n_investors;
-        hid_t space;
         names = malloc(w->n_investors * sizeof *names);
         if (!names) {
             st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
@@ -171,24 +190,11 @@ ds_status ds_h5out_create_trials(ds_h5out *w, ds_diag *diag)
         }
         for (size_t i = 0; i < w->n_investors; i++)
             names[i] = sc->investors[i].name;
-        if ((space = H5Screate_simple(1, &n, NULL)) < 0) {
-            st = ds_h5_fail(diag, "making the dataspace of /trials/investor");
-            goto done;
-        }
-        inv = H5Dcreate2(g, "investor", str, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (H5Sclose(space) < 0 || inv < 0 ||
-            H5Dwrite(inv, str, H5S_ALL, H5S_ALL, H5P_DEFAULT, names) < 0 ||
-            H5DSset_scale(inv, "investor") < 0) {
-            st = ds_h5_fail(diag, "writing /trials/investor");
-            goto done;
-        }
-        if ((st = ds_h5_annotate(inv, "/trials/investor", "1", "investor name (file order)",
-                                 diag)) != DS_OK)
+        if ((st = ds_h5_trials_coord(g, "investor", str, str, w->n_investors, names, "1",
+                                     "investor name (file order)", &inv, diag)) != DS_OK)
             goto done;
     }
     if (sc->price_paths) {
-        hsize_t n = (hsize_t)w->horizon;
-        hid_t space;
         months = malloc(w->horizon * sizeof *months);
         if (!months) {
             st = ds_diag_set(diag, DS_ERR_NOMEM, NULL, 0, 0, "out of memory");
@@ -196,20 +202,9 @@ ds_status ds_h5out_create_trials(ds_h5out *w, ds_diag *diag)
         }
         for (size_t m = 0; m < w->horizon; m++)
             months[m] = (int32_t)(m + 1);
-        if ((space = H5Screate_simple(1, &n, NULL)) < 0) {
-            st = ds_h5_fail(diag, "making the dataspace of /trials/month");
-            goto done;
-        }
-        month = H5Dcreate2(g, "month", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                           H5P_DEFAULT);
-        if (H5Sclose(space) < 0 || month < 0 ||
-            H5Dwrite(month, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, months) < 0 ||
-            H5DSset_scale(month, "month") < 0) {
-            st = ds_h5_fail(diag, "writing /trials/month");
-            goto done;
-        }
-        if ((st = ds_h5_annotate(month, "/trials/month", "month",
-                                 "month after the round (1..horizon)", diag)) != DS_OK)
+        if ((st = ds_h5_trials_coord(g, "month", H5T_STD_I32LE, H5T_NATIVE_INT32, w->horizon,
+                                     months, "month", "month after the round (1..horizon)",
+                                     &month, diag)) != DS_OK)
             goto done;
     }
     /* Scalar outputs. */
