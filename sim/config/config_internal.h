@@ -130,6 +130,8 @@ const char *ds_config_closest(const char *word, const char *const *cands, size_t
 ds_status ds_config_check_keys(const ds_cfg_ctx *ctx, const ds_cfg_node *map, const char *path,
                                const char *const *known, size_t n_known);
 
+char *ds_config_strdup(const char *s);
+
 /* ---- config_get.c: the readers of one value ---- */
 
 /* Scalar readers.  Each checks the node's type and range and reports
@@ -166,8 +168,6 @@ ds_status ds_config_missing(const ds_cfg_ctx *ctx, const ds_cfg_node *at, const 
                             const char *key, const char *what);
 /* Prepares a default that is a fixed number; idempotent. */
 ds_status ds_config_prepare_fixed(const ds_cfg_ctx *ctx, ds_dist *d);
-
-char *ds_config_strdup(const char *s);
 
 /* ---- the sections, in the order config.c reads them ---- */
 

@@ -19,9 +19,10 @@
  *    clean H5Fclose and an fsync; the target is checked before anything is
  *    created (safefile.c); any failure removes the partial, the lock file and
  *    the directories the run created;
- *  - a finished file holds no open object when it is closed (counted:
- *    only the per-trial datasets may still be open), and the root and every
- *    top-level group carry the run's trials, run_status and scenario;
+ *  - at finish nothing but the writer's own per-trial datasets is open
+ *    when the file is closed (counted: a leaked object would keep it open),
+ *    and the root and every top-level group carry the run's trials,
+ *    run_status and scenario;
  *  - every group opens with xarray (engine h5netcdf): each axis of each
  *    dataset has a dimension scale of its own group (a coordinate variable
  *    named like the dimension), every dataset has `units` and `long_name`,
