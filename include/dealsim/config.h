@@ -4,7 +4,7 @@
  * Gaussian-copula Cholesky factor.
  * Licence: see LICENSE at the top of the repository.
  *
- * config.c is the only file that includes libyaml.  A ds_scenario is an
+ * config_yaml.c is the only file that includes libyaml.  A ds_scenario is an
  * immutable value once loaded: every ds_dist in it is prepared, every name
  * resolved, every rule of CONFIG.md checked.  Errors come back as
  * DS_ERR_SCENARIO with file:line:col of the offending node, the key path,

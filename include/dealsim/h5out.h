@@ -3,7 +3,8 @@
  * datasets written block by block, provenance, the mergeable state.
  * Licence: see LICENSE at the top of the repository.
  *
- * h5out.c is the only file that includes HDF5.  Life cycle:
+ * sim/io is the only folder that includes HDF5 (h5out.c the life cycle,
+ * h5trials.c the per-trial rows).  Life cycle:
  *
  *   ds_h5out_open     checks the target, takes "<file>.lock", creates the
  *                     private "<file>.partial.<pid>.<random>" exclusively

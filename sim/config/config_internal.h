@@ -10,8 +10,10 @@
  *   2. config_set.c grafts the --set overrides into that tree; the grafted
  *      nodes carry the position "--set:N:col", so every later error points at
  *      the override that caused it.
- *   3. config.c, config_dist.c and config_corr.c walk the tree against the
- *      schema of CONFIG.md and build the ds_scenario.
+ *   3. config.c (the top level, the inputs), config_round.c, config_compute.c,
+ *      config_output.c (the sections), config_dist.c, config_limits.c and
+ *      config_corr.c walk the tree against the schema of CONFIG.md and build
+ *      the ds_scenario, reading each value with config_get.c.
  * Invariant: a tree owns all its nodes; ds_config_node_free frees a subtree.
  */
 #ifndef DEALSIM_CONFIG_INTERNAL_H
@@ -33,6 +35,11 @@
 #define DS_CFG_MAX_NODES 1000000
 /* Longest key path kept for messages (longer ones are truncated). */
 #define DS_CFG_PATH_MAX 192
+/* Names longer than this make unwieldy input and dataset names. */
+#define DS_CFG_MAX_NAME 64
+
+/* Entries of a static array (the tables of known keys). */
+#define DS_CFG_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef enum { DS_CFG_SCALAR = 0, DS_CFG_SEQ, DS_CFG_MAP } ds_cfg_type;
 
@@ -74,7 +81,7 @@ ds_cfg_node *ds_config_node_new_scalar(const char *text, size_t len, int origin,
  * takes ownership of both, frees both on failure. */
 ds_status ds_config_node_append(ds_cfg_node *parent, ds_cfg_node *key, ds_cfg_node *value);
 
-/* ---- helpers shared by the walkers ---- */
+/* ---- helpers shared by the walkers (config_yaml.c, config_get.c) ---- */
 
 /* Sets ctx->diag to DS_ERR_SCENARIO at node's position (file:line:col, or
  * --set:N:col) and returns DS_ERR_SCENARIO. */
@@ -123,6 +130,10 @@ const char *ds_config_closest(const char *word, const char *const *cands, size_t
 ds_status ds_config_check_keys(const ds_cfg_ctx *ctx, const ds_cfg_node *map, const char *path,
                                const char *const *known, size_t n_known);
 
+char *ds_config_strdup(const char *s);
+
+/* ---- config_get.c: the readers of one value ---- */
+
 /* Scalar readers.  Each checks the node's type and range and reports
  * "path: expected ..., found ..." on failure. */
 ds_status ds_config_get_number(const ds_cfg_ctx *ctx, const ds_cfg_node *node, const char *path,
@@ -139,13 +150,41 @@ ds_status ds_config_get_bool(const ds_cfg_ctx *ctx, const ds_cfg_node *node, con
 /* A non-null scalar's text (numbers and booleans are taken as written). */
 ds_status ds_config_get_string(const ds_cfg_ctx *ctx, const ds_cfg_node *node, const char *path,
                                const char **out);
-/* A plain scalar that reads as a finite number (YAML 1.2 core decimal). */
 /* The top-level key `sampling`: monte_carlo or latin_hypercube. */
 ds_status ds_config_get_sampling(const ds_cfg_ctx *ctx, const ds_cfg_node *node,
                                  ds_sampling *out);
+/* A plain scalar that reads as a finite number (YAML 1.2 core decimal). */
 int ds_config_scalar_number(const ds_cfg_node *node, double *out);
+/* A name of [A-Za-z0-9_], at most DS_CFG_MAX_NAME characters; with dotted,
+ * '.' and '-' too and at most 128 (the scenario's name). */
+ds_status ds_config_get_name(const ds_cfg_ctx *ctx, const ds_cfg_node *node, const char *path,
+                             int dotted, const char **out);
+/* A mapping: "path: expected WHAT, found ..." when node is anything else. */
+ds_status ds_config_get_map(const ds_cfg_ctx *ctx, const ds_cfg_node *node, const char *path,
+                            const char *what);
+/* "path: missing required key "KEY" (expected WHAT)" at `at` ("(top level)"
+ * for the path ""). */
+ds_status ds_config_missing(const ds_cfg_ctx *ctx, const ds_cfg_node *at, const char *path,
+                            const char *key, const char *what);
+/* Prepares a default that is a fixed number; idempotent. */
+ds_status ds_config_prepare_fixed(const ds_cfg_ctx *ctx, ds_dist *d);
 
-char *ds_config_strdup(const char *s);
+/* ---- the sections, in the order config.c reads them ---- */
+
+/* config_round.c: `round` (key and map: its key and value) and `investors`
+ * (read from root), with each investor's tranches. */
+ds_status ds_config_read_round(const ds_cfg_ctx *ctx, const ds_cfg_node *key,
+                               const ds_cfg_node *map, ds_scenario *sc);
+ds_status ds_config_read_investors(const ds_cfg_ctx *ctx, const ds_cfg_node *root,
+                                   ds_scenario *sc);
+/* config_compute.c: `compute` (read from root): share, horizon, schedule,
+ * price and its jumps. */
+ds_status ds_config_read_compute(const ds_cfg_ctx *ctx, const ds_cfg_node *root,
+                                 ds_scenario *sc);
+/* config_output.c: `output` (read from root, may be absent), every default
+ * filled; after round, so that per_trial knows the valuation outputs. */
+ds_status ds_config_read_output(const ds_cfg_ctx *ctx, const ds_cfg_node *root,
+                                ds_scenario *sc);
 
 /* ---- config_set.c ---- */
 

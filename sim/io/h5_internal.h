@@ -91,7 +91,7 @@ typedef struct {
     ds_status st;
 } ds_gw;
 
-/* The writer (h5out.c). */
+/* The writer (h5out.c; its /trials in h5trials.c, /inputs in h5inputs.c). */
 struct ds_h5out {
     char *effective; /* /effective_config, kept for checkpoints */
     ds_safefile sf; /* the final name, the private partial, the lock */
@@ -180,12 +180,18 @@ void ds_gw_dim_index(ds_gw *g, const char *name, size_t len, const char *long_na
 /* h5out.c, for h5mpi.c */
 ds_status ds_h5out_close_all(ds_h5out *w, ds_diag *diag);
 void ds_h5out_free(ds_h5out *w);
-ds_status ds_h5out_set_rows(ds_h5out *w, uint64_t done, ds_diag *diag);
-/* Opens the existing /trials datasets of w->file by name. */
-ds_status ds_h5out_open_trial_vars(ds_h5out *w, ds_diag *diag);
 /* The model's facts a writer keeps (sizes, per-trial wanted). */
 void ds_h5out_set_model(ds_h5out *w, const ds_model *m, uint64_t trials);
+/* h5mpi.c: opens the existing /trials datasets of w->file by name. */
+ds_status ds_h5out_open_trial_vars(ds_h5out *w, ds_diag *diag);
 
+/* h5trials.c: /trials and the per-trial row layout /inputs shares. */
+/* Creates /trials with what output.per_trial and output.price_paths ask for
+ * (at open, after ds_h5out_set_model; w->file open). */
+ds_status ds_h5out_create_trials(ds_h5out *w, ds_diag *diag);
+/* Sets the extent of every per-trial dataset (/trials and /inputs) to
+ * `done` trials. */
+ds_status ds_h5out_set_rows(ds_h5out *w, uint64_t done, ds_diag *diag);
 /* The per-trial dataset /<gname>/<name>: chunked, extendible along trial
  * (axis 0 gets trial_scale unless < 0), [trial] when col_scale < 0, else
  * [trial, cols]; optionally compressed. */

@@ -9,7 +9,7 @@
  * attributes): for a distribution the value sampled, for join.<I> and
  * tranche.<I>.<k> the uniform compared with p or q (ds_block_input_column,
  * model.h).  The rows are laid out, chunked, extended and written like
- * /trials (h5out.c): blocks at their final offsets, grown with each block
+ * /trials (h5trials.c): blocks at their final offsets, grown with each block
  * (collectively in MPI runs), so an interrupted run keeps the committed
  * blocks' rows only and a resumed or extended one regenerates the rest.
  * The kernel keeps a block's inputs by column; the rows are transposed
