@@ -12,6 +12,9 @@ ratios, not single runs):
       ratio is the speed-up per core; and the same dealsim run with
       output.sensitivity on, whose extra run time is printed beside it;
   (b) dealsim with 2 threads against 1 thread;
+      (a) and (b) run in interleaved rounds (each command once a round) and
+      each ratio is the median of the rounds' ratios, so that a machine
+      whose speed drifts slows both sides of a ratio alike;
   (c) peak resident memory of dealsim without per-trial output for two trial
       counts (default 1e6 and 1e7): it must not grow with the trial count;
   (d) the run with every scalar written per trial against
@@ -180,40 +183,62 @@ class Bench:
 
     # -- the sections ------------------------------------------------------
 
-    def per_core(self):
+    def per_core_rounds(self, with_two):
+        """(a) and (b) in rounds: each round runs every command once, in the
+        same order, so that a machine whose speed drifts over minutes (a VM
+        with steal time) slows all of them alike; each ratio is the median
+        of its per-round ratios."""
         a = self.args
-        print(f"\n(a) one core: dealsim --threads 1 ({a.n_dealsim} trials) vs numpy model ({a.n_numpy} trials)")
-        d1 = self.dealsim(a.n_dealsim, 1, tag="t1")
-        npm = self.numpy_model(a.n_numpy)
-        nps = self.numpy_model(a.n_numpy, summaries=True)
-        ratio = d1["rate"] / npm["rate"]
-        ratio_s = d1["rate"] / nps["rate"]
-        self.results["a"] = {"dealsim_1thread": d1, "numpy": npm, "numpy_with_summaries": nps,
-                             "ratio_per_core": ratio, "ratio_per_core_same_summaries": ratio_s}
-        print(f"    dealsim 1 thread: {d1['rate']:,.0f} trials/s (median of {d1['walls_s']}), "
-              f"summaries and file included")
-        print(f"    numpy model, draws and outputs only: {npm['rate']:,.0f} trials/s "
-              f"(median of {[round(r) for r in npm['rates']]})")
-        print(f"    numpy model, with the same summaries: {nps['rate']:,.0f} trials/s "
-              f"(median of {[round(r) for r in nps['rates']]})")
-        print(f"    => dealsim / numpy per core = {ratio:.2f}x (outputs only), {ratio_s:.2f}x (same summaries)")
-        # The cost of output.sensitivity (which the numpy model does not compute), beside the above.
-        dsen = self.dealsim(a.n_dealsim, 1, tag="t1sens", sensitivity=True)
-        cost = dsen["median_s"] / d1["median_s"] - 1.0
-        self.results["a"].update({"dealsim_1thread_sensitivity": dsen, "sensitivity_cost": cost})
-        print(f"    dealsim 1 thread with output.sensitivity: {dsen['rate']:,.0f} trials/s "
-              f"(median of {dsen['walls_s']}) => sensitivity costs {100 * cost:+.0f}% run time; "
-              f"{dsen['rate'] / npm['rate']:.2f}x the numpy model (outputs only)")
-        return d1
+        cmds = {"t1": self.dealsim_cmd(a.n_dealsim, 1, False, "t1"),
+                "t1sens": self.dealsim_cmd(a.n_dealsim, 1, False, "t1sens", sensitivity=True)}
+        if with_two:
+            cmds["t2"] = self.dealsim_cmd(a.n_dealsim, 2, False, "t2")
+        np_cmd = [PYTHON, os.path.join(HERE, "numpy_model.py"), a.scenario, "-n", str(a.n_numpy), "--seed",
+                  str(SEED), "--time", "--quiet"]
+        np_cmds = {"numpy": np_cmd, "numpy_summaries": np_cmd + ["--summaries"]}
+        for k, c in cmds.items():
+            self.results["commands"][f"dealsim {k}"] = show(c)
+        for k, c in np_cmds.items():
+            self.results["commands"][k] = show(c)
+        env = dict(os.environ, **SINGLE_THREAD_ENV)
+        rates = {k: [] for k in list(cmds) + list(np_cmds)}
+        for _ in range(a.repeats):
+            for k, c in cmds.items():
+                w, _, _ = timed(c, label="dealsim")
+                rates[k].append(a.n_dealsim / w)
+            for k, c in np_cmds.items():
+                _, _, stdout = timed(c, env=env, label="numpy_model")
+                m = re.search(r"= ([0-9.]+) trials/s", stdout)
+                if not m:
+                    sys.exit(f"bench: cannot read the rate from numpy_model's output:\n{stdout}")
+                rates[k].append(float(m.group(1)))
+        for k in cmds:
+            os.remove(self.out(k))
 
-    def two_threads(self, d1):
-        a = self.args
-        print(f"\n(b) 2 threads vs 1 thread ({a.n_dealsim} trials)")
-        d2 = self.dealsim(a.n_dealsim, 2, tag="t2")
-        ratio = d2["rate"] / d1["rate"]
-        self.results["b"] = {"dealsim_2threads": d2, "ratio_2_over_1": ratio}
-        note = "" if self.results["machine"]["nproc"] >= 2 else " (this machine has fewer than 2 usable cores)"
-        print(f"    dealsim 2 threads: {d2['rate']:,.0f} trials/s => 2/1 = {ratio:.2f}x{note}")
+        def ratio(x, y):
+            return statistics.median(p / q for p, q in zip(rates[x], rates[y]))
+
+        med = {k: statistics.median(v) for k, v in rates.items()}
+        r = {"rates": rates, "median_rates": med, "ratio_per_core": ratio("t1", "numpy"),
+             "ratio_per_core_same_summaries": ratio("t1", "numpy_summaries"),
+             "sensitivity_cost": 1.0 / ratio("t1sens", "t1") - 1.0}
+        self.results["a"] = r
+        print(f"\n(a) one core: dealsim --threads 1 ({a.n_dealsim} trials) vs numpy model ({a.n_numpy} trials), "
+              f"{a.repeats} interleaved rounds")
+        print(f"    dealsim 1 thread: {med['t1']:,.0f} trials/s (median), summaries and file included")
+        print(f"    numpy model, draws and outputs only: {med['numpy']:,.0f} trials/s")
+        print(f"    numpy model, with the same summaries: {med['numpy_summaries']:,.0f} trials/s")
+        print(f"    => dealsim / numpy per core = {r['ratio_per_core']:.2f}x (outputs only), "
+              f"{r['ratio_per_core_same_summaries']:.2f}x (same summaries); medians of the rounds' ratios")
+        print(f"    dealsim 1 thread with output.sensitivity: {med['t1sens']:,.0f} trials/s => sensitivity costs "
+              f"{100 * r['sensitivity_cost']:+.0f}% run time; {ratio('t1sens', 'numpy'):.2f}x the numpy model "
+              f"(outputs only)")
+        if with_two:
+            r2 = ratio("t2", "t1")
+            self.results["b"] = {"median_rate_2threads": med["t2"], "ratio_2_over_1": r2}
+            note = "" if self.results["machine"]["nproc"] >= 2 else " (this machine has fewer than 2 usable cores)"
+            print(f"\n(b) 2 threads vs 1 thread ({a.n_dealsim} trials), in the same rounds")
+            print(f"    dealsim 2 threads: {med['t2']:,.0f} trials/s => 2/1 = {r2:.2f}x{note}")
 
     def memory(self):
         a = self.args
@@ -343,9 +368,8 @@ class Bench:
         print(f"dealsim {self.args.dealsim}; scenario {self.args.scenario}; repeats {self.args.repeats} (medians); "
               f"workdir {self.workdir}")
         sections = self.args.sections
-        d1 = self.per_core() if "a" in sections or "b" in sections else None
-        if "b" in sections:
-            self.two_threads(d1)
+        if "a" in sections or "b" in sections:
+            self.per_core_rounds("b" in sections)
         by_n = self.memory() if "c" in sections else {}
         if "d" in sections:
             self.io(by_n)
