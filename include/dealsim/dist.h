@@ -133,6 +133,8 @@ int ds_dist_kind_from_name(const char *name, ds_dist_kind *kind); /* 1 if known 
 double ds_rand_normal(ds_rng *r);
 /* n draws of ds_rand_normal(r) in order into out (the same values, faster). */
 void ds_rand_normals(ds_rng *r, double *out, size_t n);
+/* The same n draws into out[k * stride] (a column of a row-major array). */
+void ds_rand_normals_strided(ds_rng *r, double *out, size_t n, size_t stride);
 /* Standard exponential (ziggurat or inversion; exact). */
 double ds_rand_exponential(ds_rng *r);
 /* Gamma(shape, 1) by Marsaglia & Tsang (2000), with the u^(1/shape) boost

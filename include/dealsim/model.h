@@ -71,7 +71,7 @@ typedef struct {
     /* Private workspace of the kernel (inputs, copula, suffix sums). */
     double *ws_inputs;         /* [n_inputs * B] */
     double *ws_eps;            /* [n_corr_inputs * B] */
-    double *ws_lanes;          /* [DS_MODEL_LANES * (6 horizon + 1)] price paths in lanes */
+    double *ws_lanes;          /* [DS_MODEL_LANES * (5 horizon + 1)] price paths in lanes */
 } ds_block;
 
 /* Allocates a block workspace sized for m (B trials). NULL on no memory. */

@@ -93,11 +93,12 @@ double ds_rand_normal(ds_rng *r)
     return normal_slow(r, bits);
 }
 
-/* n draws of ds_rand_normal(r) into out, in order: the same words and the
- * same values, with the generator's state kept in registers between the
- * common-path draws (through r, a store and a load per draw would chain
- * them). */
-void ds_rand_normals(ds_rng *r, double *out, size_t n)
+/* n draws of ds_rand_normal(r) into out[k * stride], in order: the same
+ * words and the same values, with the generator's state kept in registers
+ * between the common-path draws (through r, a store and a load per draw
+ * would chain them). */
+static inline __attribute__((always_inline)) void normals_impl(ds_rng *r, double *out, size_t n,
+                                                               size_t stride)
 {
     ds_u128 state = r->state;
     const ds_u128 inc = r->inc;
@@ -112,14 +113,21 @@ void ds_rand_normals(ds_rng *r, double *out, size_t n)
         const unsigned i = (unsigned)(hi & DS_ZIG_LAYER_MASK);
         const uint64_t m = hi >> DS_ZIG_ABSCISSA_SHIFT;
         if (m < ds_zig_norm_k[i]) {
-            out[k] = zig_signed((double)m * ds_zig_norm_w[i], hi);
+            out[k * stride] = zig_signed((double)m * ds_zig_norm_w[i], hi);
             continue;
         }
         r->state = state;
-        out[k] = normal_slow(r, hi);
+        out[k * stride] = normal_slow(r, hi);
         state = r->state;
     }
     r->state = state;
+}
+
+void ds_rand_normals(ds_rng *r, double *out, size_t n) { normals_impl(r, out, n, 1); }
+
+void ds_rand_normals_strided(ds_rng *r, double *out, size_t n, size_t stride)
+{
+    normals_impl(r, out, n, stride);
 }
 
 static DS_NOINLINE double exponential_slow(ds_rng *r, uint64_t bits)

@@ -212,7 +212,7 @@ ds_block *ds_block_alloc(const ds_model *m)
     ok &= (blk->price = malloc(B * m->horizon * sizeof(double))) != NULL;
     ok &= (blk->ws_inputs = malloc(B * (m->n_inputs ? m->n_inputs : 1) * sizeof(double))) != NULL;
     ok &= (blk->ws_eps = malloc(B * (m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
-    ok &= (blk->ws_lanes = malloc(DS_MODEL_LANES * (6 * m->horizon + 1) * sizeof(double))) != NULL;
+    ok &= (blk->ws_lanes = calloc(DS_MODEL_LANES * (5 * m->horizon + 1), sizeof(double))) != NULL;
     if (!ok) {
         ds_block_free(blk);
         return NULL;
@@ -318,6 +318,9 @@ static inline double input_at(const ds_block *blk, int k, size_t t)
  * on every SIMD path (no FMA: -ffp-contract=off; ds_exp gives the same bits
  * in every lane width). */
 #define L DS_MODEL_LANES
+/* Jump months a lane's entries remember, to be put back to 0 one by one
+ * (more, and the group clears the whole array). */
+#define MODEL_JUMPS_KEPT 16
 typedef struct {
     double lp0[L], mu[L], sdt[L], decay[L];
     const double *shock, *jump, *w; /* [H][L], [H][L], [H] */
@@ -408,23 +411,25 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
 {
     const ds_scenario *sc = m->sc;
     const size_t H = m->horizon;
-    /* ws_lanes: the shocks as drawn [g][H], as the lanes read them [H][L],
-     * the jumps [H][L], the suffix sums [H + 1][L], the log prices and
-     * prices [H][L]. */
+    /* ws_lanes: the shocks [H][L], the jumps [H][L], the suffix sums
+     * [H + 1][L], the log prices and prices [H][L]. */
     double *ws = blk->ws_lanes;
-    double *drawn = ws, *shock = ws + H * L, *jump = ws + 2 * H * L;
+    double *shock = ws, *jump = ws + H * L;
     /* The lanes past the block's n write the rows of trials >= n: there
      * is room, as B is a multiple of L (model.h). */
     model_lanes x = {.shock = shock, .jump = jump, .w = m->w, .lp = blk->log_price + t0 * H,
-                     .p = blk->price + t0 * H, .S = ws + 3 * H * L, .lpl = ws + (4 * H + 1) * L,
-                     .pl = ws + (5 * H + 1) * L};
-    memset(shock, 0, 2 * H * L * sizeof *ws); /* shocks and jumps */
-    if (draw_shocks) {
-        ds_rand_normals(rpath, drawn, g * H); /* [g][H], in the stream's order */
+                     .p = blk->price + t0 * H, .S = ws + 2 * H * L, .lpl = ws + (3 * H + 1) * L,
+                     .pl = ws + (4 * H + 1) * L};
+    /* The shocks and jumps are 0 on entry (ds_block_alloc's calloc, and
+     * each group puts back what it wrote): the shocks are drawn over them,
+     * lanes past g (the block's last group only) cleared. */
+    if (draw_shocks) { /* trial after trial, in the stream's order, as lane columns */
+        if (g < L)
+            memset(shock, 0, H * L * sizeof *shock);
         for (size_t k = 0; k < g; ++k)
-            for (size_t j = 0; j < H; ++j)
-                shock[j * L + k] = drawn[k * H + j];
+            ds_rand_normals_strided(rpath, shock + k, H, L);
     }
+    size_t jumped[L * MODEL_JUMPS_KEPT], n_jumped = 0; /* where jumps were written */
     for (size_t k = 0; k < L; ++k)
         x.lp0[k] = x.mu[k] = x.sdt[k] = x.decay[k] = 0.0;
     for (size_t k = 0; k < g; ++k) {
@@ -453,9 +458,17 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
                 next_jump += ds_rand_exponential(rjump) / lambda;
             }
             jump[j * L + k] = sum;
+            if (n_jumped < L * MODEL_JUMPS_KEPT)
+                jumped[n_jumped] = j * L + k;
+            n_jumped++;
         }
     }
     lanes_run(&x, H);
+    if (n_jumped <= L * MODEL_JUMPS_KEPT)
+        for (size_t q = 0; q < n_jumped; ++q)
+            jump[jumped[q]] = 0.0;
+    else
+        memset(jump, 0, H * L * sizeof *jump);
     return x.S;
 }
 
