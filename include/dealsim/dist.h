@@ -148,6 +148,8 @@ unsigned long ds_rand_poisson(ds_rng *r, double mean);
 /* Standard normal CDF and its complement, accurate in both tails. */
 double ds_norm_cdf(double x);
 double ds_norm_sf(double x);
+/* u[i] = ds_norm_cdf(x[i]), the same bits (u may be x). */
+void ds_vec_norm_cdf(const double *x, double *u, size_t n);
 /* Inverse standard normal CDF, relative error < 1e-15 (Wichura AS 241). */
 double ds_norm_ppf(double u);
 /* Regularised incomplete beta I_x(a, b) and its inverse (Newton/Halley

@@ -203,6 +203,9 @@ int ds_simd_level(void);
 const char *ds_simd_name(int level);
 void ds_vec_exp(const double *x, double *y, size_t n);
 void ds_vec_log_abs(const double *x, double *y, size_t n);
+/* y[i] = ds_erfc(x[i]), the same bits, its exponentials in SIMD lanes
+ * (dsmath.c); y may be x. */
+void ds_vec_erfc(const double *x, double *y, size_t n);
 
 #ifndef DS_MATH_ALLOW_LIBM
 #pragma GCC poison exp log expm1 log1p erf erfc exp2 log2 log10 pow lgamma tgamma

@@ -73,3 +73,52 @@ double ds_erf(double x)
     const double e = 1.0 - erfc_pos(ax);
     return x < 0.0 ? -e : e;
 }
+
+/* ds_erfc of an array with ds_erfc's bits: the pieces' polynomials
+ * element by element (independent chains that overlap in the processor),
+ * the two exponentials of the 1/2 <= |x| < 28 elements in SIMD lanes
+ * (ds_vec_exp: ds_exp's bits), then the product in ds_erfc's order. */
+#define ERFC_CHUNK 256
+
+void ds_vec_erfc(const double *x, double *y, size_t n)
+{
+    double a1[ERFC_CHUNK], a2[ERFC_CHUNK], e1[ERFC_CHUNK], e2[ERFC_CHUNK], g[ERFC_CHUNK];
+    unsigned char pos[ERFC_CHUNK];
+    for (size_t k0 = 0; k0 < n; k0 += ERFC_CHUNK) {
+        const size_t c = n - k0 < ERFC_CHUNK ? n - k0 : ERFC_CHUNK;
+        const double *xc = x + k0;
+        double *yc = y + k0;
+        for (size_t k = 0; k < c; ++k) {
+            const double v = xc[k], ax = v < 0.0 ? -v : v;
+            pos[k] = 0;
+            a1[k] = a2[k] = 0.0;
+            if (v != v) {
+                yc[k] = v + v;
+            } else if (ax < 0.5) {
+                yc[k] = 1.0 - erf_small(v);
+            } else if (!(ax < 28.0)) {
+                yc[k] = v < 0.0 ? 2.0 - 0.0 : 0.0;
+            } else {
+                if (ax < 4.0) {
+                    int i = (int)((ax - 0.5) * 2.0);
+                    if (i > 6)
+                        i = 6;
+                    g[k] = horner16(ds_erfc_mid[i], ax - (0.75 + 0.5 * (double)i));
+                } else {
+                    g[k] = horner16(ds_erfc_tail, 1.0 / (ax * ax) - 0.03125) / ax;
+                }
+                const double h = ds_math_from_bits(ds_math_bits(ax) & UINT64_C(0xfffffffff8000000));
+                a1[k] = -h * h;
+                a2[k] = (h - ax) * (h + ax);
+                pos[k] = 1;
+            }
+        }
+        ds_vec_exp(a1, e1, c);
+        ds_vec_exp(a2, e2, c);
+        for (size_t k = 0; k < c; ++k)
+            if (pos[k]) {
+                const double e = e1[k] * e2[k] * g[k];
+                yc[k] = xc[k] < 0.0 ? 2.0 - e : e;
+            }
+    }
+}

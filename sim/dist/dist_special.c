@@ -31,6 +31,16 @@ double ds_norm_cdf(double x)
     return 0.5 * ds_erfc(-x * DS_SQRT1_2);
 }
 
+void ds_vec_norm_cdf(const double *x, double *u, size_t n)
+{
+    /* 0.5 erfc(-x / sqrt 2), as ds_norm_cdf, with the array erfc. */
+    for (size_t i = 0; i < n; ++i)
+        u[i] = -x[i] * DS_SQRT1_2;
+    ds_vec_erfc(u, u, n);
+    for (size_t i = 0; i < n; ++i)
+        u[i] = 0.5 * u[i];
+}
+
 double ds_norm_sf(double x)
 {
     return 0.5 * ds_erfc(x * DS_SQRT1_2);

@@ -289,18 +289,23 @@ static void apply_copula(const ds_model *m, size_t n, ds_block *blk)
 {
     const ds_scenario *sc = m->sc;
     const size_t nc = m->n_corr;
-    for (size_t t = 0; t < n; ++t) {
-        for (size_t i = 0; i < nc; ++i) {
+    /* Input by input (no trial depends on another): Z into the input's
+     * column, then U = Phi(Z) over the column in SIMD lanes. */
+    for (size_t i = 0; i < nc; ++i) {
+        const size_t k = (size_t)sc->corr_inputs[i];
+        const ds_input *in = &sc->inputs[k];
+        const double *row = sc->chol + i * nc;
+        double *v = blk->ws_inputs + k * DS_BLOCK_SIZE;
+        for (size_t t = 0; t < n; ++t) {
             double z = 0.0;
-            const double *row = sc->chol + i * nc;
             for (size_t j = 0; j <= i; ++j)
                 z += row[j] * blk->ws_eps[j * DS_BLOCK_SIZE + t];
-            const size_t k = (size_t)sc->corr_inputs[i];
-            const ds_input *in = &sc->inputs[k];
-            const double u = ds_norm_cdf(z);
-            blk->ws_inputs[k * DS_BLOCK_SIZE + t] =
-                in->kind == DS_INPUT_DIST ? ds_dist_quantile(in->dist, u) : u;
+            v[t] = z;
         }
+        ds_vec_norm_cdf(v, v, n);
+        if (in->kind == DS_INPUT_DIST)
+            for (size_t t = 0; t < n; ++t)
+                v[t] = ds_dist_quantile(in->dist, v[t]);
     }
 }
 
