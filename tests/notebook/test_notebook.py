@@ -15,7 +15,8 @@
 # A run fails on a failed cell (nbconvert exits non-zero), on fewer image/png outputs than
 # EXPECTED_FIGURES, or on fewer "FIGURE OK:" markers (printed by the notebook's show() after it
 # has checked that every panel has a title and labelled axes). The top-driver chart prints
-# "TOP DRIVER AXIS: input | units | first to last x | x label", checked against the file.
+# "TOP DRIVER AXIS: input | units | first to last x | x label | view lo to hi", checked against
+# the file and against the axis' view (every bin shown).
 import base64
 import html as html_lib
 import json
@@ -109,8 +110,15 @@ def check_driver_axis(text, result, name):
     check(len(lines) == 1, f"{name}: one TOP DRIVER AXIS line, found {lines}")
     if len(lines) != 1:
         return None
-    got_top, got_units, rng, label = [t.strip() for t in lines[0].split(" | ")]
+    fields = [t.strip() for t in lines[0].split(" | ")]
+    check(len(fields) == 5, f"{name}: the TOP DRIVER AXIS line has 5 fields: {lines[0]!r}")
+    if len(fields) != 5:
+        return None
+    got_top, got_units, rng, label, view = fields
     lo, hi = (float(v) for v in rng.split(" to "))
+    v_lo, v_hi = (float(v) for v in view.removeprefix("view ").split(" to "))
+    # The points are drawn where the axis shows them (a USD axis once got a uniform's 0..1 view).
+    check(v_lo <= lo and hi <= v_hi, f"{name}: the x view {v_lo} to {v_hi} hides bins at {lo} to {hi}")
     check(got_top == top, f"{name}: the chart's top driver {got_top!r}, the file's {top!r}")
     uniform = kind != "dist"
     check(got_units == ("U" if uniform else units), f"{name}: axis units {got_units!r}, input_units {units!r}")
