@@ -564,6 +564,18 @@ block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_mom
     }
 }
 
+/* block_columns_impl with a copy specialised for the conditional columns
+ * (exactly DS_COND_CW of them, side by side: one vector a row). */
+static inline __attribute__((always_inline)) void
+block_columns_spec(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
+                   double *shift)
+{
+    if (ncol == DS_COND_CW && stride == DS_COND_CW)
+        block_columns_impl(v, n, DS_COND_CW, DS_COND_CW, mo, shift);
+    else
+        block_columns_impl(v, n, ncol, stride, mo, shift);
+}
+
 /* block_columns in the SIMD path of dsmath.h (DEALSIM_SIMD): one lane a
  * column, so every copy gives the same bits (gcc 12 if-converts the
  * selects for AVX2 and AVX-512, not for SSE2). */
@@ -571,20 +583,14 @@ __attribute__((target("avx512f"))) static void
 block_columns_avx512(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                      double *shift)
 {
-    if (ncol == DS_COND_CW && stride == DS_COND_CW) /* the conditional columns: one vector */
-        block_columns_impl(v, n, DS_COND_CW, DS_COND_CW, mo, shift);
-    else
-        block_columns_impl(v, n, ncol, stride, mo, shift);
+    block_columns_spec(v, n, ncol, stride, mo, shift);
 }
 
 __attribute__((target("avx2"))) static void
 block_columns_avx2(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                    double *shift)
 {
-    if (ncol == DS_COND_CW && stride == DS_COND_CW) /* the conditional columns: one vector */
-        block_columns_impl(v, n, DS_COND_CW, DS_COND_CW, mo, shift);
-    else
-        block_columns_impl(v, n, ncol, stride, mo, shift);
+    block_columns_spec(v, n, ncol, stride, mo, shift);
 }
 
 __attribute__((optimize("no-tree-vectorize"))) static void
