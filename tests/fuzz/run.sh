@@ -31,11 +31,12 @@ set)
     exit 2 ;;
 esac
 
-# The loader and what it links: config, dist, rng, error, dsmath.  No HDF5, no OpenMP.
+# The loader and what it links: config, dist, rng, error, dsmath (with its array forms,
+# which ds_vec_erfc calls).  No HDF5, no OpenMP.
 "$cc" -std=c11 -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$root/include" \
-    "$root"/sim/config/*.c "$root"/sim/dist/*.c "$root/sim/core/rng.c" "$root/sim/core/error.c" "$root/sim/core/dsmath.c" \
+    "$root"/sim/config/*.c "$root"/sim/dist/*.c "$root/sim/core/rng.c" "$root/sim/core/error.c" "$root/sim/core/dsmath.c" "$root/sim/core/dsmath_vec.c" \
     "$root/tests/fuzz/fuzz_$target.c" -lyaml -lm -o "$work/fuzz_$target"
 
 for d in $seeds; do
