@@ -1,5 +1,6 @@
 /* sim/dist/dist_internal.h
- * Private helpers shared by sim/dist/dist.c, dist_special.c and dist_rand.c.
+ * Private helpers shared by sim/dist/dist.c, dist_prepare.c, dist_special.c
+ * and dist_rand.c.
  * Licence: see LICENSE at the top of the repository.
  *
  * Nothing here is part of the public API (include/dealsim/dist.h is).  All
@@ -9,6 +10,9 @@
 #define DEALSIM_DIST_INTERNAL_H
 
 #include <math.h>
+#include <stddef.h>
+
+#include "dealsim/dist.h"
 
 /* INFINITY and NAN are float constants in C11; these are doubles, so that
  * comparisons with them need no promotion (-Wdouble-promotion). */
@@ -57,5 +61,37 @@ double ds_dist_norm_ppf_log(double lp);
 /* Probability that a standard normal falls in [lo, hi] (lo <= hi, either may
  * be infinite), computed on the tail side that avoids cancellation. */
 double ds_dist_norm_mass(double lo, double hi);
+
+/* ---- Shared by dist.c and dist_prepare.c ---- */
+
+#define DS_SQRT1_2 0.70710678118654752440084436210485
+
+/* Slots of ds_dist.c[] by kind (filled by ds_dist_prepare). */
+enum {
+    /* NORMAL and LOGNORMAL, in standard units */
+    C_ALPHA = 0,  /* lower bound z */
+    C_BETA = 1,   /* upper bound z */
+    C_MASS = 2,   /* P(alpha <= Z <= beta) */
+    C_E_LO = 3,   /* 1/2 - Phi(alpha), from erf: exact near 0 */
+    C_E_HI = 4,   /* 1/2 - Phi(beta) */
+    C_METHOD = 5, /* a trunc_method */
+    C_LOC = 6,    /* mean, or ln median */
+    C_SCALE = 7,  /* sd, or sigma */
+    /* TRIANGULAR */
+    C_TRI_SPLIT = 0, /* (mode - min) / (max - min) */
+    /* DISCRETE and MIXTURE */
+    C_LAST_POS = 0, /* index of the last positive weight (of the sorted
+                       values for DISCRETE) */
+    C_WSUM = 1      /* sum of the weights */
+};
+
+/* How a truncated normal or lognormal is sampled (c[C_METHOD]). */
+enum trunc_method { TRUNC_NONE = 0, TRUNC_REJECT = 1, TRUNC_INVERT = 2 };
+
+/* Weight i of a DISCRETE or MIXTURE (NULL weights: equal). */
+static inline double ds_dist_weight_at(const ds_dist *d, size_t i)
+{
+    return d->weights ? d->weights[i] : 1.0;
+}
 
 #endif /* DEALSIM_DIST_INTERNAL_H */

@@ -17,7 +17,6 @@
 #include "dist_internal.h"
 #include "dealsim/dsmath.h"
 
-#define DS_SQRT1_2 0.70710678118654752440084436210485
 #define DS_LN_SQRT_2PI 0.91893853320467274178032973640562
 
 /* ---- Normal distribution ---- */
