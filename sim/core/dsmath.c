@@ -34,32 +34,56 @@ static double erf_small(double x)
     return x * p;
 }
 
+/* erfc(x) = e^a1 e^a2 g for 1/2 <= x < 28: the piece's polynomial g and the
+ * exponents of e^(-h^2) e^((h - x)(h + x)) (the array form takes these
+ * exponentials in SIMD lanes). */
+static void erfc_parts(double x, double *g, double *a1, double *a2)
+{
+    if (x < 4.0) {
+        int i = (int)((x - 0.5) * 2.0);
+        if (i > 6)
+            i = 6;
+        *g = horner16(ds_erfc_mid[i], x - (0.75 + 0.5 * (double)i));
+    } else {
+        *g = horner16(ds_erfc_tail, 1.0 / (x * x) - 0.03125) / x;
+    }
+    const double h = ds_math_from_bits(ds_math_bits(x) & UINT64_C(0xfffffffff8000000));
+    *a1 = -h * h;
+    *a2 = (h - x) * (h + x);
+}
+
 /* erfc(x) for 1/2 <= x (x finite or +inf). */
 static double erfc_pos(double x)
 {
     if (!(x < 28.0))
         return 0.0;
-    double g;
-    if (x < 4.0) {
-        int i = (int)((x - 0.5) * 2.0);
-        if (i > 6)
-            i = 6;
-        g = horner16(ds_erfc_mid[i], x - (0.75 + 0.5 * (double)i));
-    } else {
-        g = horner16(ds_erfc_tail, 1.0 / (x * x) - 0.03125) / x;
-    }
-    const double h = ds_math_from_bits(ds_math_bits(x) & UINT64_C(0xfffffffff8000000));
-    return ds_exp(-h * h) * ds_exp((h - x) * (h + x)) * g;
+    double g, a1, a2;
+    erfc_parts(x, &g, &a1, &a2);
+    return ds_exp(a1) * ds_exp(a2) * g;
+}
+
+/* ds_erfc(x) where it needs no exponential (NaN, |x| < 1/2, |x| >= 28):
+ * 1 with the value in *y, else 0 (then erfc(|x|) = erfc_pos(|x|)). */
+static int erfc_direct(double x, double *y)
+{
+    const double ax = x < 0.0 ? -x : x;
+    if (x != x)
+        *y = x + x;
+    else if (ax < 0.5)
+        *y = 1.0 - erf_small(x);
+    else if (!(ax < 28.0))
+        *y = x < 0.0 ? 2.0 : 0.0;
+    else
+        return 0;
+    return 1;
 }
 
 double ds_erfc(double x)
 {
-    if (x != x)
-        return x + x;
-    const double ax = x < 0.0 ? -x : x;
-    if (ax < 0.5)
-        return 1.0 - erf_small(x);
-    const double c = erfc_pos(ax);
+    double y;
+    if (erfc_direct(x, &y))
+        return y;
+    const double c = erfc_pos(x < 0.0 ? -x : x);
     return x < 0.0 ? 2.0 - c : c;
 }
 
@@ -74,10 +98,10 @@ double ds_erf(double x)
     return x < 0.0 ? -e : e;
 }
 
-/* ds_erfc of an array with ds_erfc's bits: the pieces' polynomials
+/* ds_erfc of an array with ds_erfc's bits: erfc_direct and erfc_parts
  * element by element (independent chains that overlap in the processor),
  * the two exponentials of the 1/2 <= |x| < 28 elements in SIMD lanes
- * (ds_vec_exp: ds_exp's bits), then the product in ds_erfc's order. */
+ * (ds_vec_exp: ds_exp's bits), then erfc_pos's product. */
 #define ERFC_CHUNK 256
 
 void ds_vec_erfc(const double *x, double *y, size_t n)
@@ -89,29 +113,11 @@ void ds_vec_erfc(const double *x, double *y, size_t n)
         const double *xc = x + k0;
         double *yc = y + k0;
         for (size_t k = 0; k < c; ++k) {
-            const double v = xc[k], ax = v < 0.0 ? -v : v;
-            pos[k] = 0;
+            const double v = xc[k];
+            pos[k] = !erfc_direct(v, &yc[k]);
             a1[k] = a2[k] = 0.0;
-            if (v != v) {
-                yc[k] = v + v;
-            } else if (ax < 0.5) {
-                yc[k] = 1.0 - erf_small(v);
-            } else if (!(ax < 28.0)) {
-                yc[k] = v < 0.0 ? 2.0 - 0.0 : 0.0;
-            } else {
-                if (ax < 4.0) {
-                    int i = (int)((ax - 0.5) * 2.0);
-                    if (i > 6)
-                        i = 6;
-                    g[k] = horner16(ds_erfc_mid[i], ax - (0.75 + 0.5 * (double)i));
-                } else {
-                    g[k] = horner16(ds_erfc_tail, 1.0 / (ax * ax) - 0.03125) / ax;
-                }
-                const double h = ds_math_from_bits(ds_math_bits(ax) & UINT64_C(0xfffffffff8000000));
-                a1[k] = -h * h;
-                a2[k] = (h - ax) * (h + ax);
-                pos[k] = 1;
-            }
+            if (pos[k])
+                erfc_parts(v < 0.0 ? -v : v, &g[k], &a1[k], &a2[k]);
         }
         ds_vec_exp(a1, e1, c);
         ds_vec_exp(a2, e2, c);
