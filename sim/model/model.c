@@ -323,12 +323,10 @@ static inline double input_at(const ds_block *blk, int k, size_t t)
  * on every SIMD path (no FMA: -ffp-contract=off; ds_exp gives the same bits
  * in every lane width). */
 #define L DS_MODEL_LANES
-/* Jump months a lane's entries remember, to be put back to 0 one by one
- * (more, and the group clears the whole array). */
-#define MODEL_JUMPS_KEPT 16
 typedef struct {
     double lp0[L], mu[L], sdt[L], decay[L];
-    const double *shock, *jump, *w; /* [H][L], [H][L], [H] */
+    const double *shock, *w; /* [H][L], [H] */
+    double *jump;            /* [H][L], put back to 0 as it is read */
     double *lpl, *pl;               /* [H][L] the lanes' log prices and prices */
     double *lp, *p;                 /* trial-major [L][H]: the block's rows */
     double *S;                      /* [H + 1][L] */
@@ -355,6 +353,7 @@ static inline __attribute__((always_inline)) void lanes_impl(const model_lanes *
         const lane_v month_end = zero + (double)(j + 1) * DT;
         LANE_LOAD(eps, x->shock + j * L);
         LANE_LOAD(jump, x->jump + j * L);
+        LANE_STORE(x->jump + j * L, zero); /* the next group's jumps start at 0 */
         d = decay * d + sdt * eps + jump;
         v = lp0 + mu * month_end + d;
         LANE_STORE(x->lpl + j * L, v);
@@ -426,15 +425,14 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
                      .p = blk->price + t0 * H, .S = ws + 2 * H * L, .lpl = ws + (3 * H + 1) * L,
                      .pl = ws + (4 * H + 1) * L};
     /* The shocks and jumps are 0 on entry (ds_block_alloc's calloc, and
-     * each group puts back what it wrote): the shocks are drawn over them,
-     * lanes past g (the block's last group only) cleared. */
+     * lanes_impl zeroes the jumps it reads): the shocks are drawn over
+     * them, lanes past g (the block's last group only) cleared. */
     if (draw_shocks) { /* trial after trial, in the stream's order, as lane columns */
         if (g < L)
             memset(shock, 0, H * L * sizeof *shock);
         for (size_t k = 0; k < g; ++k)
             ds_rand_normals_strided(rpath, shock + k, H, L);
     }
-    size_t jumped[L * MODEL_JUMPS_KEPT], n_jumped = 0; /* where jumps were written */
     for (size_t k = 0; k < L; ++k)
         x.lp0[k] = x.mu[k] = x.sdt[k] = x.decay[k] = 0.0;
     for (size_t k = 0; k < g; ++k) {
@@ -463,17 +461,9 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
                 next_jump += ds_rand_exponential(rjump) / lambda;
             }
             jump[j * L + k] = sum;
-            if (n_jumped < L * MODEL_JUMPS_KEPT)
-                jumped[n_jumped] = j * L + k;
-            n_jumped++;
         }
     }
     lanes_run(&x, H);
-    if (n_jumped <= L * MODEL_JUMPS_KEPT)
-        for (size_t q = 0; q < n_jumped; ++q)
-            jump[jumped[q]] = 0.0;
-    else
-        memset(jump, 0, H * L * sizeof *jump);
     return x.S;
 }
 
