@@ -39,6 +39,20 @@ static inline int32_t sketch_key(double log_abs, double inv_log_gamma)
     return k;
 }
 
+/* sketch_key written for SIMD lanes: selects and ceil, no branch, and no
+ * undefined conversion for the values a lane computes but does not use
+ * (NaN, +-inf: the product is clamped to +-1e9, NaN taken as 0); equal to
+ * sketch_key wherever |log_abs inv_log_gamma| <= 1e9, i.e. for every
+ * finite value's key. */
+static inline int32_t sketch_key_lanes(double log_abs, double inv_log_gamma)
+{
+    double x = log_abs * inv_log_gamma;
+    x = x > 1e9 ? 1e9 : x;
+    x = x < -1e9 ? -1e9 : x;
+    x = x == x ? x : 0.0;
+    return (int32_t)ceil(x);
+}
+
 /* Counts a value in bucket `key` of one side: one unsigned range check
  * (keys below lo wrap to a large index) and an increment; the store grows
  * on the slow path. */

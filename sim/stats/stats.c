@@ -1293,11 +1293,8 @@ static void sketch_logs(const double *x, size_t n, double *la) { ds_vec_log_abs(
 /* keys[m c + t] = sketch_key(lp[t h + m], inv[m]) for the c trials of a
  * chunk (month-major, so that each month's bumps read their keys in a
  * row), PRICE_KEY_OUT for a value out of the sketch's range: a loop
- * without branches, the same operations in every lane.  The key is
- * ceil(clamp(l inv)) with NaN sent to 0 (sketch_key's truncation and
- * round-up, exactly, for |x| <= 1e9), written as selects and ceil so that
- * gcc 12 vectorises it (the nested ternaries and the int compare of the
- * truncation kept it scalar). */
+ * without branches (sketch_key_lanes), the same operations in every lane,
+ * so that gcc 12 vectorises it (sketch_key's int compare kept it scalar). */
 static inline void price_keys_impl(const double *lp, size_t c, size_t h, const double *inv,
                                    int32_t *keys)
 {
@@ -1306,11 +1303,7 @@ static inline void price_keys_impl(const double *lp, size_t c, size_t h, const d
         int32_t *restrict k = keys + m * c;
         for (size_t t = 0; t < c; ++t) {
             const double l = lp[t * h + m];
-            double x = l * im;
-            x = x > 1e9 ? 1e9 : x;
-            x = x < -1e9 ? -1e9 : x;
-            x = x == x ? x : 0.0;
-            const int32_t key = (int32_t)ceil(x);
+            const int32_t key = sketch_key_lanes(l, im);
             const int in = (l >= SKETCH_LN_MIN_ABS) & (l <= SKETCH_LN_MAX);
             k[t] = in ? key : PRICE_KEY_OUT;
         }
@@ -1346,20 +1339,14 @@ static void price_keys(const double *lp, size_t c, size_t h, const double *inv, 
 }
 
 /* code[t] = sketch_code(x[t], la[t]) (sketch_internal.h) for a chunk, la =
- * ln|x|: the same selects in every lane and no branch, so that the loop
- * vectorises (the key is ceil(clamp(la inv)), exactly sketch_key's for
- * every value that is neither zero nor non-finite; the clamp keeps the
- * others' unused keys defined). */
+ * ln|x|: the same selects in every lane and no branch (sketch_key_lanes),
+ * so that the loop vectorises. */
 static inline void sketch_codes_impl(const double *x, const double *la, size_t c, double inv,
                                      int32_t *code)
 {
     for (size_t t = 0; t < c; ++t) {
         const double ax = fabs(x[t]);
-        double k = la[t] * inv;
-        k = k > 1e9 ? 1e9 : k;
-        k = k < -1e9 ? -1e9 : k;
-        k = k == k ? k : 0.0;
-        const int32_t key = 2 * (int32_t)ceil(k) + (x[t] < 0.0);
+        const int32_t key = 2 * sketch_key_lanes(la[t], inv) + (x[t] < 0.0);
         const int32_t special = ax < DS_SKETCH_MIN_ABS ? SKETCH_CODE_ZERO : SKETCH_CODE_SKIP;
         code[t] = ax <= DBL_MAX && ax >= DS_SKETCH_MIN_ABS ? key : special;
     }
