@@ -201,6 +201,29 @@ double ds_erfc(double x);
 enum { DS_SIMD_SCALAR = 0, DS_SIMD_SSE2 = 1, DS_SIMD_AVX2 = 2, DS_SIMD_AVX512 = 3 };
 int ds_simd_level(void);
 const char *ds_simd_name(int level);
+
+/* Defines `static void NAME PARAMS`, which runs NAME##_impl ARGS (the one
+ * copy of a loop, static inline and always inlined) compiled for AVX-512,
+ * AVX2, the x86-64 baseline (SSE2) or without the vectoriser (scalar), as
+ * ds_simd_level() picks.  Each copy does the same IEEE operations in the
+ * same order in every lane (no FMA: -ffp-contract=off), so all give the
+ * same bits; tests/engine/test_simd_paths.py compares them. */
+#define DS_SIMD_DISPATCH(name, params, args)                                                   \
+    __attribute__((target("avx512f"))) static void name##_avx512 params { name##_impl args; }  \
+    __attribute__((target("avx2"))) static void name##_avx2 params { name##_impl args; }       \
+    __attribute__((optimize("no-tree-vectorize"))) static void name##_scalar params          \
+    {                                                                                          \
+        name##_impl args;                                                                      \
+    }                                                                                          \
+    static void name params                                                                    \
+    {                                                                                          \
+        switch (ds_simd_level()) {                                                             \
+        case DS_SIMD_AVX512: name##_avx512 args; break;                                        \
+        case DS_SIMD_AVX2: name##_avx2 args; break;                                            \
+        case DS_SIMD_SSE2: name##_impl args; break;                                            \
+        default: name##_scalar args; break;                                                    \
+        }                                                                                      \
+    }
 void ds_vec_exp(const double *x, double *y, size_t n);
 void ds_vec_log_abs(const double *x, double *y, size_t n);
 /* y[i] = ds_erfc(x[i]), the same bits, its exponentials in SIMD lanes

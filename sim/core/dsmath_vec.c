@@ -15,48 +15,15 @@
 
 #include "dealsim/dsmath.h"
 
-__attribute__((optimize("no-tree-vectorize"))) static void exp_scalar(const double *x, double *y,
-                                                                      size_t n)
+static inline __attribute__((always_inline)) void vec_exp_impl(const double *x, double *y,
+                                                              size_t n)
 {
     for (size_t i = 0; i < n; ++i)
         y[i] = ds_exp(x[i]);
-}
-__attribute__((optimize("no-tree-vectorize"))) static void log_abs_scalar(const double *x,
-                                                                          double *y, size_t n)
-{
-    for (size_t i = 0; i < n; ++i)
-        y[i] = ds_log(x[i] < 0.0 ? -x[i] : x[i]);
 }
 
-static void exp_sse2(const double *x, double *y, size_t n)
-{
-    for (size_t i = 0; i < n; ++i)
-        y[i] = ds_exp(x[i]);
-}
-static void log_abs_sse2(const double *x, double *y, size_t n)
-{
-    for (size_t i = 0; i < n; ++i)
-        y[i] = ds_log(x[i] < 0.0 ? -x[i] : x[i]);
-}
-
-__attribute__((target("avx2"))) static void exp_avx2(const double *x, double *y, size_t n)
-{
-    for (size_t i = 0; i < n; ++i)
-        y[i] = ds_exp(x[i]);
-}
-__attribute__((target("avx2"))) static void log_abs_avx2(const double *x, double *y, size_t n)
-{
-    for (size_t i = 0; i < n; ++i)
-        y[i] = ds_log(x[i] < 0.0 ? -x[i] : x[i]);
-}
-
-__attribute__((target("avx512f"))) static void exp_avx512(const double *x, double *y, size_t n)
-{
-    for (size_t i = 0; i < n; ++i)
-        y[i] = ds_exp(x[i]);
-}
-__attribute__((target("avx512f"))) static void log_abs_avx512(const double *x, double *y,
-                                                               size_t n)
+static inline __attribute__((always_inline)) void vec_log_abs_impl(const double *x, double *y,
+                                                                  size_t n)
 {
     for (size_t i = 0; i < n; ++i)
         y[i] = ds_log(x[i] < 0.0 ? -x[i] : x[i]);
@@ -100,22 +67,9 @@ const char *ds_simd_name(int level)
     return level >= 0 && level < 4 ? level_names[level] : "?";
 }
 
-void ds_vec_exp(const double *x, double *y, size_t n)
-{
-    switch (ds_simd_level()) {
-    case DS_SIMD_AVX512: exp_avx512(x, y, n); break;
-    case DS_SIMD_AVX2: exp_avx2(x, y, n); break;
-    case DS_SIMD_SSE2: exp_sse2(x, y, n); break;
-    default: exp_scalar(x, y, n); break;
-    }
-}
+DS_SIMD_DISPATCH(vec_exp, (const double *x, double *y, size_t n), (x, y, n))
+DS_SIMD_DISPATCH(vec_log_abs, (const double *x, double *y, size_t n), (x, y, n))
 
-void ds_vec_log_abs(const double *x, double *y, size_t n)
-{
-    switch (ds_simd_level()) {
-    case DS_SIMD_AVX512: log_abs_avx512(x, y, n); break;
-    case DS_SIMD_AVX2: log_abs_avx2(x, y, n); break;
-    case DS_SIMD_SSE2: log_abs_sse2(x, y, n); break;
-    default: log_abs_scalar(x, y, n); break;
-    }
-}
+void ds_vec_exp(const double *x, double *y, size_t n) { vec_exp(x, y, n); }
+
+void ds_vec_log_abs(const double *x, double *y, size_t n) { vec_log_abs(x, y, n); }

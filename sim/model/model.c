@@ -375,31 +375,7 @@ static inline __attribute__((always_inline)) void lanes_impl(const model_lanes *
         }
 }
 
-__attribute__((target("avx512f"))) static void lanes_avx512(const model_lanes *x, size_t H)
-{
-    lanes_impl(x, H);
-}
-
-__attribute__((target("avx2"))) static void lanes_avx2(const model_lanes *x, size_t H)
-{
-    lanes_impl(x, H);
-}
-
-__attribute__((optimize("no-tree-vectorize"))) static void lanes_scalar(const model_lanes *x,
-                                                                        size_t H)
-{
-    lanes_impl(x, H);
-}
-
-static void lanes_run(const model_lanes *x, size_t H)
-{
-    switch (ds_simd_level()) {
-    case DS_SIMD_AVX512: lanes_avx512(x, H); break;
-    case DS_SIMD_AVX2: lanes_avx2(x, H); break;
-    case DS_SIMD_SSE2: lanes_impl(x, H); break;
-    default: lanes_scalar(x, H); break;
-    }
-}
+DS_SIMD_DISPATCH(lanes, (const model_lanes *x, size_t H), (x, H))
 
 /* Step (3a): the price paths of trials t0 .. t0 + g - 1 (g <= L), drawing
  * each trial's month shocks from price.path and its jumps from
@@ -407,7 +383,7 @@ static void lanes_run(const model_lanes *x, size_t H)
  * form a Poisson process of rate lambda per year: exponential waiting
  * times, counted in the month (m-1, m]*dt that contains them, which gives
  * N_m ~ Poisson(lambda dt) independent across months, exactly.  Then the
- * g paths run side by side (lanes_run; unused lanes hold zeros) and go to
+ * g paths run side by side (lanes; unused lanes hold zeros) and go to
  * the block's trial-major arrays.  Trial t0 + k's suffix sum S_s is left
  * at blk->ws_lanes' S[s * L + k]. */
 static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng *rpath,
@@ -463,7 +439,7 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
             jump[j * L + k] = sum;
         }
     }
-    lanes_run(&x, H);
+    lanes(&x, H);
     return x.S;
 }
 

@@ -153,7 +153,7 @@ size_t ds_sens_scratch_len(size_t n_inputs, size_t n_outputs)
  * value enters as y = 0, and its trial's count, du and du^2 are summed apart
  * per (k, o) and subtracted from the per-k sums at the end: the slower
  * path, only for such trials.  All sums run in trial order. */
-static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
+static inline __attribute__((always_inline)) void sens_block_impl(const ds_stats *s,
                                                              const ds_block *blk, double *out,
                                                              double *scratch)
 {
@@ -291,36 +291,13 @@ static inline __attribute__((always_inline)) void sens_block(const ds_stats *s,
 /* One copy of the block's work per instruction set, picked as dsmath.h's
  * arrays are (DEALSIM_SIMD): the loops over outputs keep one sum a lane, in
  * trial order, with no FMA, so every copy gives the same bits. */
-__attribute__((target("avx512f"))) static void sens_block_avx512(const ds_stats *s,
-                                                                  const ds_block *blk,
-                                                                  double *out, double *scratch)
-{
-    sens_block(s, blk, out, scratch);
-}
-
-__attribute__((target("avx2"))) static void sens_block_avx2(const ds_stats *s,
-                                                             const ds_block *blk, double *out,
-                                                             double *scratch)
-{
-    sens_block(s, blk, out, scratch);
-}
-
-__attribute__((optimize("no-tree-vectorize"))) static void sens_block_scalar(const ds_stats *s,
-                                                                             const ds_block *blk,
-                                                                             double *out,
-                                                                             double *scratch)
-{
-    sens_block(s, blk, out, scratch);
-}
+DS_SIMD_DISPATCH(sens_block,
+                 (const ds_stats *s, const ds_block *blk, double *out, double *scratch),
+                 (s, blk, out, scratch))
 
 void ds_sens_block(const ds_stats *s, const ds_block *blk, double *out, double *scratch)
 {
-    switch (ds_simd_level()) {
-    case DS_SIMD_AVX512: sens_block_avx512(s, blk, out, scratch); break;
-    case DS_SIMD_AVX2: sens_block_avx2(s, blk, out, scratch); break;
-    case DS_SIMD_SSE2: sens_block(s, blk, out, scratch); break;
-    default: sens_block_scalar(s, blk, out, scratch); break;
-    }
+    sens_block(s, blk, out, scratch);
 }
 
 /* (n, mean) := merge of a (left) and b. */

@@ -565,10 +565,12 @@ block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_mom
 }
 
 /* block_columns_impl with a copy specialised for the conditional columns
- * (exactly DS_COND_CW of them, side by side: one vector a row). */
+ * (exactly DS_COND_CW of them, side by side: one vector a row); in the
+ * SIMD paths of dsmath.h, one lane a column (gcc 12 if-converts the
+ * selects for AVX2 and AVX-512, not for SSE2). */
 static inline __attribute__((always_inline)) void
-block_columns_spec(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
-                   double *shift)
+block_columns_spec_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
+                        double *shift)
 {
     if (ncol == DS_COND_CW && stride == DS_COND_CW)
         block_columns_impl(v, n, DS_COND_CW, DS_COND_CW, mo, shift);
@@ -576,39 +578,15 @@ block_columns_spec(const double *v, size_t n, size_t ncol, size_t stride, ds_mom
         block_columns_impl(v, n, ncol, stride, mo, shift);
 }
 
-/* block_columns in the SIMD path of dsmath.h (DEALSIM_SIMD): one lane a
- * column, so every copy gives the same bits (gcc 12 if-converts the
- * selects for AVX2 and AVX-512, not for SSE2). */
-__attribute__((target("avx512f"))) static void
-block_columns_avx512(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
-                     double *shift)
-{
-    block_columns_spec(v, n, ncol, stride, mo, shift);
-}
-
-__attribute__((target("avx2"))) static void
-block_columns_avx2(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
-                   double *shift)
-{
-    block_columns_spec(v, n, ncol, stride, mo, shift);
-}
-
-__attribute__((optimize("no-tree-vectorize"))) static void
-block_columns_scalar(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
-                     double *shift)
-{
-    block_columns_impl(v, n, ncol, stride, mo, shift);
-}
+DS_SIMD_DISPATCH(block_columns_spec,
+                 (const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
+                  double *shift),
+                 (v, n, ncol, stride, mo, shift))
 
 void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                       double *shift)
 {
-    switch (ds_simd_level()) {
-    case DS_SIMD_AVX512: block_columns_avx512(v, n, ncol, stride, mo, shift); break;
-    case DS_SIMD_AVX2: block_columns_avx2(v, n, ncol, stride, mo, shift); break;
-    case DS_SIMD_SSE2: block_columns_impl(v, n, ncol, stride, mo, shift); break;
-    default: block_columns_scalar(v, n, ncol, stride, mo, shift); break;
-    }
+    block_columns_spec(v, n, ncol, stride, mo, shift);
 }
 
 /* One column of n values at `stride`, with the same arithmetic as
@@ -1295,7 +1273,7 @@ static void sketch_logs(const double *x, size_t n, double *la) { ds_vec_log_abs(
  * row), PRICE_KEY_OUT for a value out of the sketch's range: a loop
  * without branches (sketch_key_lanes), the same operations in every lane,
  * so that gcc 12 vectorises it (sketch_key's int compare kept it scalar). */
-static inline void price_keys_impl(const double *lp, size_t c, size_t h, const double *inv,
+static inline __attribute__((always_inline)) void price_keys_impl(const double *lp, size_t c, size_t h, const double *inv,
                                    int32_t *keys)
 {
     for (size_t m = 0; m < h; ++m) {
@@ -1310,38 +1288,14 @@ static inline void price_keys_impl(const double *lp, size_t c, size_t h, const d
     }
 }
 
-__attribute__((target("avx512f"))) static void
-price_keys_avx512(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
-{
-    price_keys_impl(lp, c, h, inv, keys);
-}
-
-__attribute__((target("avx2"))) static void
-price_keys_avx2(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
-{
-    price_keys_impl(lp, c, h, inv, keys);
-}
-
-__attribute__((optimize("no-tree-vectorize"))) static void
-price_keys_scalar(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
-{
-    price_keys_impl(lp, c, h, inv, keys);
-}
-
-static void price_keys(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
-{
-    switch (ds_simd_level()) {
-    case DS_SIMD_AVX512: price_keys_avx512(lp, c, h, inv, keys); break;
-    case DS_SIMD_AVX2: price_keys_avx2(lp, c, h, inv, keys); break;
-    case DS_SIMD_SSE2: price_keys_impl(lp, c, h, inv, keys); break;
-    default: price_keys_scalar(lp, c, h, inv, keys); break;
-    }
-}
+DS_SIMD_DISPATCH(price_keys,
+                 (const double *lp, size_t c, size_t h, const double *inv, int32_t *keys),
+                 (lp, c, h, inv, keys))
 
 /* code[t] = sketch_code(x[t], la[t]) (sketch_internal.h) for a chunk, la =
  * ln|x|: the same selects in every lane and no branch (sketch_key_lanes),
  * so that the loop vectorises. */
-static inline void sketch_codes_impl(const double *x, const double *la, size_t c, double inv,
+static inline __attribute__((always_inline)) void sketch_codes_impl(const double *x, const double *la, size_t c, double inv,
                                      int32_t *code)
 {
     for (size_t t = 0; t < c; ++t) {
@@ -1352,33 +1306,9 @@ static inline void sketch_codes_impl(const double *x, const double *la, size_t c
     }
 }
 
-__attribute__((target("avx512f"))) static void
-sketch_codes_avx512(const double *x, const double *la, size_t c, double inv, int32_t *code)
-{
-    sketch_codes_impl(x, la, c, inv, code);
-}
-
-__attribute__((target("avx2"))) static void
-sketch_codes_avx2(const double *x, const double *la, size_t c, double inv, int32_t *code)
-{
-    sketch_codes_impl(x, la, c, inv, code);
-}
-
-__attribute__((optimize("no-tree-vectorize"))) static void
-sketch_codes_scalar(const double *x, const double *la, size_t c, double inv, int32_t *code)
-{
-    sketch_codes_impl(x, la, c, inv, code);
-}
-
-static void sketch_codes(const double *x, const double *la, size_t c, double inv, int32_t *code)
-{
-    switch (ds_simd_level()) {
-    case DS_SIMD_AVX512: sketch_codes_avx512(x, la, c, inv, code); break;
-    case DS_SIMD_AVX2: sketch_codes_avx2(x, la, c, inv, code); break;
-    case DS_SIMD_SSE2: sketch_codes_impl(x, la, c, inv, code); break;
-    default: sketch_codes_scalar(x, la, c, inv, code); break;
-    }
-}
+DS_SIMD_DISPATCH(sketch_codes,
+                 (const double *x, const double *la, size_t c, double inv, int32_t *code),
+                 (x, la, c, inv, code))
 
 /* sketch_add_code(sk, code[sel[j]]) for j < n in order (code[j * stride]
  * when sel is NULL), with the same counts: the common case without a branch on the
