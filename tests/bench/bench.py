@@ -154,18 +154,26 @@ class Bench:
         return {"n": n, "threads": threads, "walls_s": walls, "median_s": statistics.median(walls),
                 "rate": n / statistics.median(walls), "max_rss_kib": max(rss), "file_bytes": size}
 
+    def numpy_cmd(self, n, summaries=False):
+        return [PYTHON, os.path.join(HERE, "numpy_model.py"), self.args.scenario, "-n", str(n), "--seed",
+                str(SEED), "--time", "--quiet"] + (["--summaries"] if summaries else [])
+
+    @staticmethod
+    def numpy_once(cmd):
+        """One run of the numpy model, one thread: (wall seconds, its own trials/s)."""
+        w, _, stdout = timed(cmd, env=dict(os.environ, **SINGLE_THREAD_ENV), label="numpy_model")
+        m = re.search(r"= ([0-9.]+) trials/s", stdout)
+        if not m:
+            sys.exit(f"bench: cannot read the rate from numpy_model's output:\n{stdout}")
+        return w, float(m.group(1))
+
     def numpy_model(self, n, summaries=False):
-        cmd = [PYTHON, os.path.join(HERE, "numpy_model.py"), self.args.scenario, "-n", str(n), "--seed", str(SEED),
-               "--time", "--quiet"] + (["--summaries"] if summaries else [])
+        cmd = self.numpy_cmd(n, summaries)
         self.results["commands"][f"numpy_model n={n} summaries={summaries}"] = show(cmd)
-        env = dict(os.environ, **SINGLE_THREAD_ENV)
         rates, walls = [], []
         for _ in range(self.args.repeats):
-            w, _, stdout = timed(cmd, env=env, label="numpy_model")
-            m = re.search(r"= ([0-9.]+) trials/s", stdout)
-            if not m:
-                sys.exit(f"bench: cannot read the rate from numpy_model's output:\n{stdout}")
-            rates.append(float(m.group(1)))
+            w, rate = self.numpy_once(cmd)
+            rates.append(rate)
             walls.append(w)
         return {"n": n, "rates": rates, "rate": statistics.median(rates), "median_process_s": statistics.median(walls)}
 
@@ -193,25 +201,18 @@ class Bench:
                 "t1sens": self.dealsim_cmd(a.n_dealsim, 1, False, "t1sens", sensitivity=True)}
         if with_two:
             cmds["t2"] = self.dealsim_cmd(a.n_dealsim, 2, False, "t2")
-        np_cmd = [PYTHON, os.path.join(HERE, "numpy_model.py"), a.scenario, "-n", str(a.n_numpy), "--seed",
-                  str(SEED), "--time", "--quiet"]
-        np_cmds = {"numpy": np_cmd, "numpy_summaries": np_cmd + ["--summaries"]}
+        np_cmds = {"numpy": self.numpy_cmd(a.n_numpy), "numpy_summaries": self.numpy_cmd(a.n_numpy, True)}
         for k, c in cmds.items():
             self.results["commands"][f"dealsim {k}"] = show(c)
         for k, c in np_cmds.items():
             self.results["commands"][k] = show(c)
-        env = dict(os.environ, **SINGLE_THREAD_ENV)
         rates = {k: [] for k in list(cmds) + list(np_cmds)}
         for _ in range(a.repeats):
             for k, c in cmds.items():
                 w, _, _ = timed(c, label="dealsim")
                 rates[k].append(a.n_dealsim / w)
             for k, c in np_cmds.items():
-                _, _, stdout = timed(c, env=env, label="numpy_model")
-                m = re.search(r"= ([0-9.]+) trials/s", stdout)
-                if not m:
-                    sys.exit(f"bench: cannot read the rate from numpy_model's output:\n{stdout}")
-                rates[k].append(float(m.group(1)))
+                rates[k].append(self.numpy_once(c)[1])
         for k in cmds:
             os.remove(self.out(k))
 
