@@ -12,7 +12,7 @@
  *  - ds_sketch_merge reserves its memory first: a failure leaves `into`'s
  *    counts unchanged.
  * The per-value fast path of an add is inline in sketch_internal.h, shared
- * with the chunked adds of ds_stats_add_sketches (stats.c).
+ * with the chunked adds of ds_stats_add_sketches (sketchadd.c).
  */
 #include "sketch_internal.h"
 #include "stats_internal.h"

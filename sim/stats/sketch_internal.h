@@ -1,7 +1,7 @@
 /* sim/stats/sketch_internal.h
  * Private to sim/stats: the hot per-value adds of the quantile sketch
  * (sketch.c), static inline so that the chunked adds of ds_stats_add_sketches
- * (stats.c) stay inlined in their loops.
+ * (sketchadd.c) stay inlined in their loops.
  * Licence: see LICENSE at the top of the repository.
  *
  * A value's bucket key depends only on the value (and gamma), so every add

@@ -45,6 +45,9 @@ ds_coalition *ds_stats_coal_find(ds_stats *s, uint64_t mask);
 ds_status ds_stats_sketch_remove(ds_sketch *sk, double x);
 ds_status ds_stats_sketch_remove_log(ds_sketch *sk, double log_x);
 
+/* Whether a block has the shape of the accumulator (stats.c). */
+int ds_stats_block_fits(const ds_stats *s, const ds_block *blk);
+
 /* Moments of ncol interleaved columns, value (t, c) at v[t * stride + c],
  * t < n, into mo[0..ncol) (freshly reset: zero counts), each column's sums
  * in row order; one SIMD lane a column on the dispatched path (dsmath.h),
