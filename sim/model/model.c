@@ -332,47 +332,89 @@ typedef struct {
     double *S;                      /* [H + 1][L] */
 } model_lanes;
 
-/* L doubles, one a lane (GCC vector extension: element-wise IEEE
- * arithmetic, the same bits in any register width it is lowered to).
- * Loads and stores are memcpy (no alignment assumed), as macros: a
- * function passing lane_v by value would change its ABI per target. */
-typedef double lane_v __attribute__((vector_size(L * sizeof(double))));
-#define LANE_LOAD(v, p) memcpy(&(v), (p), sizeof(lane_v))
-#define LANE_STORE(p, v) memcpy((p), &(v), sizeof(lane_v))
+/* Four doubles (GCC vector extension: element-wise IEEE arithmetic, the
+ * same bits in any register width it is lowered to); a group's L lanes
+ * are NV of them.  Loads and stores are memcpy (no alignment assumed), as
+ * macros: a function passing v4 by value would change its ABI per target. */
+typedef double v4 __attribute__((vector_size(4 * sizeof(double))));
+typedef int64_t v4_mask __attribute__((vector_size(4 * sizeof(int64_t))));
+#define NV (L / 4)
+#if DS_MODEL_LANES % 4
+#error "the lanes run as vectors of four"
+#endif
+#define V4_LOAD(v, p) memcpy(&(v), (p), sizeof(v4))
+#define V4_STORE(p, v) memcpy((p), &(v), sizeof(v4))
+
+/* The month-major lanes in[j * L + k] to trial-major rows out[k * H + j]:
+ * 4 x 4 tiles transposed in registers, the months past the last whole
+ * tile one by one. */
+static inline __attribute__((always_inline)) void lanes_to_rows(const double *restrict in,
+                                                                double *restrict out, size_t H)
+{
+    const v4_mask lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, last = {2, 3, 6, 7};
+    size_t j = 0;
+    for (; j + 4 <= H; j += 4)
+        for (size_t k = 0; k < L; k += 4) {
+            v4 r0, r1, r2, r3;
+            V4_LOAD(r0, in + (j + 0) * L + k);
+            V4_LOAD(r1, in + (j + 1) * L + k);
+            V4_LOAD(r2, in + (j + 2) * L + k);
+            V4_LOAD(r3, in + (j + 3) * L + k);
+            const v4 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+            const v4 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+            const v4 o0 = __builtin_shuffle(t0, t2, first), o1 = __builtin_shuffle(t1, t3, first);
+            const v4 o2 = __builtin_shuffle(t0, t2, last), o3 = __builtin_shuffle(t1, t3, last);
+            V4_STORE(out + (k + 0) * H + j, o0);
+            V4_STORE(out + (k + 1) * H + j, o1);
+            V4_STORE(out + (k + 2) * H + j, o2);
+            V4_STORE(out + (k + 3) * H + j, o3);
+        }
+    for (; j < H; ++j)
+        for (size_t k = 0; k < L; ++k)
+            out[k * H + j] = in[j * L + k];
+}
 
 static inline __attribute__((always_inline)) void lanes_impl(const model_lanes *x, size_t H)
 {
-    lane_v lp0, mu, sdt, decay, eps, jump, v;
-    LANE_LOAD(lp0, x->lp0);
-    LANE_LOAD(mu, x->mu);
-    LANE_LOAD(sdt, x->sdt);
-    LANE_LOAD(decay, x->decay);
-    const lane_v zero = {0};
-    lane_v d = zero;
+    v4 lp0[NV], mu[NV], sdt[NV], decay[NV], d[NV];
+    const v4 zero = {0};
+    for (size_t h = 0; h < NV; ++h) {
+        V4_LOAD(lp0[h], x->lp0 + 4 * h);
+        V4_LOAD(mu[h], x->mu + 4 * h);
+        V4_LOAD(sdt[h], x->sdt + 4 * h);
+        V4_LOAD(decay[h], x->decay + 4 * h);
+        d[h] = zero;
+    }
     for (size_t j = 0; j < H; ++j) {
-        const lane_v month_end = zero + (double)(j + 1) * DT;
-        LANE_LOAD(eps, x->shock + j * L);
-        LANE_LOAD(jump, x->jump + j * L);
-        LANE_STORE(x->jump + j * L, zero); /* the next group's jumps start at 0 */
-        d = decay * d + sdt * eps + jump;
-        v = lp0 + mu * month_end + d;
-        LANE_STORE(x->lpl + j * L, v);
+        const v4 month_end = zero + (double)(j + 1) * DT;
+        for (size_t h = 0; h < NV; ++h) {
+            const size_t at = j * L + 4 * h;
+            v4 eps, jump;
+            V4_LOAD(eps, x->shock + at);
+            V4_LOAD(jump, x->jump + at);
+            V4_STORE(x->jump + at, zero); /* the next group's jumps start at 0 */
+            d[h] = decay[h] * d[h] + sdt[h] * eps + jump;
+            const v4 v = lp0[h] + mu[h] * month_end + d[h];
+            V4_STORE(x->lpl + at, v);
+        }
     }
     ds_vec_exp(x->lpl, x->pl, H * L);
-    lane_v S = zero;
-    LANE_STORE(x->S + H * L, S);
-    for (size_t s = H; s-- > 0;) {
-        LANE_LOAD(v, x->pl + s * L);
-        S = S + (zero + x->w[s]) / v;
-        LANE_STORE(x->S + s * L, S);
+    v4 S[NV];
+    for (size_t h = 0; h < NV; ++h) {
+        S[h] = zero;
+        V4_STORE(x->S + H * L + 4 * h, S[h]);
     }
-    const double *restrict lpl = x->lpl, *restrict pl = x->pl;
-    double *restrict lp = x->lp, *restrict p = x->p;
-    for (size_t k = 0; k < L; ++k)
-        for (size_t j = 0; j < H; ++j) {
-            lp[k * H + j] = lpl[j * L + k];
-            p[k * H + j] = pl[j * L + k];
+    for (size_t s = H; s-- > 0;) {
+        const v4 w = zero + x->w[s];
+        for (size_t h = 0; h < NV; ++h) {
+            v4 v;
+            V4_LOAD(v, x->pl + s * L + 4 * h);
+            S[h] = S[h] + w / v;
+            V4_STORE(x->S + s * L + 4 * h, S[h]);
         }
+    }
+    lanes_to_rows(x->lpl, x->lp, H);
+    lanes_to_rows(x->pl, x->p, H);
 }
 
 DS_SIMD_DISPATCH(lanes, (const model_lanes *x, size_t H), (x, H))
