@@ -332,12 +332,11 @@ typedef struct {
     double *S;                      /* [H + 1][L] */
 } model_lanes;
 
-/* Four doubles (GCC vector extension: element-wise IEEE arithmetic, the
- * same bits in any register width it is lowered to); a group's L lanes
- * are NV of them.  Loads and stores are memcpy (no alignment assumed), as
+/* Four doubles (dsmath.h's ds_v4: element-wise IEEE arithmetic, the same
+ * bits in any register width it is lowered to); a group's L lanes are NV
+ * of them.  Loads and stores are memcpy (no alignment assumed), as
  * macros: a function passing v4 by value would change its ABI per target. */
-typedef double v4 __attribute__((vector_size(4 * sizeof(double))));
-typedef int64_t v4_mask __attribute__((vector_size(4 * sizeof(int64_t))));
+typedef ds_v4 v4;
 #define NV (L / 4)
 #if DS_MODEL_LANES % 4
 #error "the lanes run as vectors of four"
@@ -346,29 +345,14 @@ typedef int64_t v4_mask __attribute__((vector_size(4 * sizeof(int64_t))));
 #define V4_STORE(p, v) memcpy((p), &(v), sizeof(v4))
 
 /* The month-major lanes in[j * L + k] to trial-major rows out[k * H + j]:
- * 4 x 4 tiles transposed in registers, the months past the last whole
- * tile one by one. */
+ * by 4 x 4 tiles, the months past the last whole tile one by one. */
 static inline __attribute__((always_inline)) void lanes_to_rows(const double *restrict in,
                                                                 double *restrict out, size_t H)
 {
-    const v4_mask lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, last = {2, 3, 6, 7};
     size_t j = 0;
     for (; j + 4 <= H; j += 4)
-        for (size_t k = 0; k < L; k += 4) {
-            v4 r0, r1, r2, r3;
-            V4_LOAD(r0, in + (j + 0) * L + k);
-            V4_LOAD(r1, in + (j + 1) * L + k);
-            V4_LOAD(r2, in + (j + 2) * L + k);
-            V4_LOAD(r3, in + (j + 3) * L + k);
-            const v4 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
-            const v4 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
-            const v4 o0 = __builtin_shuffle(t0, t2, first), o1 = __builtin_shuffle(t1, t3, first);
-            const v4 o2 = __builtin_shuffle(t0, t2, last), o3 = __builtin_shuffle(t1, t3, last);
-            V4_STORE(out + (k + 0) * H + j, o0);
-            V4_STORE(out + (k + 1) * H + j, o1);
-            V4_STORE(out + (k + 2) * H + j, o2);
-            V4_STORE(out + (k + 3) * H + j, o3);
-        }
+        for (size_t k = 0; k < L; k += 4)
+            ds_transpose4(in + j * L + k, L, out + k * H + j, H);
     for (; j < H; ++j)
         for (size_t k = 0; k < L; ++k)
             out[k * H + j] = in[j * L + k];

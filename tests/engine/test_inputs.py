@@ -241,4 +241,29 @@ with open(bad, "w") as f:
 cp = run(["check", bad], expect=2)
 c.ok(re.search(r"bad\.yaml:\d+:\d+: .*output\.per_trial_inputs", cp.stderr) is not None,
      f"a non-boolean in the file: file:line:col and the key ({cp.stderr.strip()[:200]})")
+# ---- 6. Price paths from the inputs: no shocks, no jumps ----
+# With volatility 0 and no jumps, MODEL.md 3.6 leaves ln p_j = ln p_0 +
+# mu (j + 1)/12 for month j: each trial's row must follow from that trial's
+# sampled p_0 and drift, for horizons that are and are not whole lane
+# groups and tiles (1, 3, 7, 13 months) and trial counts that end within a
+# lane group of a second block.
+for h in (1, 3, 7, 13):
+    pp = path(f"paths-{h}.h5")
+    run(["run", SMOKE, "-n", "4117", "-o", pp, "--force", "--quiet", "--seed", str(40 + h), *ON,
+         "--set", "output.price_paths=true", "--set", f"compute.horizon_months={h}",
+         "--set", "compute.price.volatility=0", "--set", "compute.price.jumps.rate=0",
+         "--set", "compute.price.initial={dist: uniform, min: 1, max: 3}",
+         "--set", "compute.price.drift={dist: uniform, min: -0.5, max: 0.2}"])
+    names, _, _, _, value = inputs(pp)
+    col = {n: value[:, k] for k, n in enumerate(names)}
+    with h5py.File(pp, "r") as f:
+        got = f["trials/price_path"][()]
+        final = f["trials/final_price"][()]
+    months = np.arange(1, h + 1) / 12.0
+    want = np.exp(np.log(col["price.initial"])[:, None] + col["price.drift"][:, None] * months[None, :])
+    err = float(np.max(np.abs(got / want - 1.0))) if got.shape == want.shape else float("inf")
+    c.ok(got.shape == (4117, h) and err < 1e-13,
+         f"horizon {h}: every trial's price path is p0 exp(mu t) of its own inputs (max rel. error {err:.1e})")
+    c.ok(np.array_equal(final.view(np.uint64), got[:, -1].view(np.uint64)),
+         f"horizon {h}: final_price is the path's last month, bit for bit")
 c.done()
