@@ -1,5 +1,5 @@
 /* sim/stats/stats_internal.h
- * Private to sim/stats: what the saved-state code (state.c) shares with the
+ * Private to sim/stats: what the saved-state code (state.c, state_import.c) shares with the
  * accumulators (stats.c) and the sketch (sketch.c).  Not public API
  * (stats.h is).
  * Licence: see LICENSE at the top of the repository.
