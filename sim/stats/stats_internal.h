@@ -1,7 +1,7 @@
 /* sim/stats/stats_internal.h
- * Private to sim/stats: what the saved-state code (state.c, state_import.c) shares with the
- * accumulators (stats.c) and the sketch (sketch.c).  Not public API
- * (stats.h is).
+ * Private to sim/stats: what the saved-state code (state.c,
+ * state_import.c) shares with the accumulators (stats.c) and the sketch
+ * (sketch.c).  Not public API (stats.h is).
  * Licence: see LICENSE at the top of the repository.
  */
 #ifndef DEALSIM_STATS_INTERNAL_H
