@@ -471,6 +471,16 @@ static int stats_same_shape(const ds_stats *a, const ds_stats *b)
             memcmp(a->tracked, b->tracked, a->n_tracked * sizeof *a->tracked) == 0);
 }
 
+/* take ? a : b, as a select of the bits: a ternary that writes back the
+ * array element it read (acc[c] = keep ? new : acc[c]) is turned by gcc
+ * into a masked store, which AMD's Zen cores run many times slower than a
+ * blend and a plain store. */
+static inline __attribute__((always_inline)) double select_bits(int take, double a, double b)
+{
+    const uint64_t m = (uint64_t)0 - (uint64_t)(take != 0);
+    return ds_math_from_bits((ds_math_bits(a) & m) | (ds_math_bits(b) & ~m));
+}
+
 /* Moments of `ncol` interleaved columns of n rows (value of row t, column c
  * at v[t * stride + c], stride >= ncol) into mo[0..ncol), by two passes in row order over the
  * values shifted by the column's first finite value K: the sum S and count
@@ -515,10 +525,11 @@ block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_mom
                 const double z = x - x; /* 0 when finite, NaN when not */
                 const double cn = cnt[c] + 1.0, sx = sum[c] + (x - sh[c]);
                 const double lo = x < mn[c] ? x : mn[c], hi = x > mx[c] ? x : mx[c];
-                cnt[c] = z == 0.0 ? cn : cnt[c];
-                sum[c] = z == 0.0 ? sx : sum[c];
-                mn[c] = z == 0.0 ? lo : mn[c];
-                mx[c] = z == 0.0 ? hi : mx[c];
+                const int fin = z == 0.0;
+                cnt[c] = select_bits(fin, cn, cnt[c]);
+                sum[c] = select_bits(fin, sx, sum[c]);
+                mn[c] = select_bits(fin, lo, mn[c]);
+                mx[c] = select_bits(fin, hi, mx[c]);
             }
         }
         int nonfinite = 0; /* some value of the slice is not finite */
@@ -544,7 +555,7 @@ block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_mom
                 const double x = row[c];
                 const double d = (x - sh[c]) - mean[c];
                 const double s2 = m2[c] + d * d;
-                m2[c] = (x - x) == 0.0 ? s2 : m2[c];
+                m2[c] = select_bits((x - x) == 0.0, s2, m2[c]);
             }
         }
         for (size_t c = 0; c < nc; ++c) {
@@ -565,8 +576,7 @@ block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_mom
 
 /* block_columns_impl with a copy specialised for the conditional columns
  * (exactly DS_COND_CW of them, side by side: one vector a row); in the
- * SIMD paths of dsmath.h, one lane a column (gcc 12 if-converts the
- * selects for AVX2 and AVX-512, not for SSE2). */
+ * SIMD paths of dsmath.h, one lane a column. */
 static inline __attribute__((always_inline)) void
 block_columns_spec_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                         double *shift)
