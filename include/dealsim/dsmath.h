@@ -229,21 +229,24 @@ const char *ds_simd_name(int level);
  * gives the same values): the block's rows and the month-major lanes and
  * chunks trade places by tiles instead of by strided elements. */
 typedef double ds_v4 __attribute__((vector_size(4 * sizeof(double))));
-typedef int64_t ds_v4_mask __attribute__((vector_size(4 * sizeof(int64_t))));
+#if defined(__clang__)
+#define DS_SHUFFLE4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define DS_SHUFFLE4(a, b, i, j, k, l)                                                           \
+    __builtin_shuffle(a, b, (__attribute__((vector_size(4 * sizeof(int64_t)))) int64_t){i, j, k, l})
+#endif
 static inline __attribute__((always_inline)) void ds_transpose4(const double *in, size_t is,
                                                                 double *out, size_t os)
 {
-    const ds_v4_mask lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5},
-                     last = {2, 3, 6, 7};
     ds_v4 r0, r1, r2, r3;
     memcpy(&r0, in, sizeof r0);
     memcpy(&r1, in + is, sizeof r1);
     memcpy(&r2, in + 2 * is, sizeof r2);
     memcpy(&r3, in + 3 * is, sizeof r3);
-    const ds_v4 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
-    const ds_v4 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
-    const ds_v4 o0 = __builtin_shuffle(t0, t2, first), o1 = __builtin_shuffle(t1, t3, first);
-    const ds_v4 o2 = __builtin_shuffle(t0, t2, last), o3 = __builtin_shuffle(t1, t3, last);
+    const ds_v4 t0 = DS_SHUFFLE4(r0, r1, 0, 4, 2, 6), t1 = DS_SHUFFLE4(r0, r1, 1, 5, 3, 7);
+    const ds_v4 t2 = DS_SHUFFLE4(r2, r3, 0, 4, 2, 6), t3 = DS_SHUFFLE4(r2, r3, 1, 5, 3, 7);
+    const ds_v4 o0 = DS_SHUFFLE4(t0, t2, 0, 1, 4, 5), o1 = DS_SHUFFLE4(t1, t3, 0, 1, 4, 5);
+    const ds_v4 o2 = DS_SHUFFLE4(t0, t2, 2, 3, 6, 7), o3 = DS_SHUFFLE4(t1, t3, 2, 3, 6, 7);
     memcpy(out, &o0, sizeof o0);
     memcpy(out + os, &o1, sizeof o1);
     memcpy(out + 2 * os, &o2, sizeof o2);
