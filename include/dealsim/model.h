@@ -53,7 +53,8 @@ int ds_model_n_outputs(const ds_model *m);
 
 /* One block of trial results, structure of arrays, owned by the caller
  * (ds_block_alloc).  Arrays are indexed [t] or [t * n_investors + i] or
- * [t * horizon + (m - 1)], t = trial within the block. */
+ * [t * horizon + (m - 1)], t = trial within the block; the log prices by
+ * ds_block_lp_at (lane tiles, as the kernel computes them). */
 typedef struct {
     uint64_t block;   /* block index b */
     uint64_t first;   /* global index of the block's first trial = b * B */
@@ -66,13 +67,22 @@ typedef struct {
     double *paid;              /* [n * n_investors] paid_i */
     uint8_t *joined;           /* [n * n_investors] join_i */
     double *stake;             /* [n * n_investors] or NULL without a valuation */
-    double *log_price;         /* [n * horizon] ln p_m */
+    double *log_price;         /* [ceil(n / L) * L * horizon] ln p_m, at ds_block_lp_at */
     double *price;             /* [n * horizon] p_m */
     /* Private workspace of the kernel (inputs, copula, suffix sums). */
     double *ws_inputs;         /* [n_inputs * B] */
     double *ws_eps;            /* [n_corr_inputs * B] */
-    double *ws_lanes;          /* [DS_MODEL_LANES * (5 horizon + 1)] price paths in lanes */
+    double *ws_lanes;          /* [DS_MODEL_LANES * (4 horizon + 1)] price paths in lanes */
 } ds_block;
+
+/* Where trial t's log price of month m + 1 is in blk->log_price: tiles of
+ * L = DS_MODEL_LANES trials, month-major within a tile (a month's L values
+ * side by side), the layout the kernel's lanes produce and the price-fan
+ * keys read month by month. */
+static inline size_t ds_block_lp_at(size_t horizon, size_t t, size_t m)
+{
+    return ((t / DS_MODEL_LANES) * horizon + m) * DS_MODEL_LANES + t % DS_MODEL_LANES;
+}
 
 /* Allocates a block workspace sized for m (B trials). NULL on no memory. */
 ds_block *ds_block_alloc(const ds_model *m);

@@ -212,7 +212,7 @@ ds_block *ds_block_alloc(const ds_model *m)
     ok &= (blk->price = malloc(B * m->horizon * sizeof(double))) != NULL;
     ok &= (blk->ws_inputs = malloc(B * (m->n_inputs ? m->n_inputs : 1) * sizeof(double))) != NULL;
     ok &= (blk->ws_eps = malloc(B * (m->n_corr ? m->n_corr : 1) * sizeof(double))) != NULL;
-    ok &= (blk->ws_lanes = calloc(DS_MODEL_LANES * (5 * m->horizon + 1), sizeof(double))) != NULL;
+    ok &= (blk->ws_lanes = calloc(DS_MODEL_LANES * (4 * m->horizon + 1), sizeof(double))) != NULL;
     if (!ok) {
         ds_block_free(blk);
         return NULL;
@@ -327,8 +327,9 @@ typedef struct {
     double lp0[L], mu[L], sdt[L], decay[L];
     const double *shock, *w; /* [H][L], [H] */
     double *jump;            /* [H][L], put back to 0 as it is read */
-    double *lpl, *pl;               /* [H][L] the lanes' log prices and prices */
-    double *lp, *p;                 /* trial-major [L][H]: the block's rows */
+    double *lpl;                    /* [H][L] the log prices: the block's tile */
+    double *pl;                     /* [H][L] the lanes' prices */
+    double *p;                      /* trial-major [L][H]: the block's rows */
     double *S;                      /* [H + 1][L] */
 } model_lanes;
 
@@ -397,7 +398,6 @@ static inline __attribute__((always_inline)) void lanes_impl(const model_lanes *
             V4_STORE(x->S + s * L + 4 * h, S[h]);
         }
     }
-    lanes_to_rows(x->lpl, x->lp, H);
     lanes_to_rows(x->pl, x->p, H);
 }
 
@@ -418,14 +418,14 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
     const ds_scenario *sc = m->sc;
     const size_t H = m->horizon;
     /* ws_lanes: the shocks [H][L], the jumps [H][L], the suffix sums
-     * [H + 1][L], the log prices and prices [H][L]. */
+     * [H + 1][L], the prices [H][L]; the log prices go straight to the
+     * block's tile of these trials (ds_block_lp_at). */
     double *ws = blk->ws_lanes;
     double *shock = ws, *jump = ws + H * L;
     /* The lanes past the block's n write the rows of trials >= n: there
      * is room, as B is a multiple of L (model.h). */
-    model_lanes x = {.shock = shock, .jump = jump, .w = m->w, .lp = blk->log_price + t0 * H,
-                     .p = blk->price + t0 * H, .S = ws + 2 * H * L, .lpl = ws + (3 * H + 1) * L,
-                     .pl = ws + (4 * H + 1) * L};
+    model_lanes x = {.shock = shock, .jump = jump, .w = m->w, .lpl = blk->log_price + t0 * H,
+                     .p = blk->price + t0 * H, .S = ws + 2 * H * L, .pl = ws + (3 * H + 1) * L};
     /* The shocks and jumps are 0 on entry (ds_block_alloc's calloc, and
      * lanes_impl zeroes the jumps it reads): the shocks are drawn over
      * them, lanes past g (the block's last group only) cleared. */

@@ -28,32 +28,46 @@ static void sketch_logs(const double *x, size_t n, double *la) { ds_vec_log_abs(
  * 16384 / horizon trials, so that each month's bucket store stays in L1
  * while that month's bumps of the chunk run. */
 #define PRICE_KEYS 16384
-#if PRICE_KEYS < DS_MAX_HORIZON
-#error "PRICE_KEYS must hold a trial's months"
+#if PRICE_KEYS < DS_MAX_HORIZON * DS_MODEL_LANES
+#error "PRICE_KEYS must hold a lane tile's months"
 #endif
 /* The key of a log price outside [SKETCH_LN_MIN_ABS, SKETCH_LN_MAX] (or
  * NaN): below every store's range (lo >= DS_SKETCH_KEY_MIN), so that one
  * unsigned range check sends it to the slow path. */
 #define PRICE_KEY_OUT INT32_MIN
 
-/* keys[m c + t] = sketch_key(lp[t h + m], inv[m]) for the c trials of a
- * chunk (month-major, so that each month's bumps read their keys in a
- * row), PRICE_KEY_OUT for a value out of the sketch's range: a loop
- * without branches (sketch_key_lanes), the same operations in every lane,
- * so that gcc 12 vectorises it (sketch_key's int compare kept it scalar). */
+/* keys[m c + t] = sketch_key(l, inv[m]) of trial t's log price l of month
+ * m for the c trials of a chunk (month-major, so that each month's bumps
+ * read their keys in a row), PRICE_KEY_OUT for a value out of the sketch's
+ * range.  The log prices are the block's lane tiles (ds_block_lp_at, the
+ * chunk starting a tile): a month's L values side by side, read tile by
+ * tile in memory order.  No branches (sketch_key_lanes), the same operations in every
+ * lane, so that gcc 12 vectorises it (sketch_key's int compare kept it
+ * scalar). */
+static inline __attribute__((always_inline)) int32_t price_key(double l, double inv)
+{
+    const int32_t key = sketch_key_lanes(l, inv);
+    const int in = (l >= SKETCH_LN_MIN_ABS) & (l <= SKETCH_LN_MAX);
+    return in ? key : PRICE_KEY_OUT;
+}
+
 static inline __attribute__((always_inline)) void
 price_keys_impl(const double *lp, size_t c, size_t h, const double *inv, int32_t *keys)
 {
-    for (size_t m = 0; m < h; ++m) {
-        const double im = inv[m];
-        int32_t *restrict k = keys + m * c;
-        for (size_t t = 0; t < c; ++t) {
-            const double l = lp[t * h + m];
-            const int32_t key = sketch_key_lanes(l, im);
-            const int in = (l >= SKETCH_LN_MIN_ABS) & (l <= SKETCH_LN_MAX);
-            k[t] = in ? key : PRICE_KEY_OUT;
+    /* Tile after tile, so that the log prices are read in memory order. */
+    const size_t L = DS_MODEL_LANES, full = c / L * L;
+    for (size_t t = 0; t < full; t += L) {
+        const double *restrict tile = lp + t * h;
+        for (size_t m = 0; m < h; ++m) {
+            const double im = inv[m];
+            int32_t *restrict k = keys + m * c + t;
+            for (size_t j = 0; j < L; ++j)
+                k[j] = price_key(tile[m * L + j], im);
         }
     }
+    for (size_t m = 0; m < h; ++m)
+        for (size_t t = full; t < c; ++t)
+            keys[m * c + t] = price_key(lp[ds_block_lp_at(h, t, m)], inv[m]);
 }
 
 DS_SIMD_DISPATCH(price_keys,
@@ -180,7 +194,8 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
     int32_t keys[PRICE_KEYS];
     for (size_t m = 0; m < h; ++m)
         inv[m] = local->sk_price[m].inv_log_gamma;
-    const size_t per_chunk = PRICE_KEYS / h;
+    /* Chunks start at lane tiles. */
+    const size_t per_chunk = PRICE_KEYS / h / DS_MODEL_LANES * DS_MODEL_LANES;
     for (size_t t0 = 0; t0 < n; t0 += per_chunk) {
         const size_t c = n - t0 < per_chunk ? n - t0 : per_chunk;
         const double *lp = blk->log_price + t0 * h;
@@ -203,7 +218,7 @@ ds_status ds_stats_add_sketches(ds_stats *local, const ds_block *blk)
                 }
                 sk->count += added;
                 added = 0;
-                DS_TRY(sketch_add_pos_log(sk, lp[t * h + m]));
+                DS_TRY(sketch_add_pos_log(sk, lp[ds_block_lp_at(h, t, m)]));
                 buf = sk->pos;
                 lo = sk->pos_lo;
                 len = sk->pos_len;

@@ -1290,7 +1290,7 @@ ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *blk, ds_diag *diag)
             }
         }
         for (size_t m = 0; m < h && st == DS_OK; ++m)
-            st = ds_stats_sketch_remove_log(&s->sk_price[m], blk->log_price[t * h + m]);
+            st = ds_stats_sketch_remove_log(&s->sk_price[m], blk->log_price[ds_block_lp_at(h, t, m)]);
     }
     if (st == DS_OK)
         st = ds_cond_remove_sketches(s, blk);
@@ -1322,7 +1322,7 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
      * and log price, inputs and copula normals; the kernel's lanes of
      * shocks, jumps and suffix sums. */
     const uint64_t block = B * d * (DS_OUT_COUNT + 1 + 3 * ni + 2 * h + 2 * nin) + B * ni +
-                           d * DS_MODEL_LANES * (5 * h + 1);
+                           d * DS_MODEL_LANES * (4 * h + 1);
     /* Sensitivity records (stats.h): one array a node, the view and a block
      * partial's. */
     const uint64_t sens = (uint64_t)ds_sens_len(nin, DS_OUT_COUNT) * d + (nin + 1) * d;

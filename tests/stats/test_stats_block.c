@@ -51,7 +51,8 @@ static void tb_fill(ds_block *blk, size_t n_outputs, size_t ni, size_t h, size_t
     CHECK((blk->joined = calloc(n * ni + 1, 1)) != NULL);
     if (n_outputs == DS_OUT_COUNT)
         CHECK((blk->stake = calloc(n * ni + 1, sizeof(double))) != NULL);
-    CHECK((blk->log_price = calloc(n * h, sizeof(double))) != NULL);
+    /* The log prices in the kernel's lane tiles (model.h ds_block_lp_at). */
+    CHECK((blk->log_price = calloc((n + DS_MODEL_LANES - 1) / DS_MODEL_LANES * DS_MODEL_LANES * h, sizeof(double))) != NULL);
     CHECK((blk->price = calloc(n * h, sizeof(double))) != NULL);
 
     tu_rng r = {1000 + b};
@@ -99,7 +100,7 @@ static void tb_fill(ds_block *blk, size_t n_outputs, size_t ni, size_t h, size_t
         double lp = 0.0;
         for (size_t m = 0; m < h; ++m) {
             lp += 0.1 * tu_normal(&r);
-            blk->log_price[t * h + m] = lp;
+            blk->log_price[ds_block_lp_at(h, t, m)] = lp;
             blk->price[t * h + m] = exp(lp);
         }
         /* Non-finite prices (the model makes none) in month 1 at the same
@@ -108,10 +109,10 @@ static void tb_fill(ds_block *blk, size_t n_outputs, size_t ni, size_t h, size_t
         if (h > 2) {
             const double bad = u < 0.1 ? (double)NAN : u < 0.13 ? (double)INFINITY : 0.0;
             if (bad != 0.0) {
-                blk->log_price[t * h + 1] = bad;
+                blk->log_price[ds_block_lp_at(h, t, 1)] = bad;
                 blk->price[t * h + 1] = bad;
             }
-            blk->log_price[t * h + 2] = (double)NAN;
+            blk->log_price[ds_block_lp_at(h, t, 2)] = (double)NAN;
             blk->price[t * h + 2] = (double)NAN;
         }
     }
@@ -534,7 +535,8 @@ static void test_many_coalitions(void)
     CHECK((blk.amount = calloc(N * NIM, sizeof(double))) != NULL);
     CHECK((blk.paid = calloc(N * NIM, sizeof(double))) != NULL);
     CHECK((blk.joined = calloc(N * NIM, 1)) != NULL);
-    CHECK((blk.log_price = calloc(N, sizeof(double))) != NULL);
+    CHECK((blk.log_price = calloc((N + DS_MODEL_LANES - 1) / DS_MODEL_LANES * DS_MODEL_LANES,
+                                  sizeof(double))) != NULL);
     CHECK((blk.price = calloc(N, sizeof(double))) != NULL);
     tu_rng r = {31};
     uint64_t pooled = 0;

@@ -100,7 +100,7 @@ static void fill_block(ds_block *blk, size_t n, size_t ni, size_t h)
     CHECK((blk->amount = calloc(n * ni, sizeof(double))) != NULL);
     CHECK((blk->paid = calloc(n * ni, sizeof(double))) != NULL);
     CHECK((blk->joined = calloc(n * ni, 1)) != NULL);
-    CHECK((blk->log_price = calloc(n * h, sizeof(double))) != NULL);
+    CHECK((blk->log_price = calloc((n + DS_MODEL_LANES - 1) / DS_MODEL_LANES * DS_MODEL_LANES * h, sizeof(double))) != NULL);
     CHECK((blk->price = calloc(n * h, sizeof(double))) != NULL);
     for (size_t t = 0; t < n; ++t) {
         blk->joined_mask[t] = t % 4u;
@@ -110,8 +110,8 @@ static void fill_block(ds_block *blk, size_t n, size_t ni, size_t h)
             blk->joined[t * ni + i] = (uint8_t)((t >> i) & 1u);
         }
         for (size_t m = 0; m < h; ++m) {
-            blk->log_price[t * h + m] = 0.01 * (double)(t + m);
-            blk->price[t * h + m] = exp(blk->log_price[t * h + m]);
+            blk->log_price[ds_block_lp_at(h, t, m)] = 0.01 * (double)(t + m);
+            blk->price[t * h + m] = exp(0.01 * (double)(t + m));
         }
     }
 }
