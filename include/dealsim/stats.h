@@ -478,7 +478,7 @@ void ds_sens_free(ds_stats *s);
 size_t ds_sens_table_bytes(const ds_scenario *sc);
 /* A block's records (trial order) into out[ds_sens_len], using
  * scratch[ds_sens_scratch_len]. */
-size_t ds_sens_scratch_len(size_t n_inputs, size_t n_outputs);
+size_t ds_sens_scratch_len(size_t n_inputs);
 void ds_sens_block(const ds_stats *s, const ds_block *blk, double *out, double *scratch);
 /* out := merge(l, r), l the lower-index node. */
 void ds_sens_merge(size_t n_inputs, size_t n_outputs, const double *l, const double *r,

@@ -58,7 +58,7 @@ ds_status ds_sens_setup(ds_stats *s, const ds_model *m, const ds_stats *proto)
     s->sens_inputs = malloc((k + 1) * sizeof *s->sens_inputs);
     s->sens_view = malloc((ds_sens_len(k, s->n_outputs) + 1) * sizeof *s->sens_view);
     s->sens_scratch =
-        malloc((ds_sens_scratch_len(k, s->n_outputs) + 1) * sizeof *s->sens_scratch);
+        malloc((ds_sens_scratch_len(k) + 1) * sizeof *s->sens_scratch);
     if (!s->sens_inputs || !s->sens_view || !s->sens_scratch)
         return DS_ERR_NOMEM;
     k = 0;
@@ -125,8 +125,8 @@ static size_t sens_bin(double u)
 }
 
 /* Trials are taken in chunks of SENS_CHUNK: first the uniforms and bins of
- * every input for the chunk (a column of the block at a time), then the
- * trials in order. */
+ * every input for the chunk (a column of the block at a time) and the
+ * chunk's y rows, then the sums input by input (sens_block_impl). */
 #define SENS_CHUNK 128
 /* The per-output rows of the scratch sums are padded to a multiple of
  * SENS_LANES (one AVX-512 vector, two AVX2 ones), so that the loops over
@@ -140,12 +140,11 @@ static size_t sens_bin(double u)
 #define SENS_ROW SENS_PAD(DS_OUT_COUNT)
 #define SENS_V (SENS_ROW / 4)
 
-size_t ds_sens_scratch_len(size_t n_inputs, size_t n_outputs)
+size_t ds_sens_scratch_len(size_t n_inputs)
 {
-    /* raw [K][3][R], raw bins [K][B][2][R] (R = SENS_ROW >= n_outputs),
-     * bin counts [K][B], per-k sums [K][2], the chunk's du [K][C] and bins
-     * [K][C] (as doubles), its y rows [C][R]. */
-    (void)n_outputs;
+    /* raw [K][3][R], raw bins [K][B][2][R] (R = SENS_ROW, room for every
+     * output), bin counts [K][B], per-k sums [K][2], the chunk's du [K][C]
+     * and bins [K][C] (as doubles), its y rows [C][R]. */
     return n_inputs * SENS_ROW * (3u + 2u * DS_SENS_BINS) + n_inputs * (DS_SENS_BINS + 2u) +
            2u * n_inputs * SENS_CHUNK + (size_t)SENS_CHUNK * SENS_ROW;
 }
@@ -177,7 +176,7 @@ static inline __attribute__((always_inline)) void sens_block_impl(const ds_stats
     double *cdu = ksum + K * 2;                /* [K][C] */
     double *cbin = cdu + K * SENS_CHUNK;       /* [K][C] */
     double *ych = cbin + K * SENS_CHUNK;       /* [C][OP]: the chunk's y */
-    memset(scratch, 0, ds_sens_scratch_len(K, O) * sizeof *scratch);
+    memset(scratch, 0, ds_sens_scratch_len(K) * sizeof *scratch);
     double shift[DS_OUT_COUNT];
     unsigned char bad_t[SENS_CHUNK];           /* a trial with a non-finite output */
     uint16_t order[SENS_CHUNK];                /* the chunk's trials by bin */

@@ -25,8 +25,10 @@
 static void sketch_logs(const double *x, size_t n, double *la) { ds_vec_log_abs(x, la, n); }
 
 /* Keys buffer of the price fan (int32: 64 KiB on the stack): a chunk of
- * 16384 / horizon trials, so that each month's bucket store stays in L1
- * while that month's bumps of the chunk run. */
+ * 16384 / horizon trials (whole lane tiles), whose bumps of one month run
+ * together in that month's store (2 to 4 thousand buckets for
+ * configs/openai-2026.yaml: the bumps are cache-miss bound; 2 to 8 times
+ * larger chunks measured no faster). */
 #define PRICE_KEYS 16384
 #if PRICE_KEYS < DS_MAX_HORIZON * DS_MODEL_LANES
 #error "PRICE_KEYS must hold a lane tile's months"
@@ -41,9 +43,9 @@ static void sketch_logs(const double *x, size_t n, double *la) { ds_vec_log_abs(
  * read their keys in a row), PRICE_KEY_OUT for a value out of the sketch's
  * range.  The log prices are the block's lane tiles (ds_block_lp_at, the
  * chunk starting a tile): a month's L values side by side, read tile by
- * tile in memory order.  No branches (sketch_key_lanes), the same operations in every
- * lane, so that gcc 12 vectorises it (sketch_key's int compare kept it
- * scalar). */
+ * tile in memory order.  No branches (sketch_key_lanes), the same
+ * operations in every lane, so that gcc 12 vectorises it (sketch_key's int
+ * compare kept it scalar). */
 static inline __attribute__((always_inline)) int32_t price_key(double l, double inv)
 {
     const int32_t key = sketch_key_lanes(l, inv);

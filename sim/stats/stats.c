@@ -1290,7 +1290,8 @@ ds_status ds_stats_drop_tail(ds_stats *s, const ds_block *blk, ds_diag *diag)
             }
         }
         for (size_t m = 0; m < h && st == DS_OK; ++m)
-            st = ds_stats_sketch_remove_log(&s->sk_price[m], blk->log_price[ds_block_lp_at(h, t, m)]);
+            st = ds_stats_sketch_remove_log(&s->sk_price[m],
+                                            blk->log_price[ds_block_lp_at(h, t, m)]);
     }
     if (st == DS_OK)
         st = ds_cond_remove_sketches(s, blk);
@@ -1350,7 +1351,7 @@ ds_stats_memory ds_stats_memory_bound(const ds_model *m, int threads)
     /* ... and, in each accumulator with a model, the CDF tables and the
      * block's sensitivity scratch. */
     const uint64_t sens_acc = (uint64_t)ds_sens_table_bytes(sc) +
-                              (uint64_t)(ds_sens_scratch_len(nin, DS_OUT_COUNT) + 1) * d;
+                              (uint64_t)(ds_sens_scratch_len(nin) + 1) * d;
     const uint64_t view = sens + sens_acc + cond_view + sizeof(ds_stats) +
                           n_mo * sizeof(ds_moments) + n_sk * sizeof(ds_sketch) + ni * sizeof(uint64_t) +
                           (h > ni ? h : ni) * d + coal_table + tracked;
