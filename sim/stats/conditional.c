@@ -134,7 +134,7 @@ static void cond_columns(const double *const *col, size_t vs, size_t k, const ui
     ds_moments tmp[CW];
     double shift[CW];
     memset(tmp, 0, sizeof tmp);
-    ds_block_columns(buf, m, CW, CW, tmp, shift); /* stats.c: the SIMD path */
+    ds_block_columns(buf, m, CW, CW, tmp, shift); /* blockcols.c: the SIMD path */
     for (size_t c = 0; c < k; ++c)
         *mo[c] = tmp[c];
 }

@@ -1,7 +1,8 @@
 /* sim/stats/stats.c
  * Mergeable summaries: Welford/Chan moments, coalitions, the accumulators and
  * their merge tree, a block's moments, the price fan and convergence (the
- * quantile sketch itself is sketch.c, a block's sketch adds sketchadd.c).
+ * quantile sketch itself is sketch.c, a block's sketch adds sketchadd.c,
+ * the column moments a block's partial is made of blockcols.c).
  * Licence: see LICENSE at the top of the repository.
  *
  * Invariants that must stay true (stats.h, STYLE.md rule 1):
@@ -471,184 +472,6 @@ static int stats_same_shape(const ds_stats *a, const ds_stats *b)
             memcmp(a->tracked, b->tracked, a->n_tracked * sizeof *a->tracked) == 0);
 }
 
-/* take ? a : b, as a select of the bits: a ternary that writes back the
- * array element it read (acc[c] = keep ? new : acc[c]) is turned by gcc
- * into a masked store, which AMD's Zen cores run many times slower than a
- * blend and a plain store. */
-static inline __attribute__((always_inline)) double select_bits(int take, double a, double b)
-{
-    const uint64_t m = (uint64_t)0 - (uint64_t)(take != 0);
-    return ds_math_from_bits((ds_math_bits(a) & m) | (ds_math_bits(b) & ~m));
-}
-
-/* Moments of `ncol` interleaved columns of n rows (value of row t, column c
- * at v[t * stride + c], stride >= ncol) into mo[0..ncol), by two passes in row order over the
- * values shifted by the column's first finite value K: the sum S and count
- * of x - K, then the squared deviations from S/n.  The mean is K + S/n.
- * The shift keeps precision when the mean is large against the spread and
- * makes a constant column exact (mean K, m2 0).  No division per value, and
- * the inner loop runs over contiguous columns (the price months), so it
- * vectorises.  mo[] must be freshly reset; `shift` is scratch of ncol. */
-static inline __attribute__((always_inline)) void
-block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
-                   double *shift)
-{
-    /* Accumulators as arrays (one lane a column) and selects instead of
-     * branches, so that the month loops vectorise; each column still sees
-     * its values in trial order with the same operations, and a value that
-     * is not finite leaves the sums untouched (a select, not "+ 0.0", which
-     * would turn a -0.0 sum into +0.0).  ncol <= DS_MAX_HORIZON here or
-     * the columns go in slices. */
-    enum { SLICE = 128 };
-    double cnt[SLICE], sum[SLICE], mn[SLICE], mx[SLICE], m2[SLICE], mean[SLICE];
-    for (size_t c0 = 0; c0 < ncol; c0 += SLICE) {
-        const size_t nc = ncol - c0 < SLICE ? ncol - c0 : SLICE;
-        double *sh = shift + c0;
-        ds_moments *m = mo + c0;
-        for (size_t c = 0; c < nc; ++c) {
-            sh[c] = 0.0;
-            for (size_t t = 0; t < n; ++t)
-                if (isfinite(v[t * stride + c0 + c])) {
-                    sh[c] = v[t * stride + c0 + c];
-                    break;
-                }
-            cnt[c] = 0.0; /* exact: n <= DS_BLOCK_SIZE */
-            sum[c] = 0.0;
-            m2[c] = 0.0;
-            mn[c] = (double)INFINITY;
-            mx[c] = -(double)INFINITY;
-        }
-        for (size_t t = 0; t < n; ++t) {
-            const double *row = v + t * stride + c0;
-            for (size_t c = 0; c < nc; ++c) {
-                const double x = row[c];
-                const double z = x - x; /* 0 when finite, NaN when not */
-                const double cn = cnt[c] + 1.0, sx = sum[c] + (x - sh[c]);
-                const double lo = x < mn[c] ? x : mn[c], hi = x > mx[c] ? x : mx[c];
-                const int fin = z == 0.0;
-                cnt[c] = select_bits(fin, cn, cnt[c]);
-                sum[c] = select_bits(fin, sx, sum[c]);
-                mn[c] = select_bits(fin, lo, mn[c]);
-                mx[c] = select_bits(fin, hi, mx[c]);
-            }
-        }
-        int nonfinite = 0; /* some value of the slice is not finite */
-        for (size_t c = 0; c < nc; ++c) {
-            nonfinite |= cnt[c] != (double)n;
-            m[c].n = (uint64_t)cnt[c];
-            mean[c] = m[c].n ? sum[c] / cnt[c] : (double)NAN; /* S/n */
-        }
-        if (nonfinite)
-            for (size_t t = 0; t < n; ++t)
-                for (size_t c = 0; c < nc; ++c) {
-                    const double x = v[t * stride + c0 + c];
-                    if (isnan(x))
-                        m[c].nan++;
-                    else if (isinf(x) && x > 0.0)
-                        m[c].posinf++;
-                    else if (isinf(x))
-                        m[c].neginf++;
-                }
-        for (size_t t = 0; t < n; ++t) {
-            const double *row = v + t * stride + c0;
-            for (size_t c = 0; c < nc; ++c) {
-                const double x = row[c];
-                const double d = (x - sh[c]) - mean[c];
-                const double s2 = m2[c] + d * d;
-                m2[c] = select_bits((x - x) == 0.0, s2, m2[c]);
-            }
-        }
-        for (size_t c = 0; c < nc; ++c) {
-            if (m[c].n == 0) {
-                m[c].mean = (double)NAN;
-                m[c].m2 = (double)NAN;
-                m[c].min = (double)NAN;
-                m[c].max = (double)NAN;
-            } else {
-                m[c].mean = sh[c] + mean[c];
-                m[c].m2 = m2[c];
-                m[c].min = mn[c];
-                m[c].max = mx[c];
-            }
-        }
-    }
-}
-
-/* block_columns_impl with a copy specialised for the conditional columns
- * (exactly DS_COND_CW of them, side by side: one vector a row); in the
- * SIMD paths of dsmath.h, one lane a column. */
-static inline __attribute__((always_inline)) void
-block_columns_spec_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
-                        double *shift)
-{
-    if (ncol == DS_COND_CW && stride == DS_COND_CW)
-        block_columns_impl(v, n, DS_COND_CW, DS_COND_CW, mo, shift);
-    else
-        block_columns_impl(v, n, ncol, stride, mo, shift);
-}
-
-DS_SIMD_DISPATCH(block_columns_spec,
-                 (const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
-                  double *shift),
-                 (v, n, ncol, stride, mo, shift))
-
-void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
-                      double *shift)
-{
-    block_columns_spec(v, n, ncol, stride, mo, shift);
-}
-
-/* One column of n values at `stride`, with the same arithmetic as
- * block_columns but accumulating in locals: a lone column (an output, an
- * investor) would otherwise chain every add through memory. */
-static void block_column(const double *v, size_t n, size_t stride, ds_moments *mo)
-{
-    double shift = 0.0;
-    for (size_t t = 0; t < n; ++t)
-        if (isfinite(v[t * stride])) {
-            shift = v[t * stride];
-            break;
-        }
-    uint64_t cnt = 0, nan = 0, pinf = 0, ninf = 0;
-    double sum = 0.0, lo = (double)INFINITY, hi = -(double)INFINITY;
-    for (size_t t = 0; t < n; ++t) {
-        const double x = v[t * stride];
-        if (isfinite(x)) {
-            cnt++;
-            sum += x - shift;
-            lo = x < lo ? x : lo;
-            hi = x > hi ? x : hi;
-        } else if (isnan(x)) {
-            nan++;
-        } else if (x > 0.0) {
-            pinf++;
-        } else {
-            ninf++;
-        }
-    }
-    mo->n = cnt;
-    mo->nan = nan;
-    mo->posinf = pinf;
-    mo->neginf = ninf;
-    if (cnt == 0) {
-        mo->mean = mo->m2 = mo->min = mo->max = (double)NAN;
-        return;
-    }
-    const double mean_shifted = sum / (double)cnt; /* S/n */
-    double m2 = 0.0;
-    for (size_t t = 0; t < n; ++t) {
-        const double x = v[t * stride];
-        if (isfinite(x)) {
-            const double d = (x - shift) - mean_shifted;
-            m2 += d * d;
-        }
-    }
-    mo->mean = shift + mean_shifted;
-    mo->m2 = m2;
-    mo->min = lo;
-    mo->max = hi;
-}
-
 ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
 {
     if (!ds_stats_block_fits(partial, blk))
@@ -660,12 +483,12 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
 
     /* Every accumulator sees its values in trial order. */
     for (size_t o = 0; o < partial->n_outputs; ++o)
-        block_column(blk->out[o], n, 1, &partial->out[o]);
+        ds_block_column(blk->out[o], n, 1, &partial->out[o]);
     for (size_t i = 0; i < ni; ++i) {
-        block_column(blk->amount + i, n, ni, &partial->inv_amount[i]);
-        block_column(blk->paid + i, n, ni, &partial->inv_paid[i]);
+        ds_block_column(blk->amount + i, n, ni, &partial->inv_amount[i]);
+        ds_block_column(blk->paid + i, n, ni, &partial->inv_paid[i]);
         if (partial->inv_stake)
-            block_column(blk->stake + i, n, ni, &partial->inv_stake[i]);
+            ds_block_column(blk->stake + i, n, ni, &partial->inv_stake[i]);
     }
     /* The price months: many columns, so interleaved accumulators in memory
      * do not stall (each is touched once a row). */

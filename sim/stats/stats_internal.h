@@ -51,9 +51,12 @@ int ds_stats_block_fits(const ds_stats *s, const ds_block *blk);
 /* Moments of ncol interleaved columns, value (t, c) at v[t * stride + c],
  * t < n, into mo[0..ncol) (freshly reset: zero counts), each column's sums
  * in row order; one SIMD lane a column on the dispatched path (dsmath.h),
- * the same bits on every path; `shift` is scratch of ncol (stats.c). */
+ * the same bits on every path; `shift` is scratch of ncol (blockcols.c). */
 void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                       double *shift);
+/* The same arithmetic for one column of n values at `stride` into mo (need
+ * not be reset), its sums in locals (blockcols.c). */
+void ds_block_column(const double *v, size_t n, size_t stride, ds_moments *mo);
 
 /* Conditional summaries (conditional.c, stats.h "Conditional"). */
 /* Outputs whose conditional sums run side by side (ds_stats.cond_buf is
