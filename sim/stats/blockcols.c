@@ -15,6 +15,10 @@
 #include <math.h>
 #include "dealsim/dsmath.h"
 
+#if DS_COND_CW != 8
+#error "block_columns8 is written for DS_COND_CW = 8"
+#endif
+
 /* take ? a : b, as a select of the bits: a ternary that writes back the
  * array element it read (acc[c] = keep ? new : acc[c]) is turned by gcc
  * into a masked store, which AMD's Zen cores run many times slower than a
@@ -118,15 +122,101 @@ block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_mom
     }
 }
 
-/* block_columns_impl with a copy specialised for the conditional columns
- * (exactly DS_COND_CW of them, side by side: one vector a row); in the
- * SIMD paths of dsmath.h, one lane a column. */
+/* The bits of a where m is all ones, of b where it is 0, lane by lane (a
+ * macro: a function returning a 32-byte vector would change the ABI on
+ * the paths without AVX). */
+typedef int64_t cols_v4i __attribute__((vector_size(4 * sizeof(int64_t))));
+#define SELECT4(m, a, b) ((ds_v4)(((cols_v4i)(a) & (m)) | ((cols_v4i)(b) & ~(m))))
+
+/* block_columns_impl for exactly CW8 = 8 columns side by side (the
+ * conditional columns, stride 8): the same operations on each column in
+ * the same order, with the accumulators in two vector registers each.  The
+ * generic loop, given 8 columns, kept them in memory (a store-to-load chain
+ * a row) or, specialised, was unrolled into scalar compares and moves:
+ * 2.5 ns a value against 0.85 with the 60 price months. */
+enum { CW8 = 8 };
+static inline __attribute__((always_inline)) void block_columns8(const double *v, size_t n,
+                                                                 ds_moments *m)
+{
+    double sh[CW8];
+    for (size_t c = 0; c < CW8; ++c) {
+        sh[c] = 0.0;
+        for (size_t t = 0; t < n; ++t)
+            if (isfinite(v[t * CW8 + c])) {
+                sh[c] = v[t * CW8 + c];
+                break;
+            }
+    }
+    ds_v4 k[2], cnt[2], sum[2], mn[2], mx[2], m2[2];
+    for (int h = 0; h < 2; ++h) {
+        __builtin_memcpy(&k[h], sh + 4 * h, sizeof k[h]);
+        cnt[h] = sum[h] = m2[h] = (ds_v4){0.0, 0.0, 0.0, 0.0};
+        mn[h] = (ds_v4){INFINITY, INFINITY, INFINITY, INFINITY};
+        mx[h] = -mn[h];
+    }
+    const ds_v4 one = {1.0, 1.0, 1.0, 1.0}, zero = {0.0, 0.0, 0.0, 0.0};
+    for (size_t t = 0; t < n; ++t)
+        for (int h = 0; h < 2; ++h) {
+            ds_v4 x;
+            __builtin_memcpy(&x, v + t * CW8 + 4 * h, sizeof x);
+            const cols_v4i fin = (x - x) == zero; /* all ones when finite */
+            const ds_v4 cn = cnt[h] + one, sx = sum[h] + (x - k[h]);
+            const ds_v4 lo = SELECT4(x < mn[h], x, mn[h]), hi = SELECT4(x > mx[h], x, mx[h]);
+            cnt[h] = SELECT4(fin, cn, cnt[h]);
+            sum[h] = SELECT4(fin, sx, sum[h]);
+            mn[h] = SELECT4(fin, lo, mn[h]);
+            mx[h] = SELECT4(fin, hi, mx[h]);
+        }
+    double mean_s[CW8];
+    int nonfinite = 0;
+    for (size_t c = 0; c < CW8; ++c) {
+        const double cc = cnt[c / 4][c % 4];
+        nonfinite |= cc != (double)n;
+        m[c].n = (uint64_t)cc;
+        mean_s[c] = m[c].n ? sum[c / 4][c % 4] / cc : (double)NAN; /* S/n */
+    }
+    if (nonfinite)
+        for (size_t t = 0; t < n; ++t)
+            for (size_t c = 0; c < CW8; ++c) {
+                const double x = v[t * CW8 + c];
+                if (isnan(x))
+                    m[c].nan++;
+                else if (isinf(x) && x > 0.0)
+                    m[c].posinf++;
+                else if (isinf(x))
+                    m[c].neginf++;
+            }
+    ds_v4 mean[2];
+    __builtin_memcpy(mean, mean_s, sizeof mean);
+    for (size_t t = 0; t < n; ++t)
+        for (int h = 0; h < 2; ++h) {
+            ds_v4 x;
+            __builtin_memcpy(&x, v + t * CW8 + 4 * h, sizeof x);
+            const ds_v4 d = (x - k[h]) - mean[h];
+            m2[h] = SELECT4((x - x) == zero, m2[h] + d * d, m2[h]);
+        }
+    for (size_t c = 0; c < CW8; ++c) {
+        const int h = (int)(c / 4), l = (int)(c % 4);
+        if (m[c].n == 0) {
+            m[c].mean = m[c].m2 = m[c].min = m[c].max = (double)NAN;
+        } else {
+            m[c].mean = sh[c] + mean_s[c];
+            m[c].m2 = m2[h][l];
+            m[c].min = mn[h][l];
+            m[c].max = mx[h][l];
+        }
+    }
+}
+
+/* block_columns_impl, or block_columns8 for the conditional columns
+ * (exactly DS_COND_CW of them, side by side); in the SIMD paths of
+ * dsmath.h, one lane a column. */
 static inline __attribute__((always_inline)) void
 block_columns_spec_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                         double *shift)
 {
-    if (ncol == DS_COND_CW && stride == DS_COND_CW)
-        block_columns_impl(v, n, DS_COND_CW, DS_COND_CW, mo, shift);
+    if (ncol == CW8 && stride == CW8)
+        block_columns8(v, n, mo);
     else
         block_columns_impl(v, n, ncol, stride, mo, shift);
 }

@@ -170,10 +170,58 @@ static int same_moments(const ds_moments *a, const ds_moments *b)
     return memcmp(a, b, sizeof *a) == 0;
 }
 
+/* column() over the trials t < n with sel[t * ss] != 0 only. */
+static ds_moments column_given(const double *v, size_t stride, size_t off, const uint8_t *sel,
+                               size_t ss, size_t n)
+{
+    double *x = malloc((n + 1) * sizeof *x);
+    CHECK(x != NULL);
+    size_t m = 0;
+    for (size_t t = 0; t < n; ++t)
+        if (sel[t * ss])
+            x[m++] = v[t * stride + off];
+    const ds_moments mo = column(x, m, 1, 0);
+    free(x);
+    return mo;
+}
+
+/* The conditional moments of a block (conditional.c, the SIMD column
+ * path) against column() on each condition's trials, bit for bit: every
+ * output given closed, target_met and each investor joining, and the
+ * investors' amount, paid and stake if they join (NaN and infinities
+ * included: round_trip_share has them). */
+static void check_cond_moments(const ds_stats *p, const ds_block *blk, size_t n_outputs)
+{
+    const size_t n = blk->n;
+    uint8_t *sel = malloc(DS_COND_BOOLS * n + 1);
+    CHECK(sel != NULL);
+    for (size_t t = 0; t < n; ++t) {
+        sel[t] = blk->out[DS_OUT_CLOSED][t] != 0.0;
+        sel[n + t] = blk->out[DS_OUT_TARGET_MET][t] != 0.0;
+    }
+    for (size_t c = 0; c < DS_COND_BOOLS + NI; ++c) {
+        const uint8_t *sc = c < DS_COND_BOOLS ? sel + c * n : blk->joined + (c - DS_COND_BOOLS);
+        const size_t ss = c < DS_COND_BOOLS ? 1 : NI;
+        for (size_t o = 0; o < n_outputs; ++o) {
+            const ds_moments ref = column_given(blk->out[o], 1, 0, sc, ss, n);
+            CHECK(same_moments(&DS_COND_OUT(p, p->cond_view, c, o), &ref));
+        }
+    }
+    for (size_t i = 0; i < NI; ++i) {
+        const double *q[3] = {blk->amount, blk->paid, blk->stake};
+        for (size_t k = 0; k < (blk->stake ? 3u : 2u); ++k) {
+            const ds_moments ref = column_given(q[k], NI, i, blk->joined + i, NI, n);
+            CHECK(same_moments(&DS_COND_INV(p, p->cond_view, i, k), &ref));
+        }
+    }
+    free(sel);
+}
+
 static void test_block_moments(size_t n_outputs)
 {
     ds_stats *p = ds_stats_alloc_shape(n_outputs, NI, H);
     CHECK(p);
+    CHECK(ds_cond_setup(p) == DS_OK);
     CHECK((p->inv_stake != NULL) == (n_outputs == DS_OUT_COUNT));
     ds_block blk;
     tb_fill(&blk, n_outputs, NI, H, 0);
@@ -199,6 +247,7 @@ static void test_block_moments(size_t n_outputs)
             ds_moments pr = column(blk.price, BT, H, m);
             CHECK(same_moments(&p->price[m], &pr));
         }
+        check_cond_moments(p, &blk, n_outputs);
         /* Coalitions: count and trial-ordered sum of total per mask. */
         uint64_t count[1u << NI] = {0};
         double sum[1u << NI] = {0};
