@@ -255,6 +255,8 @@ static inline __attribute__((always_inline)) void ds_transpose4(const double *in
 
 void ds_vec_exp(const double *x, double *y, size_t n);
 void ds_vec_log_abs(const double *x, double *y, size_t n);
+/* y[i] = ds_log(x[i]) (0 gives -inf, a negative x NaN, as ds_log). */
+void ds_vec_log(const double *x, double *y, size_t n);
 /* y[i] = ds_erfc(x[i]), the same bits, its exponentials in SIMD lanes
  * (dsmath.c); y may be x. */
 void ds_vec_erfc(const double *x, double *y, size_t n);

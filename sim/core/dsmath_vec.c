@@ -1,5 +1,5 @@
 /* sim/core/dsmath_vec.c
- * Array forms of ds_exp and ds_log|x| in SIMD lanes, one copy per
+ * Array forms of ds_exp, ds_log and ds_log|x| in SIMD lanes, one copy per
  * instruction set, picked at run time (DEALSIM_SIMD, see dsmath.h).
  * Licence: see LICENSE at the top of the repository.
  *
@@ -27,6 +27,13 @@ static inline __attribute__((always_inline)) void vec_log_abs_impl(const double 
 {
     for (size_t i = 0; i < n; ++i)
         y[i] = ds_log(x[i] < 0.0 ? -x[i] : x[i]);
+}
+
+static inline __attribute__((always_inline)) void vec_log_impl(const double *x, double *y,
+                                                              size_t n)
+{
+    for (size_t i = 0; i < n; ++i)
+        y[i] = ds_log(x[i]);
 }
 
 static const char *const level_names[] = {"scalar", "sse2", "avx2", "avx512"};
@@ -69,7 +76,10 @@ const char *ds_simd_name(int level)
 
 DS_SIMD_DISPATCH(vec_exp, (const double *x, double *y, size_t n), (x, y, n))
 DS_SIMD_DISPATCH(vec_log_abs, (const double *x, double *y, size_t n), (x, y, n))
+DS_SIMD_DISPATCH(vec_log, (const double *x, double *y, size_t n), (x, y, n))
 
 void ds_vec_exp(const double *x, double *y, size_t n) { vec_exp(x, y, n); }
 
 void ds_vec_log_abs(const double *x, double *y, size_t n) { vec_log_abs(x, y, n); }
+
+void ds_vec_log(const double *x, double *y, size_t n) { vec_log(x, y, n); }

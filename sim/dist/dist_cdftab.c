@@ -293,47 +293,100 @@ void ds_cdftab_free(ds_cdftab *t)
     t->n_ok = 0;
 }
 
+/* ds_dist_cdf's UNIFORM and TRIANGULAR formulas with selects instead of
+ * branches (the same operations on the value each branch would give, so
+ * the same bits; a NaN gives DS_NAN as there), so that the loop
+ * vectorises. */
+static inline __attribute__((always_inline)) void closed_impl(const ds_dist *d, const double *x,
+                                                              size_t n, double *u)
+{
+    const double lo = d->min, hi = d->max, w = hi - lo;
+    if (d->kind == DS_DIST_UNIFORM) {
+        for (size_t j = 0; j < n; ++j) {
+            const double r = (x[j] - lo) / w;
+            u[j] = r < 0.0 ? 0.0 : (r > 1.0 ? 1.0 : r);
+        }
+        return;
+    }
+    const double mode = d->mode, wl = w * (mode - lo), wh = w * (hi - mode);
+    for (size_t j = 0; j < n; ++j) {
+        const double v = x[j], a = v - lo, b = hi - v;
+        const double left = a * a / wl, right = 1.0 - b * b / wh;
+        const double r = v <= mode ? left : right;
+        const double e = v <= lo ? 0.0 : (v >= hi ? 1.0 : r);
+        u[j] = v == v ? e : DS_NAN;
+    }
+}
+
+DS_SIMD_DISPATCH(closed, (const ds_dist *d, const double *x, size_t n, double *u), (d, x, n, u))
+
+/* The table's interpolant at the n values v (x or ln x) into u, and bad[j]
+ * = 1 where it does not serve (outside (lo, hi), NaN, an interval not
+ * tabled, or what rounds onto the last knot): the caller puts the exact
+ * CDF there.  No branch on the value: a value not served reads knot 0. */
+static inline __attribute__((always_inline)) void
+table_impl(const ds_cdftab *t, const double *v, size_t n, double *u, unsigned char *bad,
+           size_t *n_bad)
+{
+    const double lo = t->lo, hi = t->hi, w = t->w;
+    const double *k = t->knot;
+    const unsigned char *ok = t->ok;
+    size_t nbad = 0;
+    for (size_t j = 0; j < n; ++j) {
+        const double vj = v[j];
+        const int in = vj > lo && vj < hi;
+        const double p = ((in ? vj : lo) - lo) / w * (double)DS_CDFTAB_N; /* ds_dist_cdf's t */
+        const int32_t ip = (int32_t)p;                                     /* 0 <= ip <= N */
+        const size_t i = ip < DS_CDFTAB_N ? (size_t)ip : 0;
+        const int good = in & (ip < DS_CDFTAB_N) & (ok[i] != 0);
+        const double s = p - (double)ip; /* exact */
+        const double f0 = k[2 * i], d0 = k[2 * i + 1], f1 = k[2 * i + 2], d1 = k[2 * i + 3];
+        const double df = f1 - f0;
+        const double c2 = 3.0 * df - 2.0 * d0 - d1, c3 = d0 + d1 - 2.0 * df;
+        const double r = f0 + s * (d0 + s * (c2 + s * c3));
+        u[j] = r < 0.0 ? 0.0 : (r > 1.0 ? 1.0 : r);
+        bad[j] = (unsigned char)!good;
+        nbad += (size_t)!good;
+    }
+    *n_bad = nbad;
+}
+
+DS_SIMD_DISPATCH(table,
+                 (const ds_cdftab *t, const double *v, size_t n, double *u, unsigned char *bad,
+                  size_t *n_bad),
+                 (t, v, n, u, bad, n_bad))
+
 void ds_cdftab_eval(const ds_cdftab *t, const double *x, size_t n, double *u)
 {
+    const ds_dist *d = t->dist;
     if (t->n_ok == 0) {
-        const ds_dist *d = t->dist;
-        if (d->kind == DS_DIST_UNIFORM) {
-            /* ds_dist_cdf's own operations, without its dispatch per value
-             * (NaN stays NaN, as there). */
-            const double lo = d->min, w = d->max - d->min;
-            for (size_t j = 0; j < n; ++j) {
-                const double r = (x[j] - lo) / w;
-                u[j] = r < 0.0 ? 0.0 : (r > 1.0 ? 1.0 : r);
-            }
+        if (d->kind == DS_DIST_UNIFORM || d->kind == DS_DIST_TRIANGULAR) {
+            closed(d, x, n, u);
             return;
         }
         for (size_t j = 0; j < n; ++j)
             u[j] = ds_dist_cdf(d, x[j]);
         return;
     }
-    const double lo = t->lo, hi = t->hi, w = t->w;
-    const double *k = t->knot;
-    const int logx = t->logx;
-    for (size_t j = 0; j < n; ++j) {
-        /* A lognormal's table is in ln x (ds_dist_cdf's own ln x; 0 and
-         * below give -inf or NaN, outside the range: exact). */
-        const double v = logx ? ds_log(x[j]) : x[j];
-        /* The ends, NaN and what rounds onto the last knot: exact. */
-        if (!(v > lo && v < hi)) {
-            u[j] = ds_dist_cdf(t->dist, x[j]);
-            continue;
+    /* In chunks: v = x, or ds_dist_cdf's own ln x for a lognormal (0 and
+     * below give -inf or NaN, outside the range: exact); the interpolant;
+     * then the exact CDF where the table does not serve. */
+    enum { CHUNK = 512 };
+    double v[CHUNK];
+    unsigned char bad[CHUNK];
+    for (size_t j0 = 0; j0 < n; j0 += CHUNK) {
+        const size_t c = n - j0 < CHUNK ? n - j0 : CHUNK;
+        const double *vx = x + j0;
+        if (t->logx) {
+            ds_vec_log(x + j0, v, c);
+            vx = v;
         }
-        const double p = (v - lo) / w * (double)DS_CDFTAB_N; /* the same t as ds_dist_cdf's */
-        const size_t i = (size_t)p;
-        if (i >= DS_CDFTAB_N || !t->ok[i]) {
-            u[j] = ds_dist_cdf(t->dist, x[j]);
+        size_t n_bad;
+        table(t, vx, c, u + j0, bad, &n_bad);
+        if (n_bad == 0)
             continue;
-        }
-        const double s = p - (double)i; /* exact */
-        const double f0 = k[2 * i], d0 = k[2 * i + 1], f1 = k[2 * i + 2], d1 = k[2 * i + 3];
-        const double df = f1 - f0;
-        const double c2 = 3.0 * df - 2.0 * d0 - d1, c3 = d0 + d1 - 2.0 * df;
-        const double r = f0 + s * (d0 + s * (c2 + s * c3));
-        u[j] = r < 0.0 ? 0.0 : (r > 1.0 ? 1.0 : r);
+        for (size_t j = 0; j < c; ++j)
+            if (bad[j])
+                u[j0 + j] = ds_dist_cdf(d, x[j0 + j]);
     }
 }

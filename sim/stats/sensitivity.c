@@ -116,12 +116,14 @@ size_t ds_sens_table_bytes(const ds_scenario *sc)
     return n * ds_cdftab_bytes();
 }
 
-static size_t sens_bin(double u)
+/* U's bin floor(B U) in [0, B), as a double; 0 for U <= 0 or NaN (the
+ * kernel never gives one).  Selects and an int32 truncation, so that the
+ * chunk's loop vectorises. */
+static inline __attribute__((always_inline)) double sens_bin(double u)
 {
-    if (!(u > 0.0))
-        return 0; /* NaN too: the kernel never gives one */
-    double b = u * (double)DS_SENS_BINS;
-    return b >= (double)(DS_SENS_BINS - 1) ? DS_SENS_BINS - 1u : (size_t)b;
+    const double b = u * (double)DS_SENS_BINS, top = (double)(DS_SENS_BINS - 1);
+    const double c = b >= top ? top : b;
+    return u > 0.0 ? (double)(int32_t)c : 0.0;
 }
 
 /* Trials are taken in chunks of SENS_CHUNK: first the uniforms and bins of
@@ -139,6 +141,25 @@ static size_t sens_bin(double u)
  * row unroll into a few vectors kept in registers: SENS_V of four). */
 #define SENS_ROW SENS_PAD(DS_OUT_COUNT)
 #define SENS_V (SENS_ROW / 4)
+#define SENS_HALF (SENS_V / 2) /* the k-free sums: 3 x 3 accumulators at a time */
+_Static_assert(SENS_V % 2 == 0, "SENS_ROW must be a multiple of 8");
+/* A row's sums as SENS_V named vectors (gcc 12 kept an array of them on
+ * the stack, chaining each trial's adds through a store and a load). */
+_Static_assert(SENS_V == 6, "SENS_EACH names six vectors");
+#define SENS_EACH(F) F(0) F(1) F(2) F(3) F(4) F(5)
+#define SENS_ROW_VARS(a) ds_v4 a##0, a##1, a##2, a##3, a##4, a##5
+#define SENS_LD1(a, p, i) memcpy(&a##i, (p) + 4 * (i), sizeof a##i)
+#define SENS_ST1(a, p, i) memcpy((p) + 4 * (i), &a##i, sizeof a##i)
+#define SENS_ROW_LOAD(a, p)                                                                        \
+    (SENS_LD1(a, p, 0), SENS_LD1(a, p, 1), SENS_LD1(a, p, 2), SENS_LD1(a, p, 3),                   \
+     SENS_LD1(a, p, 4), SENS_LD1(a, p, 5))
+#define SENS_ROW_STORE(a, p)                                                                       \
+    (SENS_ST1(a, p, 0), SENS_ST1(a, p, 1), SENS_ST1(a, p, 2), SENS_ST1(a, p, 3),                   \
+     SENS_ST1(a, p, 4), SENS_ST1(a, p, 5))
+/* The bits of a where m is all ones, else of b, lane by lane (a macro: a
+ * function returning a 32-byte vector would change the ABI without AVX). */
+typedef int64_t sens_v4i __attribute__((vector_size(4 * sizeof(int64_t))));
+#define SENS_SELECT(m, a, b) ((ds_v4)(((sens_v4i)(a) & (m)) | ((sens_v4i)(b) & ~(m))))
 
 size_t ds_sens_scratch_len(size_t n_inputs)
 {
@@ -147,6 +168,49 @@ size_t ds_sens_scratch_len(size_t n_inputs)
      * and bins [K][C] (as doubles), its y rows [C][R]. */
     return n_inputs * SENS_ROW * (3u + 2u * DS_SENS_BINS) + n_inputs * (DS_SENS_BINS + 2u) +
            2u * n_inputs * SENS_CHUNK + (size_t)SENS_CHUNK * SENS_ROW;
+}
+
+/* The n <= SENS_CHUNK trials of a chunk by bin, stably (a counting sort):
+ * order[start[b] .. start[b + 1]) are bin b's trials in increasing order.
+ * The chunk goes in SENS_SPLIT interleaved parts, each with its own counts
+ * and cursors, so that a bin's repeated count or cursor is not one chain of
+ * stores and loads through the whole chunk; bin b's trials of part q come
+ * after those of the parts before it, so the order is the same. */
+#define SENS_SPLIT 2
+static inline __attribute__((always_inline)) void sens_order(const double *bin, size_t n,
+                                                             size_t *start, uint16_t *order)
+{
+    enum { B = DS_SENS_BINS, S = SENS_SPLIT };
+    uint8_t bk[SENS_CHUNK];
+    for (size_t j = 0; j < n; ++j)
+        bk[j] = (uint8_t)(int32_t)bin[j];
+    const size_t qn = (n + S - 1) / S; /* part q: trials [q qn, min((q + 1) qn, n)) */
+    size_t cnt[S][B], end[S];
+    memset(cnt, 0, sizeof cnt);
+    for (size_t q = 0; q < S; ++q)
+        end[q] = (q + 1) * qn < n ? (q + 1) * qn : n;
+    for (size_t i = 0; i < qn; ++i)
+        for (size_t q = 0; q < S; ++q) {
+            const size_t j = q * qn + i;
+            if (j < end[q])
+                cnt[q][bk[j]]++;
+        }
+    size_t pos = 0;
+    for (size_t b = 0; b < B; ++b) {
+        start[b] = pos;
+        for (size_t q = 0; q < S; ++q) {
+            const size_t c = cnt[q][b];
+            cnt[q][b] = pos; /* now part q's cursor in bin b */
+            pos += c;
+        }
+    }
+    start[B] = pos;
+    for (size_t i = 0; i < qn; ++i)
+        for (size_t q = 0; q < S; ++q) {
+            const size_t j = q * qn + i;
+            if (j < end[q])
+                order[cnt[q][bk[j]]++] = (uint16_t)j;
+        }
 }
 
 /* The work per trial (the run-time cost): for each input k and output o two
@@ -177,23 +241,22 @@ static inline __attribute__((always_inline)) void sens_block_impl(const ds_stats
     double *cbin = cdu + K * SENS_CHUNK;       /* [K][C] */
     double *ych = cbin + K * SENS_CHUNK;       /* [C][OP]: the chunk's y */
     memset(scratch, 0, ds_sens_scratch_len(K) * sizeof *scratch);
-    double shift[DS_OUT_COUNT];
+    double shift[SENS_ROW] = {0}; /* the padding lanes' 0: y = 0 there */
     unsigned char bad_t[SENS_CHUNK];           /* a trial with a non-finite output */
     uint16_t order[SENS_CHUNK];                /* the chunk's trials by bin */
-    double on[DS_OUT_COUNT], osy[DS_OUT_COUNT], osy2[DS_OUT_COUNT];
+    double on[SENS_ROW] = {0}, osy[SENS_ROW] = {0}, osy2[SENS_ROW] = {0};
     size_t part[DS_OUT_COUNT], np = 0;
     for (size_t o = 0; o < O; ++o) {
-        int first = 1, all = 1;
-        shift[o] = 0.0;
-        on[o] = osy[o] = osy2[o] = 0.0;
-        for (size_t t = 0; t < n; ++t) {
-            const double v = blk->out[o][t];
-            if (!isfinite(v))
-                all = 0;
-            else if (first)
-                shift[o] = v, first = 0;
-        }
-        if (!all)
+        const double *v = blk->out[o];
+        for (size_t t = 0; t < n; ++t)
+            if (isfinite(v[t])) {
+                shift[o] = v[t];
+                break;
+            }
+        size_t nonfinite = 0; /* a reduction that vectorises */
+        for (size_t t = 0; t < n; ++t)
+            nonfinite += (v[t] - v[t]) != 0.0;
+        if (nonfinite)
             part[np++] = o;
     }
     for (size_t t0 = 0; t0 < n; t0 += SENS_CHUNK) {
@@ -203,58 +266,88 @@ static inline __attribute__((always_inline)) void sens_block_impl(const ds_stats
             const double *col = ds_block_input_column(s->sens_model, blk, s->sens_inputs[k]);
             /* U = F(x) for a distribution input, the kernel's uniform
              * itself otherwise; first into cdu, then shifted by 1/2. */
-            double *cu = cdu + k * SENS_CHUNK;
-            if (in->kind == DS_INPUT_DIST)
+            double *restrict cu = cdu + k * SENS_CHUNK, *restrict cb = cbin + k * SENS_CHUNK;
+            const double *u = col + t0;
+            if (in->kind == DS_INPUT_DIST) {
                 ds_cdftab_eval(&s->sens_cdf[k], col + t0, tn, cu);
-            else
-                memcpy(cu, col + t0, tn * sizeof *cu);
+                u = cu;
+            }
             for (size_t j = 0; j < tn; ++j) {
-                const double u = cu[j];
-                cu[j] = u - 0.5;
-                cbin[k * SENS_CHUNK + j] = (double)sens_bin(u);
+                const double uj = u[j];
+                cb[j] = sens_bin(uj);
+                cu[j] = uj - 0.5;
             }
         }
-        /* The chunk's y rows (the padding lanes 0), and the k-free sums. */
-        for (size_t j = 0; j < tn; ++j) {
-            double *y = ych + j * OP;
-            int bad = 0;
-            for (size_t o = 0; o < O; ++o) {
-                const double v = blk->out[o][t0 + j];
-                const int f = isfinite(v) != 0;
-                bad |= !f;
-                const double wo = f ? 1.0 : 0.0;
-                y[o] = f ? v - shift[o] : 0.0;
-                on[o] += wo;
-                osy[o] += y[o];
-                osy2[o] += y[o] * y[o];
+        /* The chunk's y rows: the values, output by output (the padding
+         * lanes 0); then, row by row in vectors, y = v - shift where v is
+         * finite (else 0) and the k-free sums, half a row's accumulators
+         * at a time in registers. */
+        for (size_t o = 0; o < OP; ++o) {
+            const double *col = o < O ? blk->out[o] + t0 : NULL;
+            for (size_t j = 0; j < tn; ++j)
+                ych[j * OP + o] = col ? col[j] : 0.0;
+        }
+        memset(bad_t, 0, sizeof bad_t);
+        for (size_t h0 = 0; h0 < SENS_V; h0 += SENS_HALF) {
+            ds_v4 a_n[SENS_HALF], a_s[SENS_HALF], a_s2[SENS_HALF], sh[SENS_HALF];
+            memcpy(a_n, on + 4 * h0, sizeof a_n);
+            memcpy(a_s, osy + 4 * h0, sizeof a_s);
+            memcpy(a_s2, osy2 + 4 * h0, sizeof a_s2);
+            memcpy(sh, shift + 4 * h0, sizeof sh);
+            const ds_v4 one = {1.0, 1.0, 1.0, 1.0}, zero = {0.0, 0.0, 0.0, 0.0};
+            for (size_t j = 0; j < tn; ++j) {
+                sens_v4i nb = {0, 0, 0, 0};
+                for (size_t v = 0; v < SENS_HALF; ++v) {
+                    double *yp = ych + j * OP + 4 * (h0 + v);
+                    ds_v4 x;
+                    memcpy(&x, yp, sizeof x);
+                    const sens_v4i fin = (x - x) == zero;
+                    const ds_v4 y = SENS_SELECT(fin, x - sh[v], zero);
+                    nb |= ~fin;
+                    a_n[v] = a_n[v] + SENS_SELECT(fin, one, zero);
+                    a_s[v] = a_s[v] + y;
+                    a_s2[v] = a_s2[v] + y * y;
+                    memcpy(yp, &y, sizeof y);
+                }
+                bad_t[j] |= (unsigned char)((nb[0] | nb[1] | nb[2] | nb[3]) != 0);
             }
-            for (size_t o = O; o < OP; ++o)
-                y[o] = 0.0;
-            bad_t[j] = (unsigned char)bad;
+            memcpy(on + 4 * h0, a_n, sizeof a_n);
+            memcpy(osy + 4 * h0, a_s, sizeof a_s);
+            memcpy(osy2 + 4 * h0, a_s2, sizeof a_s2);
         }
         for (size_t k = 0; k < K; ++k) {
             const double *du_k = cdu + k * SENS_CHUNK, *bin_k = cbin + k * SENS_CHUNK;
             /* sum du y over the trials in order, the row's sums in
              * registers through the chunk. */
-            ds_v4 acc[SENS_V];
+            SENS_ROW_VARS(acc);
             double *restrict r2 = raw + (k * 3 + 2) * OP;
-            memcpy(acc, r2, sizeof acc);
+            SENS_ROW_LOAD(acc, r2);
+            double s1 = ksum[2 * k], s2 = ksum[2 * k + 1]; /* in registers */
             for (size_t j = 0; j < tn; ++j) {
                 const double du = du_k[j];
-                const size_t b = (size_t)bin_k[j];
-                kbin[k * B + b] += 1.0;
-                ksum[2 * k] += du;
-                ksum[2 * k + 1] += du * du;
+                s1 += du;
+                s2 += du * du;
                 const ds_v4 d = (ds_v4){0} + du;
-                for (size_t v = 0; v < SENS_V; ++v) {
-                    ds_v4 yv;
-                    memcpy(&yv, ych + j * OP + 4 * v, sizeof yv);
-                    acc[v] = acc[v] + d * yv;
-                }
+                const double *y = ych + j * OP;
+#define SENS_DUY(i)                                                                                \
+    do {                                                                                           \
+        ds_v4 yv;                                                                                  \
+        memcpy(&yv, y + 4 * (i), sizeof yv);                                                       \
+        acc##i = acc##i + d * yv;                                                                  \
+    } while (0);
+                SENS_EACH(SENS_DUY)
+#undef SENS_DUY
+            }
+            SENS_ROW_STORE(acc, r2);
+            ksum[2 * k] = s1;
+            ksum[2 * k + 1] = s2;
+            /* The rare trials with a non-finite output: what their missing
+             * values leave out, subtracted at the end (in trial order). */
+            for (size_t j = 0; np && j < tn; ++j) {
                 if (!bad_t[j])
                     continue;
-                /* The rare trial with a non-finite output: what its
-                 * missing values leave out, subtracted at the end. */
+                const double du = du_k[j];
+                const size_t b = (size_t)(int32_t)bin_k[j];
                 for (size_t q = 0; q < np; ++q) {
                     const size_t o = part[q];
                     if (isfinite(blk->out[o][t0 + j]))
@@ -264,33 +357,32 @@ static inline __attribute__((always_inline)) void sens_block_impl(const ds_stats
                     rbin[(k * B + b) * 2 * OP + o] += 1.0;
                 }
             }
-            memcpy(r2, acc, sizeof acc);
             /* sum y in each bin: the trials of a bin in their order (a
              * stable counting sort), so that each bin's row stays in
              * registers while its trials are added. */
-            size_t start[DS_SENS_BINS + 1] = {0};
-            for (size_t j = 0; j < tn; ++j)
-                start[(size_t)bin_k[j] + 1]++;
+            size_t start[DS_SENS_BINS + 1];
+            sens_order(bin_k, tn, start, order);
+            /* The bin counts (exact integers: a chunk's count at once is the
+             * sum of its ones). */
             for (size_t b = 0; b < B; ++b)
-                start[b + 1] += start[b];
-            size_t next[DS_SENS_BINS];
-            memcpy(next, start, sizeof next);
-            for (size_t j = 0; j < tn; ++j)
-                order[next[(size_t)bin_k[j]]++] = (uint16_t)j;
+                kbin[k * B + b] += (double)(start[b + 1] - start[b]);
             for (size_t b = 0; b < B; ++b) {
                 if (start[b] == start[b + 1])
                     continue;
                 double *restrict b1 = rbin + ((k * B + b) * 2 + 1) * OP;
-                memcpy(acc, b1, sizeof acc);
+                SENS_ROW_LOAD(acc, b1);
                 for (size_t i = start[b]; i < start[b + 1]; ++i) {
                     const double *y = ych + (size_t)order[i] * OP;
-                    for (size_t v = 0; v < SENS_V; ++v) {
-                        ds_v4 yv;
-                        memcpy(&yv, y + 4 * v, sizeof yv);
-                        acc[v] = acc[v] + yv;
-                    }
+#define SENS_Y(i)                                                                                  \
+    do {                                                                                           \
+        ds_v4 yv;                                                                                  \
+        memcpy(&yv, y + 4 * (i), sizeof yv);                                                       \
+        acc##i = acc##i + yv;                                                                      \
+    } while (0);
+                    SENS_EACH(SENS_Y)
+#undef SENS_Y
                 }
-                memcpy(b1, acc, sizeof acc);
+                SENS_ROW_STORE(acc, b1);
             }
         }
     }

@@ -4,6 +4,8 @@
  * points, at the knots and a few ulp either side, at and near the ends.
  * Licence: see LICENSE at the top of the repository.
  *
+ * UNIFORM and TRIANGULAR (no table: closed forms) are checked bit for bit,
+ * one value at a time and in a batch call, at random points and the edges.
  * Checks: |table - exact| <= 2e-11 everywhere (the header promises 1e-10); in the
  * intervals the table does not interpolate, and outside the open support,
  * the table's value is the exact CDF bit for bit; the typical shapes are
@@ -273,6 +275,44 @@ int main(void)
         }
         ds_dist_clear(&d);
     }
+    /* Kinds without a table: everything exact, in a batch call too (the
+     * vectorised closed forms of UNIFORM and TRIANGULAR). */
+    const double tri[][3] = {{700.0, 730.0, 830.0}, {-0.36, -0.30, -0.20}, {0.0, 0.0, 1.0},
+                             {0.0, 1.0, 1.0},       {-2.0, 0.5, 3.0}};
+    for (size_t i = 0; i < sizeof tri / sizeof *tri; ++i) {
+        ds_dist d;
+        ds_dist_init(&d, DS_DIST_TRIANGULAR);
+        d.min = tri[i][0], d.mode = tri[i][1], d.max = tri[i][2];
+        d = prepared(d);
+        ds_cdftab t;
+        if (ds_cdftab_build(&t, &d) != DS_OK || t.n_ok != 0) {
+            fprintf(stderr, "triangular: a table was built\n");
+            ++failures;
+        }
+        snprintf(what, sizeof what, "triangular(%g, %g, %g)", d.min, d.mode, d.max);
+        enum { NB = 1000 };
+        double xs[NB], us[NB];
+        const double w = d.max - d.min;
+        for (int j = 0; j < NB; ++j)
+            xs[j] = d.min - 0.1 * w + 1.2 * w * unif();
+        const double edge[] = {d.min, d.mode, d.max, nextafter(d.min, DINF), nextafter(d.mode, -DINF),
+                               nextafter(d.mode, DINF), nextafter(d.max, -DINF), -DINF, DINF,
+                               (double)NAN, -0.0, 0.0};
+        for (size_t j = 0; j < sizeof edge / sizeof *edge; ++j)
+            xs[7 * j + 3] = edge[j];
+        ds_cdftab_eval(&t, xs, NB, us);
+        for (int j = 0; j < NB; ++j) {
+            const double e = ds_dist_cdf(&d, xs[j]);
+            ++n_points;
+            if (!same_bits(us[j], e) && !(isnan(us[j]) && isnan(e))) {
+                fprintf(stderr, "%s: x = %.17g: batch %.17g is not the exact %.17g\n", what, xs[j],
+                        us[j], e);
+                ++failures;
+            }
+            check_point(&t, what, xs[j]);
+        }
+        ds_cdftab_free(&t);
+    }
     /* A kind without a table: everything exact. */
     {
         ds_dist d;
@@ -290,6 +330,18 @@ int main(void)
                                (double)NAN};
         for (size_t j = 0; j < sizeof ends / sizeof *ends; ++j)
             check_point(&t, "uniform", ends[j]);
+        double xs[sizeof ends / sizeof *ends * 9], us[sizeof xs / sizeof *xs];
+        for (size_t j = 0; j < sizeof xs / sizeof *xs; ++j)
+            xs[j] = j % 9 == 4 ? ends[j / 9] : 0.5 + 2.0 * unif();
+        ds_cdftab_eval(&t, xs, sizeof xs / sizeof *xs, us);
+        for (size_t j = 0; j < sizeof xs / sizeof *xs; ++j) {
+            const double e = ds_dist_cdf(&d, xs[j]);
+            if (!same_bits(us[j], e) && !(isnan(us[j]) && isnan(e))) {
+                fprintf(stderr, "uniform: x = %.17g: batch %.17g is not the exact %.17g\n", xs[j],
+                        us[j], e);
+                ++failures;
+            }
+        }
         ds_cdftab_free(&t);
     }
     printf("%lld points (%lld interpolated): max |table - exact| = %.3g (bound %g)\n", n_points,
