@@ -29,6 +29,23 @@ static inline __attribute__((always_inline)) double select_bits(int take, double
     return ds_math_from_bits((ds_math_bits(a) & m) | (ds_math_bits(b) & ~m));
 }
 
+/* The NaN, +inf and -inf counts of ncol interleaved columns of n rows
+ * (v[t * stride + c]) into mo[c] (the slow path: only when some value is
+ * not finite). */
+static void count_nonfinite(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo)
+{
+    for (size_t t = 0; t < n; ++t)
+        for (size_t c = 0; c < ncol; ++c) {
+            const double x = v[t * stride + c];
+            if (isnan(x))
+                mo[c].nan++;
+            else if (isinf(x) && x > 0.0)
+                mo[c].posinf++;
+            else if (isinf(x))
+                mo[c].neginf++;
+        }
+}
+
 /* Moments of `ncol` interleaved columns of n rows (value of row t, column c
  * at v[t * stride + c], stride >= ncol) into mo[0..ncol), by two passes in row order over the
  * values shifted by the column's first finite value K: the sum S and count
@@ -87,16 +104,7 @@ block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_mom
             mean[c] = m[c].n ? sum[c] / cnt[c] : (double)NAN; /* S/n */
         }
         if (nonfinite)
-            for (size_t t = 0; t < n; ++t)
-                for (size_t c = 0; c < nc; ++c) {
-                    const double x = v[t * stride + c0 + c];
-                    if (isnan(x))
-                        m[c].nan++;
-                    else if (isinf(x) && x > 0.0)
-                        m[c].posinf++;
-                    else if (isinf(x))
-                        m[c].neginf++;
-                }
+            count_nonfinite(v + c0, n, nc, stride, m);
         for (size_t t = 0; t < n; ++t) {
             const double *row = v + t * stride + c0;
             for (size_t c = 0; c < nc; ++c) {
@@ -176,16 +184,7 @@ static inline __attribute__((always_inline)) void block_columns8(const double *v
         mean_s[c] = m[c].n ? sum[c / 4][c % 4] / cc : (double)NAN; /* S/n */
     }
     if (nonfinite)
-        for (size_t t = 0; t < n; ++t)
-            for (size_t c = 0; c < CW8; ++c) {
-                const double x = v[t * CW8 + c];
-                if (isnan(x))
-                    m[c].nan++;
-                else if (isinf(x) && x > 0.0)
-                    m[c].posinf++;
-                else if (isinf(x))
-                    m[c].neginf++;
-            }
+        count_nonfinite(v, n, CW8, CW8, m);
     ds_v4 mean[2];
     __builtin_memcpy(mean, mean_s, sizeof mean);
     for (size_t t = 0; t < n; ++t)
