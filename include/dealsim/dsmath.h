@@ -229,11 +229,17 @@ const char *ds_simd_name(int level);
  * gives the same values): the block's rows and the month-major lanes and
  * chunks trade places by tiles instead of by strided elements. */
 typedef double ds_v4 __attribute__((vector_size(4 * sizeof(double))));
+/* A lane mask of ds_v4 (what a comparison of two ds_v4 gives: all ones or
+ * 0 a lane). */
+typedef int64_t ds_v4i __attribute__((vector_size(4 * sizeof(int64_t))));
+/* The bits of a where the mask m is all ones, of b where it is 0, lane by
+ * lane (a macro: a function returning a 32-byte vector would change the
+ * ABI on the paths without AVX). */
+#define DS_SELECT4(m, a, b) ((ds_v4)(((ds_v4i)(a) & (m)) | ((ds_v4i)(b) & ~(m))))
 #if defined(__clang__)
 #define DS_SHUFFLE4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
 #else
-#define DS_SHUFFLE4(a, b, i, j, k, l)                                                           \
-    __builtin_shuffle(a, b, (__attribute__((vector_size(4 * sizeof(int64_t)))) int64_t){i, j, k, l})
+#define DS_SHUFFLE4(a, b, i, j, k, l) __builtin_shuffle(a, b, (ds_v4i){i, j, k, l})
 #endif
 static inline __attribute__((always_inline)) void ds_transpose4(const double *in, size_t is,
                                                                 double *out, size_t os)

@@ -130,12 +130,6 @@ block_columns_impl(const double *v, size_t n, size_t ncol, size_t stride, ds_mom
     }
 }
 
-/* The bits of a where m is all ones, of b where it is 0, lane by lane (a
- * macro: a function returning a 32-byte vector would change the ABI on
- * the paths without AVX). */
-typedef int64_t cols_v4i __attribute__((vector_size(4 * sizeof(int64_t))));
-#define SELECT4(m, a, b) ((ds_v4)(((cols_v4i)(a) & (m)) | ((cols_v4i)(b) & ~(m))))
-
 /* block_columns_impl for exactly CW8 = 8 columns side by side (the
  * conditional columns, stride 8): the same operations on each column in
  * the same order, with the accumulators in two vector registers each.  The
@@ -167,13 +161,13 @@ static inline __attribute__((always_inline)) void block_columns8(const double *v
         for (int h = 0; h < 2; ++h) {
             ds_v4 x;
             __builtin_memcpy(&x, v + t * CW8 + 4 * h, sizeof x);
-            const cols_v4i fin = (x - x) == zero; /* all ones when finite */
+            const ds_v4i fin = (x - x) == zero; /* all ones when finite */
             const ds_v4 cn = cnt[h] + one, sx = sum[h] + (x - k[h]);
-            const ds_v4 lo = SELECT4(x < mn[h], x, mn[h]), hi = SELECT4(x > mx[h], x, mx[h]);
-            cnt[h] = SELECT4(fin, cn, cnt[h]);
-            sum[h] = SELECT4(fin, sx, sum[h]);
-            mn[h] = SELECT4(fin, lo, mn[h]);
-            mx[h] = SELECT4(fin, hi, mx[h]);
+            const ds_v4 lo = DS_SELECT4(x < mn[h], x, mn[h]), hi = DS_SELECT4(x > mx[h], x, mx[h]);
+            cnt[h] = DS_SELECT4(fin, cn, cnt[h]);
+            sum[h] = DS_SELECT4(fin, sx, sum[h]);
+            mn[h] = DS_SELECT4(fin, lo, mn[h]);
+            mx[h] = DS_SELECT4(fin, hi, mx[h]);
         }
     double mean_s[CW8];
     int nonfinite = 0;
@@ -192,7 +186,7 @@ static inline __attribute__((always_inline)) void block_columns8(const double *v
             ds_v4 x;
             __builtin_memcpy(&x, v + t * CW8 + 4 * h, sizeof x);
             const ds_v4 d = (x - k[h]) - mean[h];
-            m2[h] = SELECT4((x - x) == zero, m2[h] + d * d, m2[h]);
+            m2[h] = DS_SELECT4((x - x) == zero, m2[h] + d * d, m2[h]);
         }
     for (size_t c = 0; c < CW8; ++c) {
         const int h = (int)(c / 4), l = (int)(c % 4);

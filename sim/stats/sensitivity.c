@@ -156,10 +156,6 @@ _Static_assert(SENS_V == 6, "SENS_EACH names six vectors");
 #define SENS_ROW_STORE(a, p)                                                                       \
     (SENS_ST1(a, p, 0), SENS_ST1(a, p, 1), SENS_ST1(a, p, 2), SENS_ST1(a, p, 3),                   \
      SENS_ST1(a, p, 4), SENS_ST1(a, p, 5))
-/* The bits of a where m is all ones, else of b, lane by lane (a macro: a
- * function returning a 32-byte vector would change the ABI without AVX). */
-typedef int64_t sens_v4i __attribute__((vector_size(4 * sizeof(int64_t))));
-#define SENS_SELECT(m, a, b) ((ds_v4)(((sens_v4i)(a) & (m)) | ((sens_v4i)(b) & ~(m))))
 
 size_t ds_sens_scratch_len(size_t n_inputs)
 {
@@ -296,15 +292,15 @@ static inline __attribute__((always_inline)) void sens_block_impl(const ds_stats
             memcpy(sh, shift + 4 * h0, sizeof sh);
             const ds_v4 one = {1.0, 1.0, 1.0, 1.0}, zero = {0.0, 0.0, 0.0, 0.0};
             for (size_t j = 0; j < tn; ++j) {
-                sens_v4i nb = {0, 0, 0, 0};
+                ds_v4i nb = {0, 0, 0, 0};
                 for (size_t v = 0; v < SENS_HALF; ++v) {
                     double *yp = ych + j * OP + 4 * (h0 + v);
                     ds_v4 x;
                     memcpy(&x, yp, sizeof x);
-                    const sens_v4i fin = (x - x) == zero;
-                    const ds_v4 y = SENS_SELECT(fin, x - sh[v], zero);
+                    const ds_v4i fin = (x - x) == zero;
+                    const ds_v4 y = DS_SELECT4(fin, x - sh[v], zero);
                     nb |= ~fin;
-                    a_n[v] = a_n[v] + SENS_SELECT(fin, one, zero);
+                    a_n[v] = a_n[v] + DS_SELECT4(fin, one, zero);
                     a_s[v] = a_s[v] + y;
                     a_s2[v] = a_s2[v] + y * y;
                     memcpy(yp, &y, sizeof y);

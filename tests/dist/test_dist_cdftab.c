@@ -295,9 +295,18 @@ int main(void)
         const double w = d.max - d.min;
         for (int j = 0; j < NB; ++j)
             xs[j] = d.min - 0.1 * w + 1.2 * w * unif();
-        const double edge[] = {d.min, d.mode, d.max, nextafter(d.min, DINF), nextafter(d.mode, -DINF),
-                               nextafter(d.mode, DINF), nextafter(d.max, -DINF), -DINF, DINF,
-                               (double)NAN, -0.0, 0.0};
+        const double edge[] = {d.min,
+                               d.mode,
+                               d.max,
+                               nextafter(d.min, DINF),
+                               nextafter(d.mode, -DINF),
+                               nextafter(d.mode, DINF),
+                               nextafter(d.max, -DINF),
+                               -DINF,
+                               DINF,
+                               (double)NAN,
+                               -0.0,
+                               0.0};
         for (size_t j = 0; j < sizeof edge / sizeof *edge; ++j)
             xs[7 * j + 3] = edge[j];
         ds_cdftab_eval(&t, xs, NB, us);
