@@ -48,6 +48,15 @@ ds_status ds_stats_sketch_remove_log(ds_sketch *sk, double log_x);
 /* Whether a block has the shape of the accumulator (stats.c). */
 int ds_stats_block_fits(const ds_stats *s, const ds_block *blk);
 
+/* Defined in stats.c, used by forest.c too: the coalition table's slot
+ * for mask (open addressing; an empty slot if absent) and its growth to
+ * hold need entries; whether the accumulator has the stake output; whether
+ * two accumulators can be merged (same shape, tracking and sampling). */
+ds_coalition *ds_stats_coal_slot(ds_coalition *tab, size_t cap, uint64_t mask);
+ds_status ds_stats_coal_reserve(ds_stats *s, size_t need);
+int ds_stats_has_stake(const ds_stats *s);
+int ds_stats_same_shape(const ds_stats *a, const ds_stats *b);
+
 /* Moments of ncol interleaved columns, value (t, c) at v[t * stride + c],
  * t < n, into mo[0..ncol) (freshly reset: zero counts), each column's sums
  * in row order; one SIMD lane a column on the dispatched path (dsmath.h),
