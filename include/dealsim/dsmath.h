@@ -52,21 +52,30 @@ static inline double ds_math_from_bits(uint64_t u)
 #define DS_ROUND_MAGIC 0x1.8p52 /* x + magic - magic rounds x to an integer */
 
 /* e^r - 1 for |r| <= ln2 / 2 + a little: the Taylor series to r^13, whose
- * remainder is below 4e-18 relative there. */
+ * remainder is below 4e-18 relative there.  The coefficients 1/13! .. 1/2!
+ * in Horner order as an X-macro, so that the array forms in SIMD lanes
+ * (sim/core/dsmath_vec.c) run the same steps: q = 1/13!, then q = q r + c
+ * for each c after it, and e^r - 1 = r + r^2 q. */
+#define DS_MATH_EXPM1_FIRST 0x1.6124613a86d09p-33 /* 1/13! */
+#define DS_MATH_EXPM1_STEPS(X)                                                                 \
+    X(0x1.1eed8eff8d898p-29) /* 1/12! */                                                       \
+    X(0x1.ae64567f544e4p-26) /* 1/11! */                                                       \
+    X(0x1.27e4fb7789f5cp-22) /* 1/10! */                                                       \
+    X(0x1.71de3a556c734p-19) /* 1/9! */                                                        \
+    X(0x1.a01a01a01a01ap-16) /* 1/8! */                                                        \
+    X(0x1.a01a01a01a01ap-13) /* 1/7! */                                                        \
+    X(0x1.6c16c16c16c17p-10) /* 1/6! */                                                        \
+    X(0x1.1111111111111p-7)  /* 1/5! */                                                        \
+    X(0x1.5555555555555p-5)  /* 1/4! */                                                        \
+    X(0x1.5555555555555p-3)  /* 1/3! */                                                        \
+    X(0.5)                   /* 1/2! */
+
 static inline double ds_math_expm1_kernel(double r)
 {
-    double q = 0x1.6124613a86d09p-33;          /* 1/13! */
-    q = q * r + 0x1.1eed8eff8d898p-29;         /* 1/12! */
-    q = q * r + 0x1.ae64567f544e4p-26;         /* 1/11! */
-    q = q * r + 0x1.27e4fb7789f5cp-22;         /* 1/10! */
-    q = q * r + 0x1.71de3a556c734p-19;         /* 1/9! */
-    q = q * r + 0x1.a01a01a01a01ap-16;         /* 1/8! */
-    q = q * r + 0x1.a01a01a01a01ap-13;         /* 1/7! */
-    q = q * r + 0x1.6c16c16c16c17p-10;         /* 1/6! */
-    q = q * r + 0x1.1111111111111p-7;          /* 1/5! */
-    q = q * r + 0x1.5555555555555p-5;          /* 1/4! */
-    q = q * r + 0x1.5555555555555p-3;          /* 1/3! */
-    q = q * r + 0.5;
+    double q = DS_MATH_EXPM1_FIRST;
+#define DS_MATH_STEP(c) q = q * r + (c);
+    DS_MATH_EXPM1_STEPS(DS_MATH_STEP)
+#undef DS_MATH_STEP
     return r + (r * r) * q;
 }
 
@@ -128,22 +137,30 @@ static inline double ds_expm1(double x)
  * ln(1 + f) = 2 atanh s = 2s + 2s^3/3 + ... = f - (hf - s (hf + R)),
  * hf = f^2 / 2, R = sum_{j >= 1} 2 s^(2j) / (2j + 1); |s| <= 0.1716, and
  * eleven terms leave a remainder below 1e-18 relative.  Returned as the
- * part hf - s (hf + R) to subtract from f (the caller adds k ln 2). */
+ * part hf - s (hf + R) to subtract from f (the caller adds k ln 2).  The
+ * coefficients 2/23 .. 2/3 in Horner order in z = s^2 (an X-macro, as for
+ * exp): R = 2/23, then R = R z + c for each c after it, then R = R z. */
+#define DS_MATH_LOG_FIRST 0x1.642c8590b2164p-4 /* 2/23 */
+#define DS_MATH_LOG_STEPS(X)                                                                   \
+    X(0x1.8618618618618p-4) /* 2/21 */                                                         \
+    X(0x1.af286bca1af28p-4) /* 2/19 */                                                         \
+    X(0x1.e1e1e1e1e1e1ep-4) /* 2/17 */                                                         \
+    X(0x1.1111111111111p-3) /* 2/15 */                                                         \
+    X(0x1.3b13b13b13b14p-3) /* 2/13 */                                                         \
+    X(0x1.745d1745d1746p-3) /* 2/11 */                                                         \
+    X(0x1.c71c71c71c71cp-3) /* 2/9 */                                                          \
+    X(0x1.2492492492492p-2) /* 2/7 */                                                          \
+    X(0x1.999999999999ap-2) /* 2/5 */                                                          \
+    X(0x1.5555555555555p-1) /* 2/3 */
+
 static inline double ds_math_log_tail(double f, double *hf_out)
 {
     const double s = f / (2.0 + f);
     const double z = s * s;
-    double R = 0x1.642c8590b2164p-4; /* 2/23 */
-    R = R * z + 0x1.8618618618618p-4; /* 2/21 */
-    R = R * z + 0x1.af286bca1af28p-4; /* 2/19 */
-    R = R * z + 0x1.e1e1e1e1e1e1ep-4; /* 2/17 */
-    R = R * z + 0x1.1111111111111p-3; /* 2/15 */
-    R = R * z + 0x1.3b13b13b13b14p-3; /* 2/13 */
-    R = R * z + 0x1.745d1745d1746p-3; /* 2/11 */
-    R = R * z + 0x1.c71c71c71c71cp-3; /* 2/9 */
-    R = R * z + 0x1.2492492492492p-2; /* 2/7 */
-    R = R * z + 0x1.999999999999ap-2; /* 2/5 */
-    R = R * z + 0x1.5555555555555p-1; /* 2/3 */
+    double R = DS_MATH_LOG_FIRST;
+#define DS_MATH_STEP(c) R = R * z + (c);
+    DS_MATH_LOG_STEPS(DS_MATH_STEP)
+#undef DS_MATH_STEP
     R *= z;
     const double hf = 0.5 * f * f;
     *hf_out = hf;

@@ -1,6 +1,6 @@
 /* tests/core/test_dsmath_vec.c
- * The array forms of dsmath.h (ds_vec_exp, ds_vec_log_abs, ds_vec_erfc)
- * give the scalar functions' bits, element by element.
+ * The array forms of dsmath.h (ds_vec_exp, ds_vec_log, ds_vec_log_abs,
+ * ds_vec_erfc) give the scalar functions' bits, element by element.
  * Licence: see LICENSE at the top of the repository.
  *
  * Run once a SIMD path (DEALSIM_SIMD, see tests/core/CMakeLists.txt): the
@@ -91,7 +91,9 @@ int main(void)
         const char *name;
         void (*vec)(const double *, double *, size_t);
         double (*one)(double);
-    } f[] = {{"exp", ds_vec_exp, ds_exp}, {"log|x|", ds_vec_log_abs, log_abs},
+    } f[] = {{"exp", ds_vec_exp, ds_exp},
+             {"log", ds_vec_log, ds_log},
+             {"log|x|", ds_vec_log_abs, log_abs},
              {"erfc", ds_vec_erfc, ds_erfc}};
     for (size_t k = 0; k < sizeof f / sizeof *f; ++k) {
         size_t at = 0;
