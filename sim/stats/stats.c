@@ -483,13 +483,19 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     const size_t n = blk->n, ni = partial->n_investors, h = partial->horizon;
 
     /* Every accumulator sees its values in trial order. */
-    for (size_t o = 0; o < partial->n_outputs; ++o)
-        ds_block_column(blk->out[o], n, 1, &partial->out[o]);
-    for (size_t i = 0; i < ni; ++i) {
-        ds_block_column(blk->amount + i, n, ni, &partial->inv_amount[i]);
-        ds_block_column(blk->paid + i, n, ni, &partial->inv_paid[i]);
-        if (partial->inv_stake)
-            ds_block_column(blk->stake + i, n, ni, &partial->inv_stake[i]);
+    ds_block_lone_columns((const double *const *)blk->out, partial->n_outputs, n, 1,
+                          partial->out);
+    const double *col[DS_MAX_INVESTORS];
+    for (size_t i = 0; i < ni; ++i)
+        col[i] = blk->amount + i;
+    ds_block_lone_columns(col, ni, n, ni, partial->inv_amount);
+    for (size_t i = 0; i < ni; ++i)
+        col[i] = blk->paid + i;
+    ds_block_lone_columns(col, ni, n, ni, partial->inv_paid);
+    if (partial->inv_stake) {
+        for (size_t i = 0; i < ni; ++i)
+            col[i] = blk->stake + i;
+        ds_block_lone_columns(col, ni, n, ni, partial->inv_stake);
     }
     /* The price months: many columns, so interleaved accumulators in memory
      * do not stall (each is touched once a row). */

@@ -63,9 +63,11 @@ int ds_stats_same_shape(const ds_stats *a, const ds_stats *b);
  * the same bits on every path; `shift` is scratch of ncol (blockcols.c). */
 void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                       double *shift);
-/* The same arithmetic for one column of n values at `stride` into mo (need
- * not be reset), its sums in locals (blockcols.c). */
-void ds_block_column(const double *v, size_t n, size_t stride, ds_moments *mo);
+/* The same arithmetic for ncol lone columns, column c's n values at
+ * col[c][t * stride], into mo[c] (need not be reset): four at a time in
+ * SIMD lanes, the rest one by one; the same bits either way (blockcols.c). */
+void ds_block_lone_columns(const double *const *col, size_t ncol, size_t n, size_t stride,
+                           ds_moments *mo);
 
 /* Conditional summaries (conditional.c, stats.h "Conditional"). */
 /* Outputs whose conditional sums run side by side (ds_stats.cond_buf is
