@@ -289,63 +289,20 @@ DS_SIMD_DISPATCH(block_columns4,
                  (const double *const *col, size_t n, size_t stride, ds_moments *m),
                  (col, n, stride, m))
 
-/* One column of n values at `stride`, with the same arithmetic as
- * block_columns but accumulating in locals (the last columns of a set that
- * is not a multiple of four). */
-static void block_column(const double *v, size_t n, size_t stride, ds_moments *mo)
+void ds_block_lone_columns(const double *const *col, ds_moments *const *mo, size_t ncol,
+                           size_t n, size_t stride)
 {
-    double shift = 0.0;
-    for (size_t t = 0; t < n; ++t)
-        if (isfinite(v[t * stride])) {
-            shift = v[t * stride];
-            break;
-        }
-    uint64_t cnt = 0, nan = 0, pinf = 0, ninf = 0;
-    double sum = 0.0, lo = (double)INFINITY, hi = -(double)INFINITY;
-    for (size_t t = 0; t < n; ++t) {
-        const double x = v[t * stride];
-        if (isfinite(x)) {
-            cnt++;
-            sum += x - shift;
-            lo = x < lo ? x : lo;
-            hi = x > hi ? x : hi;
-        } else if (isnan(x)) {
-            nan++;
-        } else if (x > 0.0) {
-            pinf++;
-        } else {
-            ninf++;
-        }
+    for (size_t c = 0; c < ncol; c += 4) {
+        /* A last group of fewer than four repeats its last column in the
+         * spare lanes (computed, not kept): one pass of four lanes costs
+         * less than the columns one by one. */
+        const double *g[4];
+        ds_moments m[4];
+        const size_t k = ncol - c < 4 ? ncol - c : 4;
+        for (size_t j = 0; j < 4; ++j)
+            g[j] = col[c + (j < k ? j : k - 1)];
+        block_columns4(g, n, stride, m);
+        for (size_t j = 0; j < k; ++j)
+            *mo[c + j] = m[j];
     }
-    mo->n = cnt;
-    mo->nan = nan;
-    mo->posinf = pinf;
-    mo->neginf = ninf;
-    if (cnt == 0) {
-        mo->mean = mo->m2 = mo->min = mo->max = (double)NAN;
-        return;
-    }
-    const double mean_shifted = sum / (double)cnt; /* S/n */
-    double m2 = 0.0;
-    for (size_t t = 0; t < n; ++t) {
-        const double x = v[t * stride];
-        if (isfinite(x)) {
-            const double d = (x - shift) - mean_shifted;
-            m2 += d * d;
-        }
-    }
-    mo->mean = shift + mean_shifted;
-    mo->m2 = m2;
-    mo->min = lo;
-    mo->max = hi;
-}
-
-void ds_block_lone_columns(const double *const *col, size_t ncol, size_t n, size_t stride,
-                           ds_moments *mo)
-{
-    size_t c = 0;
-    for (; c + 4 <= ncol; c += 4)
-        block_columns4(col + c, n, stride, mo + c);
-    for (; c < ncol; ++c)
-        block_column(col[c], n, stride, &mo[c]);
 }

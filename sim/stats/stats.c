@@ -482,21 +482,28 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     partial->blocks = 1;
     const size_t n = blk->n, ni = partial->n_investors, h = partial->horizon;
 
-    /* Every accumulator sees its values in trial order. */
-    ds_block_lone_columns((const double *const *)blk->out, partial->n_outputs, n, 1,
-                          partial->out);
-    const double *col[DS_MAX_INVESTORS];
-    for (size_t i = 0; i < ni; ++i)
-        col[i] = blk->amount + i;
-    ds_block_lone_columns(col, ni, n, ni, partial->inv_amount);
-    for (size_t i = 0; i < ni; ++i)
-        col[i] = blk->paid + i;
-    ds_block_lone_columns(col, ni, n, ni, partial->inv_paid);
-    if (partial->inv_stake) {
-        for (size_t i = 0; i < ni; ++i)
-            col[i] = blk->stake + i;
-        ds_block_lone_columns(col, ni, n, ni, partial->inv_stake);
+    /* Every accumulator sees its values in trial order.  The outputs, then
+     * the investors' amounts, payments and stakes (one stride), four
+     * columns at a time (blockcols.c). */
+    const double *col[3 * DS_MAX_INVESTORS > DS_OUT_COUNT ? 3 * DS_MAX_INVESTORS : DS_OUT_COUNT];
+    ds_moments *mo[sizeof col / sizeof *col];
+    for (size_t o = 0; o < partial->n_outputs; ++o) {
+        col[o] = blk->out[o];
+        mo[o] = &partial->out[o];
     }
+    ds_block_lone_columns(col, mo, partial->n_outputs, n, 1);
+    size_t k = 0;
+    for (size_t i = 0; i < ni; ++i) {
+        col[k] = blk->amount + i;
+        mo[k++] = &partial->inv_amount[i];
+        col[k] = blk->paid + i;
+        mo[k++] = &partial->inv_paid[i];
+        if (partial->inv_stake) {
+            col[k] = blk->stake + i;
+            mo[k++] = &partial->inv_stake[i];
+        }
+    }
+    ds_block_lone_columns(col, mo, k, n, ni);
     /* The price months: many columns, so interleaved accumulators in memory
      * do not stall (each is touched once a row). */
     ds_block_columns(blk->price, n, h, h, partial->price, partial->scratch);

@@ -64,10 +64,10 @@ int ds_stats_same_shape(const ds_stats *a, const ds_stats *b);
 void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
                       double *shift);
 /* The same arithmetic for ncol lone columns, column c's n values at
- * col[c][t * stride], into mo[c] (need not be reset): four at a time in
- * SIMD lanes, the rest one by one; the same bits either way (blockcols.c). */
-void ds_block_lone_columns(const double *const *col, size_t ncol, size_t n, size_t stride,
-                           ds_moments *mo);
+ * col[c][t * stride], into *mo[c] (need not be reset), four at a time in
+ * SIMD lanes (blockcols.c). */
+void ds_block_lone_columns(const double *const *col, ds_moments *const *mo, size_t ncol,
+                           size_t n, size_t stride);
 
 /* Conditional summaries (conditional.c, stats.h "Conditional"). */
 /* Outputs whose conditional sums run side by side (ds_stats.cond_buf is
