@@ -212,8 +212,8 @@ double ds_erf(double x);
 double ds_erfc(double x);
 
 /* Array forms, y[i] = ds_exp(x[i]) and y[i] = ds_log(|x[i]|), in the widest
- * SIMD lanes the CPU has (sim/core/dsmath_vec.c): the same bits whichever.
- * The environment variable DEALSIM_SIMD=scalar|sse2|avx2|avx512|auto forces
+ * SIMD lanes the CPU has (sim/core/dsmath_vec.c): the same bits whichever;
+ * y may be x.  The environment variable DEALSIM_SIMD=scalar|sse2|avx2|avx512|auto forces
  * a path (one the CPU lacks falls back to the best it has); read once. */
 enum { DS_SIMD_SCALAR = 0, DS_SIMD_SSE2 = 1, DS_SIMD_AVX2 = 2, DS_SIMD_AVX512 = 3 };
 int ds_simd_level(void);

@@ -324,6 +324,13 @@ void ds_dist_sample_n(const ds_dist *d, ds_rng *r, double *v, size_t n)
         for (size_t t = 0; t < n; ++t)
             v[t] = triangular_quantile(d, v[t]);
         break;
+    case DS_DIST_LOGNORMAL: /* the exponentials in SIMD lanes: ds_exp's bits */
+        for (size_t t = 0; t < n; ++t)
+            v[t] = d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, &g);
+        ds_vec_exp(v, v, n);
+        for (size_t t = 0; t < n; ++t)
+            v[t] = clamp(v[t], d->min, d->max);
+        break;
     default:
         for (size_t t = 0; t < n; ++t)
             v[t] = ds_dist_sample(d, &g);

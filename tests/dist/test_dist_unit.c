@@ -660,6 +660,76 @@ static void test_edges(void)
     CHECK(ok);
 }
 
+/* ds_dist_sample_n (the batch form the kernel uses for an input's block)
+ * gives n calls of ds_dist_sample's bits and leaves the stream where they
+ * would, for every kind: the batch paths (uniform, triangular, the
+ * lognormal's exponentials in SIMD lanes) and the rest.  Lengths around
+ * the SIMD widths, truncations that clamp, a normal tail that rejects. */
+static void check_batch(ds_dist d, int line)
+{
+    prep(&d);
+    static const size_t lens[] = {1, 3, 15, 16, 17, 64, 1000};
+    for (size_t k = 0; k < sizeof lens / sizeof *lens; ++k) {
+        const size_t n = lens[k];
+        double a[1000], b[1000];
+        ds_rng r1, r2;
+        ds_rng_stream(&r1, 20260128u + k, "batch", 3);
+        r2 = r1;
+        ds_dist_sample_n(&d, &r1, a, n);
+        for (size_t t = 0; t < n; ++t)
+            b[t] = ds_dist_sample(&d, &r2);
+        if (memcmp(a, b, n * sizeof *a) != 0 || ds_rng_next_u64(&r1) != ds_rng_next_u64(&r2)) {
+            fprintf(stderr, "%s:%d: ds_dist_sample_n differs from ds_dist_sample (n = %zu)\n",
+                    __FILE__, line, n);
+            ++failures;
+        }
+    }
+    ds_dist_clear(&d);
+}
+#define CHECK_BATCH(d) check_batch((d), __LINE__)
+
+static void test_batch_sampling(void)
+{
+    ds_dist d = mk(DS_DIST_FIXED);
+    d.value = 3;
+    CHECK_BATCH(d);
+    d = mk(DS_DIST_UNIFORM);
+    d.min = -1, d.max = 2;
+    CHECK_BATCH(d);
+    d = mk(DS_DIST_TRIANGULAR);
+    d.min = 0, d.mode = 0.5, d.max = 2;
+    CHECK_BATCH(d);
+    d = mk(DS_DIST_PERT);
+    d.min = 1, d.mode = 3, d.max = 4;
+    CHECK_BATCH(d);
+    d = mk(DS_DIST_BETA);
+    d.alpha = 4, d.beta = 1.5, d.min = 10, d.max = 30;
+    CHECK_BATCH(d);
+    CHECK_BATCH(mk_normal(1, 2, DNAN, DNAN));
+    CHECK_BATCH(mk_normal(0, 1, 3, DNAN)); /* the tail beyond 3 sd */
+    d = mk(DS_DIST_LOGNORMAL);
+    d.median = 18, d.sigma = 0.5, d.min = 8, d.max = 60;
+    CHECK_BATCH(d);
+    d = mk(DS_DIST_LOGNORMAL);
+    d.median = 2, d.sigma = 3; /* untruncated, wide: exponents far from 0 */
+    CHECK_BATCH(d);
+    d = mk(DS_DIST_LOGNORMAL);
+    d.median = 1, d.sigma = 1, d.min = 0.9, d.max = 1.1; /* mostly clamped bounds */
+    CHECK_BATCH(d);
+    d = mk(DS_DIST_BERNOULLI);
+    d.p = 0.3;
+    CHECK_BATCH(d);
+    {
+        const double v[] = {5, -1, 7, 2}, w[] = {1, 0, 0, 2};
+        CHECK_BATCH(mk_discrete(v, w, 4));
+    }
+    {
+        ds_dist c[2] = {mk_normal(-0.35, 0.1, DNAN, DNAN), mk_normal(0.3, 0.1, DNAN, DNAN)};
+        const double w[] = {0.5, 0.5};
+        CHECK_BATCH(mk_mixture(c, w, 2));
+    }
+}
+
 int main(void)
 {
     test_validation();
@@ -669,6 +739,7 @@ int main(void)
     test_roundtrips();
     test_known_values();
     test_edges();
+    test_batch_sampling();
     if (failures) {
         fprintf(stderr, "test_dist_unit: %d failure(s)\n", failures);
         return 1;
