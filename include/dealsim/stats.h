@@ -335,8 +335,6 @@ typedef struct {
     ds_sketch *sk_paid;     /* [n_investors] */
     ds_sketch *sk_price;    /* [horizon] */
 
-    double *scratch;        /* [max(horizon, n_investors) + 1], private to stats.c */
-
     /* Sensitivity (sensitivity.c, "Sensitivity" below): sens_k uncertain
      * inputs (scenario indices sens_inputs), 0 without a model.  sens_view
      * is a block partial's records or, after finalize, the fold's;

@@ -132,9 +132,7 @@ static void cond_columns(const double *const *col, size_t vs, size_t k, const ui
             buf[j * CW + c] = 0.0;
     }
     ds_moments tmp[CW];
-    double shift[CW];
-    memset(tmp, 0, sizeof tmp);
-    ds_block_columns(buf, m, CW, CW, tmp, shift); /* blockcols.c: the SIMD path */
+    ds_block_columns(buf, m, CW, CW, tmp); /* blockcols.c: one set of 8 */
     for (size_t c = 0; c < k; ++c)
         *mo[c] = tmp[c];
 }

@@ -283,9 +283,8 @@ ds_stats *ds_stats_alloc_shape(size_t n_outputs, size_t n_investors, size_t hori
     s->sk_amount = calloc(n_investors + 1, sizeof *s->sk_amount);
     s->sk_paid = calloc(n_investors + 1, sizeof *s->sk_paid);
     s->sk_price = calloc(horizon + 1, sizeof *s->sk_price);
-    s->scratch = calloc((horizon > n_investors ? horizon : n_investors) + 1, sizeof *s->scratch);
     int ok = s->inv_amount && s->inv_paid && s->price && s->inv_joined && s->sk_amount &&
-             s->sk_paid && s->sk_price && s->scratch;
+             s->sk_paid && s->sk_price;
     if (ok && ds_stats_has_stake(s)) {
         s->inv_stake = calloc(n_investors + 1, sizeof *s->inv_stake);
         ok = s->inv_stake != NULL;
@@ -427,7 +426,6 @@ void ds_stats_free(ds_stats *s)
     free(s->inv_amount);
     free(s->inv_paid);
     free(s->inv_stake);
-    free(s->scratch);
     free(s->price);
     free(s->coalitions);
     free(s->tracked);
@@ -506,7 +504,7 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
     ds_block_lone_columns(col, mo, k, n, ni);
     /* The price months: many columns, so interleaved accumulators in memory
      * do not stall (each is touched once a row). */
-    ds_block_columns(blk->price, n, h, h, partial->price, partial->scratch);
+    ds_block_columns(blk->price, n, h, h, partial->price);
     partial->sens_valid = 0;
     if (partial->sens_model && partial->sens_k > 0) {
         ds_sens_block(partial, blk, partial->sens_view, partial->sens_scratch);

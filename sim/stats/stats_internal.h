@@ -58,11 +58,10 @@ int ds_stats_has_stake(const ds_stats *s);
 int ds_stats_same_shape(const ds_stats *a, const ds_stats *b);
 
 /* Moments of ncol interleaved columns, value (t, c) at v[t * stride + c],
- * t < n, into mo[0..ncol) (freshly reset: zero counts), each column's sums
- * in row order; one SIMD lane a column on the dispatched path (dsmath.h),
- * the same bits on every path; `shift` is scratch of ncol (blockcols.c). */
-void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo,
-                      double *shift);
+ * t < n, into mo[0..ncol) (need not be reset), each column's sums in row
+ * order; one SIMD lane a column on the dispatched path (dsmath.h), the
+ * same bits on every path (blockcols.c). */
+void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo);
 /* The same arithmetic for ncol lone columns, column c's n values at
  * col[c][t * stride], into *mo[c] (need not be reset), four at a time in
  * SIMD lanes (blockcols.c). */

@@ -688,6 +688,33 @@ static void test_lone_column_edges(size_t n_outputs)
     }
 }
 
+/* The price months' moments for horizons that fill sets of eight columns
+ * side by side and leave remainders (blockcols.c): every month against
+ * column() bit for bit, with tb_fill's NaN and infinities in months 1 and
+ * 2, signed zeros and overflowing values in month 9, the rest finite. */
+static void test_price_sets(void)
+{
+    static const size_t hs[] = {8, 12, 19, 60};
+    for (size_t k = 0; k < sizeof hs / sizeof *hs; ++k) {
+        const size_t h = hs[k];
+        ds_block blk;
+        tb_fill(&blk, DS_OUT_COUNT, NI, h, 1);
+        const size_t n = blk.n;
+        if (h > 9)
+            for (size_t t = 0; t < n; ++t)
+                blk.price[t * h + 9] = t % 5 == 0 ? -0.0 : t % 5 == 1 ? DBL_MAX : t % 5 == 2 ? 0.0 : 1.5;
+        ds_stats *p = ds_stats_alloc_shape(DS_OUT_COUNT, NI, h);
+        CHECK(p);
+        CHECK(ds_stats_block_moments(p, &blk) == DS_OK);
+        for (size_t m = 0; m < h; ++m) {
+            const ds_moments ref = column(blk.price, n, h, m);
+            CHECK(same_moments(&p->price[m], &ref));
+        }
+        ds_stats_free(p);
+        ds_block_clear(&blk);
+    }
+}
+
 int main(void)
 {
     const size_t shapes[2] = {DS_OUT_POST_MONEY, DS_OUT_COUNT};
@@ -699,6 +726,7 @@ int main(void)
         test_sketch_adds_exact(shapes[s]);
     }
     test_shapes();
+    test_price_sets();
     test_many_coalitions();
     printf("test_stats_block: ok\n");
     return 0;
