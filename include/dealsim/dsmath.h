@@ -213,8 +213,9 @@ double ds_erfc(double x);
 
 /* Array forms, y[i] = ds_exp(x[i]) and y[i] = ds_log(|x[i]|), in the widest
  * SIMD lanes the CPU has (sim/core/dsmath_vec.c): the same bits whichever;
- * y may be x.  The environment variable DEALSIM_SIMD=scalar|sse2|avx2|avx512|auto forces
- * a path (one the CPU lacks falls back to the best it has); read once. */
+ * y may be x.  The environment variable
+ * DEALSIM_SIMD=scalar|sse2|avx2|avx512|auto forces a path (one the CPU
+ * lacks falls back to the best it has); read once. */
 enum { DS_SIMD_SCALAR = 0, DS_SIMD_SSE2 = 1, DS_SIMD_AVX2 = 2, DS_SIMD_AVX512 = 3 };
 int ds_simd_level(void);
 const char *ds_simd_name(int level);
@@ -224,10 +225,13 @@ const char *ds_simd_name(int level);
  * AVX2, the x86-64 baseline (SSE2) or without the vectoriser (scalar), as
  * ds_simd_level() picks.  Each copy does the same IEEE operations in the
  * same order in every lane (no FMA: -ffp-contract=off), so all give the
- * same bits; tests/engine/test_simd_paths.py compares them. */
-#define DS_SIMD_DISPATCH(name, params, args)                                                   \
+ * same bits; tests/engine/test_simd_paths.py compares them.
+ * DS_SIMD_DISPATCH_AVX2 is the same with the AVX2 copy running AVX2_IMPL
+ * ARGS instead: a form of the same operations written for AVX2's lanes. */
+#define DS_SIMD_DISPATCH(name, params, args) DS_SIMD_DISPATCH_AVX2(name, params, args, name##_impl)
+#define DS_SIMD_DISPATCH_AVX2(name, params, args, avx2_impl)                                   \
     __attribute__((target("avx512f"))) static void name##_avx512 params { name##_impl args; }  \
-    __attribute__((target("avx2"))) static void name##_avx2 params { name##_impl args; }       \
+    __attribute__((target("avx2"))) static void name##_avx2 params { avx2_impl args; }         \
     __attribute__((optimize("no-tree-vectorize"))) static void name##_scalar params          \
     {                                                                                          \
         name##_impl args;                                                                      \

@@ -127,7 +127,8 @@ static inline __attribute__((always_inline)) void log_tile(const double *in, dou
     VEC_EACH(memcpy(out + 4 * k, &R[k], sizeof R[k]));
 }
 
-__attribute__((target("avx2"))) static void exp_avx2_tiles(const double *x, double *y, size_t n)
+/* The AVX2 copies' loops: whole tiles, then the remainder one by one. */
+static inline __attribute__((always_inline)) void exp_tiles(const double *x, double *y, size_t n)
 {
     size_t i = 0;
     for (; i + 4 * VEC_K <= n; i += 4 * VEC_K)
@@ -136,14 +137,26 @@ __attribute__((target("avx2"))) static void exp_avx2_tiles(const double *x, doub
         y[i] = ds_exp(x[i]);
 }
 
-__attribute__((target("avx2"))) static void log_avx2_tiles(const double *x, double *y, size_t n,
-                                                           int absolute)
+static inline __attribute__((always_inline)) void log_tiles(const double *x, double *y, size_t n,
+                                                            int absolute)
 {
     size_t i = 0;
     for (; i + 4 * VEC_K <= n; i += 4 * VEC_K)
         log_tile(x + i, y + i, absolute);
     for (; i < n; ++i)
         y[i] = ds_log(absolute && x[i] < 0.0 ? -x[i] : x[i]);
+}
+
+static inline __attribute__((always_inline)) void log_abs_tiles(const double *x, double *y,
+                                                                size_t n)
+{
+    log_tiles(x, y, n, 1);
+}
+
+static inline __attribute__((always_inline)) void log_plain_tiles(const double *x, double *y,
+                                                                  size_t n)
+{
+    log_tiles(x, y, n, 0);
 }
 
 static const char *const level_names[] = {"scalar", "sse2", "avx2", "avx512"};
@@ -184,30 +197,14 @@ const char *ds_simd_name(int level)
     return level >= 0 && level < 4 ? level_names[level] : "?";
 }
 
-DS_SIMD_DISPATCH(vec_exp, (const double *x, double *y, size_t n), (x, y, n))
-DS_SIMD_DISPATCH(vec_log_abs, (const double *x, double *y, size_t n), (x, y, n))
-DS_SIMD_DISPATCH(vec_log, (const double *x, double *y, size_t n), (x, y, n))
+DS_SIMD_DISPATCH_AVX2(vec_exp, (const double *x, double *y, size_t n), (x, y, n), exp_tiles)
+DS_SIMD_DISPATCH_AVX2(vec_log_abs, (const double *x, double *y, size_t n), (x, y, n),
+                      log_abs_tiles)
+DS_SIMD_DISPATCH_AVX2(vec_log, (const double *x, double *y, size_t n), (x, y, n),
+                      log_plain_tiles)
 
-void ds_vec_exp(const double *x, double *y, size_t n)
-{
-    if (ds_simd_level() == DS_SIMD_AVX2)
-        exp_avx2_tiles(x, y, n);
-    else
-        vec_exp(x, y, n);
-}
+void ds_vec_exp(const double *x, double *y, size_t n) { vec_exp(x, y, n); }
 
-void ds_vec_log_abs(const double *x, double *y, size_t n)
-{
-    if (ds_simd_level() == DS_SIMD_AVX2)
-        log_avx2_tiles(x, y, n, 1);
-    else
-        vec_log_abs(x, y, n);
-}
+void ds_vec_log_abs(const double *x, double *y, size_t n) { vec_log_abs(x, y, n); }
 
-void ds_vec_log(const double *x, double *y, size_t n)
-{
-    if (ds_simd_level() == DS_SIMD_AVX2)
-        log_avx2_tiles(x, y, n, 0);
-    else
-        vec_log(x, y, n);
-}
+void ds_vec_log(const double *x, double *y, size_t n) { vec_log(x, y, n); }
