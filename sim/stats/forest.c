@@ -66,34 +66,40 @@ static int node_overlap(const ds_stats_node *a, const ds_stats_node *b)
            ds_stats_node_first(b) <= ds_stats_node_last(a);
 }
 
-ds_status ds_stats_reserve_nodes(ds_stats *s, size_t need)
+/* Room for `need` elements of `size` bytes in *arr (capacity *cap,
+ * doubling from `first`); on failure nothing changes. */
+static ds_status reserve_array(void **arr, size_t *cap, size_t need, size_t size, size_t first)
 {
-    if (need <= s->cap_nodes)
+    if (need <= *cap)
         return DS_OK;
-    size_t cap = s->cap_nodes ? s->cap_nodes : 16;
-    while (cap < need)
-        cap *= 2;
-    ds_stats_node *v = realloc(s->nodes, cap * sizeof *v);
+    size_t c = *cap ? *cap : first;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / size)
+            return DS_ERR_NOMEM;
+        c *= 2;
+    }
+    void *v = realloc(*arr, c * size);
     if (!v)
         return DS_ERR_NOMEM;
-    s->nodes = v;
-    s->cap_nodes = cap;
+    *arr = v;
+    *cap = c;
     return DS_OK;
+}
+
+ds_status ds_stats_reserve_nodes(ds_stats *s, size_t need)
+{
+    void *p = s->nodes;
+    const ds_status st = reserve_array(&p, &s->cap_nodes, need, sizeof *s->nodes, 16);
+    s->nodes = p;
+    return st;
 }
 
 ds_status ds_stats_reserve_cps(ds_stats *s, size_t need)
 {
-    if (need <= s->cap_node_cps)
-        return DS_OK;
-    size_t cap = s->cap_node_cps ? s->cap_node_cps : 8;
-    while (cap < need)
-        cap *= 2;
-    ds_checkpoint *v = realloc(s->node_cps, cap * sizeof *v);
-    if (!v)
-        return DS_ERR_NOMEM;
-    s->node_cps = v;
-    s->cap_node_cps = cap;
-    return DS_OK;
+    void *p = s->node_cps;
+    const ds_status st = reserve_array(&p, &s->cap_node_cps, need, sizeof *s->node_cps, 8);
+    s->node_cps = p;
+    return st;
 }
 
 /* The accumulators of a view in node order (outputs, amount, paid, stake,
