@@ -206,12 +206,11 @@ columns4_impl(const double *const *col, size_t n, size_t stride, ds_moments *m)
 DS_SIMD_DISPATCH(columns4, (const double *const *col, size_t n, size_t stride, ds_moments *m),
                  (col, n, stride, m))
 
-/* ncol columns (pointers col[c], moments *mo[c]), four at a time; a last
- * group of fewer than four repeats its last column in the spare lanes
- * (computed, not kept): one pass of four lanes costs less than the columns
- * one by one. */
-static void columns_by4(const double *const *col, ds_moments *const *mo, size_t ncol, size_t n,
-                        size_t stride)
+/* A last group of fewer than four repeats its last column in the spare
+ * lanes (computed, not kept): one pass of four lanes costs less than the
+ * columns one by one. */
+void ds_block_lone_columns(const double *const *col, ds_moments *const *mo, size_t ncol,
+                           size_t n, size_t stride)
 {
     for (size_t c = 0; c < ncol; c += 4) {
         const double *g[4];
@@ -225,6 +224,7 @@ static void columns_by4(const double *const *col, ds_moments *const *mo, size_t 
     }
 }
 
+/* Sets of eight side by side, the last columns as lone ones. */
 void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_moments *mo)
 {
     size_t c = 0;
@@ -236,11 +236,5 @@ void ds_block_columns(const double *v, size_t n, size_t ncol, size_t stride, ds_
         col[j - c] = v + j;
         m[j - c] = &mo[j];
     }
-    columns_by4(col, m, ncol - c, n, stride);
-}
-
-void ds_block_lone_columns(const double *const *col, ds_moments *const *mo, size_t ncol,
-                           size_t n, size_t stride)
-{
-    columns_by4(col, mo, ncol, n, stride);
+    ds_block_lone_columns(col, m, ncol - c, n, stride);
 }

@@ -502,8 +502,7 @@ ds_status ds_stats_block_moments(ds_stats *partial, const ds_block *blk)
         }
     }
     ds_block_lone_columns(col, mo, k, n, ni);
-    /* The price months: many columns, so interleaved accumulators in memory
-     * do not stall (each is touched once a row). */
+    /* The price months: interleaved columns, in sets of eight. */
     ds_block_columns(blk->price, n, h, h, partial->price);
     partial->sens_valid = 0;
     if (partial->sens_model && partial->sens_k > 0) {
