@@ -14,10 +14,9 @@
  *
  * Order of work in a block: (1) every input for all trials of the block, one
  * stream at a time (cache friendly, and it makes the per-input independence
- * evident); (2) the Gaussian copula Z = L eps, input = F^-1(Phi(Z)); (3) per
- * trial: the price path (computed for DS_MODEL_LANES trials at a time, side
- * by side, each with a lone trial's bits), then joins, amounts, cap,
- * tranches, outcomes.
+ * evident); (2) the Gaussian copula Z = L eps, input = F^-1(Phi(Z)); (3) for
+ * DS_MODEL_LANES trials at a time, side by side, each with a lone trial's
+ * bits: the price paths, then joins, amounts, cap, tranches, outcomes.
  */
 #include "dealsim/model.h"
 
@@ -437,9 +436,11 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
     }
     for (size_t k = 0; k < L; ++k)
         x.lp0[k] = x.mu[k] = x.sdt[k] = x.decay[k] = 0.0;
+    for (size_t k = 0; k < g; ++k)
+        x.lp0[k] = input_at(blk, m->p0, t0 + k);
+    ds_vec_log(x.lp0, x.lp0, g); /* ds_log's bits, in lanes */
     for (size_t k = 0; k < g; ++k) {
         const size_t t = t0 + k;
-        x.lp0[k] = ds_log(input_at(blk, m->p0, t));
         x.mu[k] = input_at(blk, m->drift, t);
         x.sdt[k] = input_at(blk, m->vol, t) * sqrt(DT);
         x.decay[k] = 1.0 - input_at(blk, m->kappa, t) * DT;
@@ -469,20 +470,173 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
     return x.S;
 }
 
-/* Month of a tranche: the sample floored and clamped to [0, H]. */
-static size_t tranche_month(double v, size_t H)
+/* Steps (3.1)-(3.7) for the trials t0 .. t0 + g - 1 of a lane group
+ * (g <= L), four at a time in the lanes of a v4: every trial's operations
+ * are those of MODEL.md 3 for it alone, in the same order (the sums over
+ * investors and tranches in file order), and a branch becomes a select
+ * between the value updated and the value kept, which is the same bits.
+ * So no join or tranche condition is a branch (they are random: the
+ * branches mispredicted), and the divisions run four at a time.  The
+ * inputs of lanes past g are read as 0 (nothing is read past the block's
+ * n trials); what they compute goes to rows of trials >= n, which nothing
+ * reads (there is room: B is a multiple of L). */
+
+/* v = the column's four values at t, the lanes at or past `valid` 0. */
+#define V4_INPUT(v, col, t, valid)                                                                 \
+    do {                                                                                           \
+        if ((valid) >= 4) {                                                                        \
+            V4_LOAD(v, (col) + (t));                                                               \
+        } else {                                                                                   \
+            (v) = (v4){0};                                                                         \
+            for (size_t q_ = 0; q_ < (valid); ++q_)                                                \
+                (v)[q_] = (col)[(t) + q_];                                                         \
+        }                                                                                          \
+    } while (0)
+#define V4_COLUMN(v, blk, k, t, valid) V4_INPUT(v, (blk)->ws_inputs + (size_t)(k) * DS_BLOCK_SIZE, t, valid)
+/* row[(t + q) * ni + i] = v[q] for the four lanes (the trial-major
+ * per-investor arrays). */
+#define V4_SCATTER(row, ni, i, t, v)                                                               \
+    do {                                                                                           \
+        for (size_t q_ = 0; q_ < 4; ++q_)                                                          \
+            (row)[((t) + q_) * (ni) + (i)] = (v)[q_];                                              \
+    } while (0)
+
+static inline __attribute__((always_inline)) void deal_impl(const ds_model *m, ds_block *blk,
+                                                            size_t t0, size_t g, const double *S)
 {
-    if (!(v > 0.0)) /* also NaN */
-        return 0;
-    if (v >= (double)H)
-        return H;
-    return (size_t)floor(v);
+    const ds_scenario *sc = m->sc;
+    const size_t ni = m->n_inv, H = m->horizon;
+    const v4 zero = {0}, one = zero + 1.0, nan = zero + (double)NAN;
+    for (size_t h = 0; 4 * h < g; ++h) {
+        const size_t t = t0 + 4 * h, valid = g - 4 * h; /* lanes t .. t + 3 */
+
+        /* 3.1 joins, amounts, cap */
+        v4 a[DS_MAX_INVESTORS];
+        v4 raw_total = zero, n_joined = zero;
+        ds_v4i mask = {0};
+        for (size_t i = 0; i < ni; ++i) {
+            const model_investor *mi = &m->inv[i];
+            v4 u, ask;
+            V4_COLUMN(u, blk, mi->join, t, valid);
+            V4_COLUMN(ask, blk, mi->amount, t, valid);
+            const ds_v4i j = u < mi->p;
+            for (size_t q = 0; q < 4; ++q)
+                blk->joined[(t + q) * ni + i] = (uint8_t)(j[q] & 1);
+            a[i] = DS_SELECT4(j, ask, zero);
+            raw_total = raw_total + a[i];
+            mask |= j & (int64_t)(UINT64_C(1) << i);
+            n_joined = n_joined + DS_SELECT4(j, one, zero);
+        }
+        v4 total = raw_total;
+        ds_v4i over = {0};
+        if (sc->has_cap) {
+            over = raw_total > sc->cap;
+            for (size_t i = 0; i < ni; ++i)
+                a[i] = DS_SELECT4(over, a[i] * sc->cap / raw_total, a[i]);
+            total = DS_SELECT4(over, zero + sc->cap, raw_total);
+        }
+        const ds_v4i positive = total > 0.0;
+
+        /* 3.2 tranches, 3.4 circular financing, 3.7 compute bought */
+        v4 paid = zero, unpaid = zero, round_trip = zero, spent = zero, gpu = zero;
+        v4 hhi = zero, top = zero;
+        for (size_t i = 0; i < ni; ++i) {
+            const model_investor *mi = &m->inv[i];
+            v4 pi = zero;
+            for (size_t k = 0; k < mi->n_tranches; ++k) {
+                const model_tranche *tr = &mi->tranches[k];
+                const v4 amt = a[i] * tr->share;
+                v4 u, month;
+                V4_COLUMN(u, blk, tr->cond, t, valid);
+                V4_COLUMN(month, blk, tr->month, t, valid);
+                const ds_v4i pays = u < tr->probability;
+                pi = DS_SELECT4(pays, pi + amt, pi);
+                unpaid = DS_SELECT4(pays, unpaid, unpaid + amt);
+                /* The month: the sample floored and clamped to [0, H]
+                 * (NaN to 0); a truncation is the floor of a positive
+                 * value below H. */
+                const v4 hd = zero + (double)H;
+                const v4 mc = DS_SELECT4(month > 0.0, DS_SELECT4(month >= hd, hd, month), zero);
+                v4 suffix, ws;
+                for (size_t q = 0; q < 4; ++q) {
+                    const size_t s = (size_t)(int32_t)mc[q];
+                    suffix[q] = S[s * L + 4 * h + q];
+                    ws[q] = m->wsuffix[s]; /* W_H = 0: s = H spends nothing */
+                }
+                const ds_v4i spends = pays & (ws > 0.0);
+                spent = DS_SELECT4(spends, spent + amt, spent);
+                gpu = DS_SELECT4(spends, gpu + amt * (suffix / ws), gpu);
+            }
+            V4_SCATTER(blk->paid, ni, i, t, pi);
+            paid = paid + pi;
+            v4 rt;
+            V4_COLUMN(rt, blk, mi->round_trip, t, valid);
+            round_trip = round_trip + pi * rt;
+            const v4 sh = a[i] / total;
+            hhi = DS_SELECT4(positive, hhi + sh * sh, hhi);
+            top = DS_SELECT4(positive & (sh > top), sh, top);
+            V4_SCATTER(blk->amount, ni, i, t, a[i]);
+        }
+        v4 share;
+        V4_COLUMN(share, blk, m->share, t, valid);
+        const v4 compute_spend = share * spent;
+        const v4 gpu_hours = share * gpu;
+
+        double **o = blk->out;
+        const ds_v4i closed = sc->has_minimum_close ? total >= sc->minimum_close : positive;
+        const v4 target = zero + sc->target;
+        v4 mask_d, final_price;
+        for (size_t q = 0; q < 4; ++q) {
+            blk->joined_mask[t + q] = (uint64_t)mask[q];
+            mask_d[q] = (double)(uint64_t)mask[q];
+            final_price[q] = blk->price[(t + q) * H + H - 1];
+        }
+        const v4 outs[] = {
+            [DS_OUT_TOTAL] = total,
+            [DS_OUT_RAW_TOTAL] = raw_total,
+            [DS_OUT_PAID] = paid,
+            [DS_OUT_UNPAID] = unpaid,
+            [DS_OUT_INVESTORS_JOINED] = n_joined,
+            [DS_OUT_JOINED_MASK] = mask_d,
+            [DS_OUT_CLOSED] = DS_SELECT4(closed, one, zero),
+            [DS_OUT_TARGET_MET] = DS_SELECT4(total >= target, one, zero),
+            [DS_OUT_OVERSUBSCRIBED] = DS_SELECT4(over, one, zero),
+            [DS_OUT_SHORTFALL] = DS_SELECT4(total < target, target - total, zero),
+            [DS_OUT_HHI] = DS_SELECT4(positive, hhi, nan),
+            [DS_OUT_TOP_SHARE] = DS_SELECT4(positive, top, nan),
+            [DS_OUT_ROUND_TRIP] = round_trip,
+            [DS_OUT_NET_NEW] = paid - round_trip,
+            [DS_OUT_ROUND_TRIP_SHARE] = DS_SELECT4(paid > 0.0, round_trip / paid, nan),
+            [DS_OUT_COMPUTE_SPEND] = compute_spend,
+            [DS_OUT_GPU_HOURS] = gpu_hours,
+            [DS_OUT_AVG_PRICE] = DS_SELECT4(gpu_hours > 0.0, compute_spend / gpu_hours, nan),
+            [DS_OUT_FINAL_PRICE] = final_price,
+        };
+        for (size_t k = 0; k < sizeof outs / sizeof outs[0]; ++k)
+            V4_STORE(o[k] + t, outs[k]);
+
+        /* 3.5 valuation */
+        if (m->pre_money >= 0) {
+            v4 pre;
+            V4_COLUMN(pre, blk, m->pre_money, t, valid);
+            const v4 post = pre + total;
+            V4_STORE(o[DS_OUT_POST_MONEY] + t, post);
+            const v4 stake_total = total / post;
+            V4_STORE(o[DS_OUT_STAKE_TOTAL] + t, stake_total);
+            for (size_t i = 0; i < ni; ++i) {
+                const v4 stake = a[i] / post;
+                V4_SCATTER(blk->stake, ni, i, t, stake);
+            }
+        }
+    }
 }
+
+DS_SIMD_DISPATCH(deal, (const ds_model *m, ds_block *blk, size_t t0, size_t g, const double *S),
+                 (m, blk, t0, g, S))
 
 void ds_model_run_block(const ds_model *m, uint64_t block, size_t n, ds_block *blk)
 {
     const ds_scenario *sc = m->sc;
-    const size_t ni = m->n_inv, H = m->horizon;
     blk->block = block;
     blk->first = block * DS_BLOCK_SIZE;
     blk->n = n;
@@ -498,102 +652,10 @@ void ds_model_run_block(const ds_model *m, uint64_t block, size_t n, ds_block *b
      * the streams stay aligned). */
     const int draw_shocks = !(sc->inputs[m->vol].fixed && m->fixed[m->vol] == 0.0);
 
-    const double *S = NULL; /* the lanes' suffix sums, [s * L + lane] */
-    for (size_t t = 0; t < n; ++t) {
-        const size_t lane = t % L;
-        if (lane == 0)
-            S = price_paths(m, t, n - t < L ? n - t : L, &rpath, &rjump, draw_shocks, blk);
-        double *amount = blk->amount + t * ni;
-        double *paid_i = blk->paid + t * ni;
-        uint8_t *joined = blk->joined + t * ni;
-
-        /* 3.1 joins, amounts, cap */
-        double raw_total = 0.0;
-        uint64_t mask = 0;
-        unsigned n_joined = 0;
-        for (size_t i = 0; i < ni; ++i) {
-            const model_investor *mi = &m->inv[i];
-            const int j = input_at(blk, mi->join, t) < mi->p;
-            joined[i] = (uint8_t)j;
-            amount[i] = j ? input_at(blk, mi->amount, t) : 0.0;
-            raw_total += amount[i];
-            if (j) {
-                mask |= UINT64_C(1) << i;
-                ++n_joined;
-            }
-        }
-        double total = raw_total;
-        const int over = sc->has_cap && raw_total > sc->cap;
-        if (over) {
-            for (size_t i = 0; i < ni; ++i)
-                amount[i] = amount[i] * sc->cap / raw_total;
-            total = sc->cap;
-        }
-
-        /* 3.2 tranches, 3.4 circular financing, 3.7 compute bought */
-        double paid = 0.0, unpaid = 0.0, round_trip = 0.0, spent = 0.0, gpu = 0.0;
-        double hhi = 0.0, top = 0.0;
-        for (size_t i = 0; i < ni; ++i) {
-            const model_investor *mi = &m->inv[i];
-            double pi = 0.0;
-            for (size_t k = 0; k < mi->n_tranches; ++k) {
-                const model_tranche *tr = &mi->tranches[k];
-                const double amt = amount[i] * tr->share;
-                if (input_at(blk, tr->cond, t) < tr->probability) {
-                    pi += amt;
-                    const size_t s = tranche_month(input_at(blk, tr->month, t), H);
-                    if (s < H && m->wsuffix[s] > 0.0) {
-                        spent += amt;
-                        gpu += amt * (S[s * L + lane] / m->wsuffix[s]);
-                    }
-                } else {
-                    unpaid += amt;
-                }
-            }
-            paid_i[i] = pi;
-            paid += pi;
-            round_trip += pi * input_at(blk, mi->round_trip, t);
-            if (total > 0.0) {
-                const double sh = amount[i] / total;
-                hhi += sh * sh;
-                if (sh > top)
-                    top = sh;
-            }
-        }
-        const double share = input_at(blk, m->share, t);
-        const double compute_spend = share * spent;
-        const double gpu_hours = share * gpu;
-
-        double **o = blk->out;
-        o[DS_OUT_TOTAL][t] = total;
-        o[DS_OUT_RAW_TOTAL][t] = raw_total;
-        o[DS_OUT_PAID][t] = paid;
-        o[DS_OUT_UNPAID][t] = unpaid;
-        o[DS_OUT_INVESTORS_JOINED][t] = (double)n_joined;
-        o[DS_OUT_JOINED_MASK][t] = (double)mask;
-        blk->joined_mask[t] = mask;
-        o[DS_OUT_CLOSED][t] =
-            (sc->has_minimum_close ? total >= sc->minimum_close : total > 0.0) ? 1.0 : 0.0;
-        o[DS_OUT_TARGET_MET][t] = total >= sc->target ? 1.0 : 0.0;
-        o[DS_OUT_OVERSUBSCRIBED][t] = over ? 1.0 : 0.0;
-        o[DS_OUT_SHORTFALL][t] = total < sc->target ? sc->target - total : 0.0;
-        o[DS_OUT_HHI][t] = total > 0.0 ? hhi : (double)NAN;
-        o[DS_OUT_TOP_SHARE][t] = total > 0.0 ? top : (double)NAN;
-        o[DS_OUT_ROUND_TRIP][t] = round_trip;
-        o[DS_OUT_NET_NEW][t] = paid - round_trip;
-        o[DS_OUT_ROUND_TRIP_SHARE][t] = paid > 0.0 ? round_trip / paid : (double)NAN;
-        o[DS_OUT_COMPUTE_SPEND][t] = compute_spend;
-        o[DS_OUT_GPU_HOURS][t] = gpu_hours;
-        o[DS_OUT_AVG_PRICE][t] = gpu_hours > 0.0 ? compute_spend / gpu_hours : (double)NAN;
-        o[DS_OUT_FINAL_PRICE][t] = blk->price[t * H + H - 1];
-
-        /* 3.5 valuation */
-        if (m->pre_money >= 0) {
-            const double post = input_at(blk, m->pre_money, t) + total;
-            o[DS_OUT_POST_MONEY][t] = post;
-            o[DS_OUT_STAKE_TOTAL][t] = total / post;
-            for (size_t i = 0; i < ni; ++i)
-                blk->stake[t * ni + i] = amount[i] / post;
-        }
+    for (size_t t0 = 0; t0 < n; t0 += L) {
+        const size_t g = n - t0 < L ? n - t0 : L;
+        /* the lanes' suffix sums, [s * L + lane] */
+        const double *S = price_paths(m, t0, g, &rpath, &rjump, draw_shocks, blk);
+        deal(m, blk, t0, g, S);
     }
 }
