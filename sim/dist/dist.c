@@ -277,6 +277,21 @@ static size_t cum_search(const double *cum, size_t n, double u)
     return lo;
 }
 
+/* cum_search(cum, n, u) for a uniform draw u in [0, 1): for a few entries
+ * the count of cum[k] <= u over k < n - 1, which is the same index (cum is
+ * nondecreasing) without a branch on u, whose outcome is random (a
+ * mixture's component, a discrete value: the binary search mispredicted
+ * about once a draw). */
+static size_t cum_pick(const double *cum, size_t n, double u)
+{
+    if (n > 8)
+        return cum_search(cum, n, u);
+    size_t i = 0;
+    for (size_t k = 0; k + 1 < n; ++k)
+        i += cum[k] <= u;
+    return i;
+}
+
 /* ---- Public evaluation ---- */
 
 double ds_dist_sample(const ds_dist *d, ds_rng *r)
@@ -298,9 +313,9 @@ double ds_dist_sample(const ds_dist *d, ds_rng *r)
     case DS_DIST_BERNOULLI:
         return ds_rng_uniform(r) < d->p ? 1.0 : 0.0;
     case DS_DIST_DISCRETE:
-        return d->cum[d->n + cum_search(d->cum, d->n, ds_rng_uniform(r))];
+        return d->cum[d->n + cum_pick(d->cum, d->n, ds_rng_uniform(r))];
     case DS_DIST_MIXTURE:
-        return ds_dist_sample(&d->components[cum_search(d->cum, d->n, ds_rng_uniform(r))], r);
+        return ds_dist_sample(&d->components[cum_pick(d->cum, d->n, ds_rng_uniform(r))], r);
     default:
         return DS_NAN;
     }
