@@ -137,6 +137,16 @@ void ds_rand_normals(ds_rng *r, double *out, size_t n);
 void ds_rand_normals_strided(ds_rng *r, double *out, size_t n, size_t stride);
 /* Standard exponential (ziggurat or inversion; exact). */
 double ds_rand_exponential(ds_rng *r);
+/* A compound Poisson process of `rate` events per unit time on
+ * (0, bins * width], each event's size a draw of ds_dist_sample(size, r),
+ * summed by bin: out[j * stride] = the sum of the sizes of the events in
+ * ((j) width, (j + 1) width] (an event at t goes to the first j with
+ * t <= (j + 1) width, compared exactly); bins without an event are left as
+ * they are.  The draws, in order: an exponential gap (ds_rand_exponential
+ * / rate), then for each event within the horizon its size and the next
+ * gap.  Nothing is drawn when rate <= 0 (or NaN). */
+void ds_rand_compound_poisson(ds_rng *r, double rate, const ds_dist *size, size_t bins,
+                              double width, double *out, size_t stride);
 /* Gamma(shape, 1) by Marsaglia & Tsang (2000), with the u^(1/shape) boost
  * for shape < 1. */
 double ds_rand_gamma(ds_rng *r, double shape);

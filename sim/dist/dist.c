@@ -236,15 +236,6 @@ static double phi_diff(double lo, double hi)
     return DS_INV_SQRT_2PI * ds_exp(-0.5 * hi * hi) * ds_expm1(0.5 * (hi - lo) * (hi + lo));
 }
 
-static double clamp(double x, double lo, double hi)
-{
-    if (x < lo)
-        return lo;
-    if (x > hi)
-        return hi;
-    return x;
-}
-
 /* ---- Triangular ---- */
 
 /* Inversion of the triangular CDF.  The upper branch is written from the
@@ -256,41 +247,12 @@ static double triangular_quantile(const ds_dist *d, double u)
     if (u >= 1.0)
         return d->max;
     if (u < d->c[C_TRI_SPLIT])
-        return clamp(d->min + sqrt(u * w * l), d->min, d->max);
+        return ds_dist_clamp(d->min + sqrt(u * w * l), d->min, d->max);
     double s = sqrt((1.0 - u) * w * rr);
-    return clamp(d->mode + rr * (u * w - l) / (rr + s), d->min, d->max);
+    return ds_dist_clamp(d->mode + rr * (u * w - l) / (rr + s), d->min, d->max);
 }
 
 /* ---- Discrete and mixture ---- */
-
-/* The first index i with cum[i] > u, for u in [0, 1) (cum[n-1] = 1). */
-static size_t cum_search(const double *cum, size_t n, double u)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cum[mid] > u)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-
-/* cum_search(cum, n, u) for a uniform draw u in [0, 1): for a few entries
- * the count of cum[k] <= u over k < n - 1, which is the same index (cum is
- * nondecreasing) without a branch on u, whose outcome is random (a
- * mixture's component, a discrete value: the binary search mispredicted
- * about once a draw). */
-static size_t cum_pick(const double *cum, size_t n, double u)
-{
-    if (n > 8)
-        return cum_search(cum, n, u);
-    size_t i = 0;
-    for (size_t k = 0; k + 1 < n; ++k)
-        i += cum[k] <= u;
-    return i;
-}
 
 /* ---- Public evaluation ---- */
 
@@ -307,15 +269,16 @@ double ds_dist_sample(const ds_dist *d, ds_rng *r)
     case DS_DIST_BETA:
         return d->min + (d->max - d->min) * ds_rand_beta(r, d->a, d->b);
     case DS_DIST_NORMAL:
-        return clamp(d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, r), d->min, d->max);
+        return ds_dist_clamp(d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, r), d->min, d->max);
     case DS_DIST_LOGNORMAL:
-        return clamp(ds_exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, r)), d->min, d->max);
+        return ds_dist_clamp(ds_exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, r)), d->min,
+                             d->max);
     case DS_DIST_BERNOULLI:
         return ds_rng_uniform(r) < d->p ? 1.0 : 0.0;
     case DS_DIST_DISCRETE:
-        return d->cum[d->n + cum_pick(d->cum, d->n, ds_rng_uniform(r))];
+        return d->cum[d->n + ds_dist_cum_pick(d->cum, d->n, ds_rng_uniform(r))];
     case DS_DIST_MIXTURE:
-        return ds_dist_sample(&d->components[cum_pick(d->cum, d->n, ds_rng_uniform(r))], r);
+        return ds_dist_sample(&d->components[ds_dist_cum_pick(d->cum, d->n, ds_rng_uniform(r))], r);
     default:
         return DS_NAN;
     }
@@ -344,7 +307,7 @@ void ds_dist_sample_n(const ds_dist *d, ds_rng *r, double *v, size_t n)
             v[t] = d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, &g);
         ds_vec_exp(v, v, n);
         for (size_t t = 0; t < n; ++t)
-            v[t] = clamp(v[t], d->min, d->max);
+            v[t] = ds_dist_clamp(v[t], d->min, d->max);
         break;
     default:
         for (size_t t = 0; t < n; ++t)
@@ -369,26 +332,27 @@ double ds_dist_quantile(const ds_dist *d, double u)
         double x, y, w = d->max - d->min;
         ds_dist_beta_inc_inv_pair(d->a, d->b, u, 1.0 - u, &x, &y);
         /* From the nearer end, where x or y carries the precision. */
-        return clamp(x <= 0.5 ? d->min + w * x : d->max - w * y, d->min, d->max);
+        return ds_dist_clamp(x <= 0.5 ? d->min + w * x : d->max - w * y, d->min, d->max);
     }
     case DS_DIST_NORMAL:
         if (u <= 0.0)
             return d->min;
         if (u >= 1.0)
             return d->max;
-        return clamp(d->c[C_LOC] + d->c[C_SCALE] * trunc_quantile_z(d, u), d->min, d->max);
+        return ds_dist_clamp(d->c[C_LOC] + d->c[C_SCALE] * trunc_quantile_z(d, u), d->min, d->max);
     case DS_DIST_LOGNORMAL:
         if (u <= 0.0)
             return d->min;
         if (u >= 1.0)
             return d->max;
-        return clamp(ds_exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_quantile_z(d, u)), d->min, d->max);
+        return ds_dist_clamp(ds_exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_quantile_z(d, u)), d->min,
+                             d->max);
     case DS_DIST_BERNOULLI:
         if (d->p >= 1.0) /* the support is {1}, also at u = 0 */
             return 1.0;
         return u > 1.0 - d->p ? 1.0 : 0.0;
     case DS_DIST_DISCRETE: {
-        size_t i = u >= 1.0 ? (size_t)d->c[C_LAST_POS] : cum_search(d->cum, d->n, u);
+        size_t i = u >= 1.0 ? (size_t)d->c[C_LAST_POS] : ds_dist_cum_search(d->cum, d->n, u);
         return d->cum[d->n + i];
     }
     case DS_DIST_MIXTURE: {
@@ -398,9 +362,9 @@ double ds_dist_quantile(const ds_dist *d, double u)
             i = (size_t)d->c[C_LAST_POS];
             v = 1.0;
         } else {
-            i = cum_search(d->cum, d->n, u);
+            i = ds_dist_cum_search(d->cum, d->n, u);
             double lo = i > 0 ? d->cum[i - 1] : 0.0;
-            v = clamp((u - lo) / (d->cum[i] - lo), 0.0, 1.0);
+            v = ds_dist_clamp((u - lo) / (d->cum[i] - lo), 0.0, 1.0);
         }
         return ds_dist_quantile(&d->components[i], v);
     }
@@ -417,7 +381,7 @@ double ds_dist_cdf(const ds_dist *d, double x)
     case DS_DIST_FIXED:
         return x < d->value ? 0.0 : 1.0;
     case DS_DIST_UNIFORM:
-        return clamp((x - d->min) / (d->max - d->min), 0.0, 1.0);
+        return ds_dist_clamp((x - d->min) / (d->max - d->min), 0.0, 1.0);
     case DS_DIST_TRIANGULAR: {
         double w = d->max - d->min;
         if (x <= d->min)
@@ -475,7 +439,7 @@ double ds_dist_cdf(const ds_dist *d, double x)
             if (w > 0.0)
                 s += w * ds_dist_cdf(&d->components[i], x);
         }
-        return clamp(s / d->c[C_WSUM], 0.0, 1.0);
+        return ds_dist_clamp(s / d->c[C_WSUM], 0.0, 1.0);
     }
     default:
         return DS_NAN;
@@ -574,14 +538,14 @@ double ds_dist_mean(const ds_dist *d)
     case DS_DIST_NORMAL: {
         /* E[Z | alpha <= Z <= beta] = (phi(alpha) - phi(beta)) / mass */
         double z = phi_diff(d->c[C_ALPHA], d->c[C_BETA]) / d->c[C_MASS];
-        return clamp(d->c[C_LOC] + d->c[C_SCALE] * z, d->min, d->max);
+        return ds_dist_clamp(d->c[C_LOC] + d->c[C_SCALE] * z, d->min, d->max);
     }
     case DS_DIST_LOGNORMAL: {
         /* E[e^(m + s Z) | ...] = e^(m + s^2/2) P(alpha - s <= Z <= beta - s) / mass */
         double s = d->c[C_SCALE];
         double shifted = ds_dist_norm_mass(d->c[C_ALPHA] - s, d->c[C_BETA] - s);
         double m = ds_exp(d->c[C_LOC] + 0.5 * s * s + ds_log(shifted) - ds_log(d->c[C_MASS]));
-        return clamp(m, d->min, d->max);
+        return ds_dist_clamp(m, d->min, d->max);
     }
     case DS_DIST_BERNOULLI:
         return d->p;

@@ -94,4 +94,43 @@ static inline double ds_dist_weight_at(const ds_dist *d, size_t i)
     return d->weights ? d->weights[i] : 1.0;
 }
 
+/* x limited to [lo, hi] (a NaN x stays NaN). */
+static inline double ds_dist_clamp(double x, double lo, double hi)
+{
+    if (x < lo)
+        return lo;
+    if (x > hi)
+        return hi;
+    return x;
+}
+
+/* The first index i with cum[i] > u, for u in [0, 1) (cum[n-1] = 1). */
+static inline size_t ds_dist_cum_search(const double *cum, size_t n, double u)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cum[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* ds_dist_cum_search(cum, n, u) for a uniform draw u in [0, 1): for a few
+ * entries the count of cum[k] <= u over k < n - 1, which is the same index
+ * (cum is nondecreasing) without a branch on u, whose outcome is random (a
+ * mixture's component, a discrete value: the binary search mispredicted
+ * about once a draw). */
+static inline size_t ds_dist_cum_pick(const double *cum, size_t n, double u)
+{
+    if (n > 8)
+        return ds_dist_cum_search(cum, n, u);
+    size_t i = 0;
+    for (size_t k = 0; k + 1 < n; ++k)
+        i += cum[k] <= u;
+    return i;
+}
+
 #endif /* DEALSIM_DIST_INTERNAL_H */

@@ -82,45 +82,40 @@ static DS_NOINLINE double normal_slow(ds_rng *r, uint64_t bits)
 /* Ziggurat (Marsaglia & Tsang, "The Ziggurat Method for Generating Random
  * Variables", J. Stat. Software 5(8), 2000), 256 layers; tables from
  * tests/dist/gen_ziggurat.py.  98.5% of draws end at the first comparison
- * (the mean of k[i] / 2^52). */
-double ds_rand_normal(ds_rng *r)
+ * (the mean of k[i] / 2^52).  For a generator the caller keeps in a local
+ * (inlined, its state stays in registers between draws: through a pointer,
+ * a store and a load per draw would chain them); the rare paths run on a
+ * copy, so that the local's address is never taken. */
+static inline __attribute__((always_inline)) double normal_local(ds_rng *g)
 {
-    uint64_t bits = ds_rng_next_u64(r);
-    unsigned i = (unsigned)(bits & DS_ZIG_LAYER_MASK);
-    uint64_t m = bits >> DS_ZIG_ABSCISSA_SHIFT;
+    const uint64_t bits = ds_rng_next_u64(g);
+    const unsigned i = (unsigned)(bits & DS_ZIG_LAYER_MASK);
+    const uint64_t m = bits >> DS_ZIG_ABSCISSA_SHIFT;
     if (m < ds_zig_norm_k[i])
         return zig_signed((double)m * ds_zig_norm_w[i], bits);
-    return normal_slow(r, bits);
+    ds_rng t = *g;
+    const double z = normal_slow(&t, bits);
+    *g = t;
+    return z;
+}
+
+double ds_rand_normal(ds_rng *r)
+{
+    ds_rng g = *r;
+    const double z = normal_local(&g);
+    *r = g;
+    return z;
 }
 
 /* n draws of ds_rand_normal(r) into out[k * stride], in order: the same
- * words and the same values, with the generator's state kept in registers
- * between the common-path draws (through r, a store and a load per draw
- * would chain them). */
+ * words and the same values. */
 static inline __attribute__((always_inline)) void normals_impl(ds_rng *r, double *out, size_t n,
                                                                size_t stride)
 {
-    ds_u128 state = r->state;
-    const ds_u128 inc = r->inc;
-    for (size_t k = 0; k < n; ++k) {
-        uint64_t hi = (uint64_t)(state >> 64);
-        const uint64_t lo = (uint64_t)state | 1u;
-        hi ^= hi >> 32;
-        hi *= DS_PCG_CHEAP_MULT;
-        hi ^= hi >> 48;
-        hi *= lo;
-        state = state * DS_PCG_CHEAP_MULT + inc;
-        const unsigned i = (unsigned)(hi & DS_ZIG_LAYER_MASK);
-        const uint64_t m = hi >> DS_ZIG_ABSCISSA_SHIFT;
-        if (m < ds_zig_norm_k[i]) {
-            out[k * stride] = zig_signed((double)m * ds_zig_norm_w[i], hi);
-            continue;
-        }
-        r->state = state;
-        out[k * stride] = normal_slow(r, hi);
-        state = r->state;
-    }
-    r->state = state;
+    ds_rng g = *r;
+    for (size_t k = 0; k < n; ++k)
+        out[k * stride] = normal_local(&g);
+    *r = g;
 }
 
 void ds_rand_normals(ds_rng *r, double *out, size_t n) { normals_impl(r, out, n, 1); }
@@ -149,15 +144,69 @@ static DS_NOINLINE double exponential_slow(ds_rng *r, uint64_t bits)
 
 /* Same ziggurat for exp(-x) (Marsaglia & Tsang 2000, section 5); the tail
  * beyond r is r + Exp(1) by memorylessness.  97.8% of draws end at the first
- * comparison. */
-double ds_rand_exponential(ds_rng *r)
+ * comparison.  A local generator, as normal_local. */
+static inline __attribute__((always_inline)) double exponential_local(ds_rng *g)
 {
-    uint64_t bits = ds_rng_next_u64(r);
-    unsigned i = (unsigned)(bits & DS_ZIG_LAYER_MASK);
-    uint64_t m = bits >> DS_ZIG_ABSCISSA_SHIFT;
+    const uint64_t bits = ds_rng_next_u64(g);
+    const unsigned i = (unsigned)(bits & DS_ZIG_LAYER_MASK);
+    const uint64_t m = bits >> DS_ZIG_ABSCISSA_SHIFT;
     if (m < ds_zig_exp_k[i])
         return (double)m * ds_zig_exp_w[i];
-    return exponential_slow(r, bits);
+    ds_rng t = *g;
+    const double x = exponential_slow(&t, bits);
+    *g = t;
+    return x;
+}
+
+double ds_rand_exponential(ds_rng *r)
+{
+    ds_rng g = *r;
+    const double x = exponential_local(&g);
+    *r = g;
+    return x;
+}
+
+/* ds_dist_sample(d, g) for a local generator: a mixture's component and an
+ * untruncated normal inline (ds_dist_sample's formulas), any other kind
+ * through it. */
+static inline double sample_local(const ds_dist *d, ds_rng *g)
+{
+    if (d->kind == DS_DIST_MIXTURE)
+        d = &d->components[ds_dist_cum_pick(d->cum, d->n, ds_rng_uniform(g))];
+    if (d->kind == DS_DIST_NORMAL && (int)d->c[C_METHOD] == TRUNC_NONE)
+        return ds_dist_clamp(d->c[C_LOC] + d->c[C_SCALE] * normal_local(g), d->min, d->max);
+    ds_rng t = *g;
+    const double y = ds_dist_sample(d, &t);
+    *g = t;
+    return y;
+}
+
+void ds_rand_compound_poisson(ds_rng *r, double rate, const ds_dist *size, size_t bins,
+                              double width, double *out, size_t stride)
+{
+    if (!(rate > 0.0) || bins == 0)
+        return;
+    ds_rng g = *r;
+    const double end = (double)bins * width, guess = 1.0 / width;
+    double next = exponential_local(&g) / rate;
+    while (next <= end) {
+        /* The first bin j with next <= (j + 1) width: the comparisons
+         * exact, the division only a guess. */
+        size_t j = (size_t)(next * guess);
+        j = j < bins ? j : bins - 1;
+        while (j > 0 && next <= (double)j * width)
+            --j;
+        while (next > (double)(j + 1) * width)
+            ++j;
+        const double bin_end = (double)(j + 1) * width;
+        double sum = 0.0;
+        while (next <= bin_end) {
+            sum += sample_local(size, &g);
+            next += exponential_local(&g) / rate;
+        }
+        out[j * stride] = sum;
+    }
+    *r = g;
 }
 
 /* Marsaglia & Tsang, "A simple method for generating gamma variables", ACM

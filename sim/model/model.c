@@ -444,27 +444,10 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
         x.mu[k] = input_at(blk, m->drift, t);
         x.sdt[k] = input_at(blk, m->vol, t) * sqrt(DT);
         x.decay[k] = 1.0 - input_at(blk, m->kappa, t) * DT;
+        /* The jumps of month j + 1 at jump[j * L + k] (none drawn at a
+         * rate of 0). */
         const double lambda = m->rate >= 0 ? input_at(blk, m->rate, t) : 0.0;
-        if (!(lambda > 0.0))
-            continue;
-        /* Each jump goes to the first month j with t <= (j + 1) dt (the
-         * comparisons exact, as month by month; the division only a guess). */
-        double next_jump = ds_rand_exponential(rjump) / lambda; /* years */
-        while (next_jump <= (double)H * DT) {
-            size_t j = (size_t)(next_jump * 12.0);
-            j = j < H ? j : H - 1;
-            while (j > 0 && next_jump <= (double)j * DT)
-                --j;
-            while (next_jump > (double)(j + 1) * DT)
-                ++j;
-            const double month_end = (double)(j + 1) * DT;
-            double sum = 0.0;
-            while (next_jump <= month_end) {
-                sum += ds_dist_sample(&sc->jump_size, rjump);
-                next_jump += ds_rand_exponential(rjump) / lambda;
-            }
-            jump[j * L + k] = sum;
-        }
+        ds_rand_compound_poisson(rjump, lambda, &sc->jump_size, H, DT, jump + k, L);
     }
     lanes(&x, H);
     return x.S;
@@ -492,7 +475,8 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
                 (v)[q_] = (col)[(t) + q_];                                                         \
         }                                                                                          \
     } while (0)
-#define V4_COLUMN(v, blk, k, t, valid) V4_INPUT(v, (blk)->ws_inputs + (size_t)(k) * DS_BLOCK_SIZE, t, valid)
+#define V4_COLUMN(v, blk, k, t, valid)                                                             \
+    V4_INPUT(v, (blk)->ws_inputs + (size_t)(k) * DS_BLOCK_SIZE, t, valid)
 /* row[(t + q) * ni + i] = v[q] for the four lanes (the trial-major
  * per-investor arrays). */
 #define V4_SCATTER(row, ni, i, t, v)                                                               \

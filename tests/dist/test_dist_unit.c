@@ -730,6 +730,78 @@ static void test_batch_sampling(void)
     }
 }
 
+/* ds_rand_compound_poisson against the process written out with the
+ * public draws: a gap ds_rand_exponential / rate, then per event within the
+ * horizon its size (ds_dist_sample) and the next gap; each event in the
+ * first bin j with t <= (j + 1) width.  The same words, the same sums. */
+static void check_compound(ds_dist d, double rate, size_t bins, int line)
+{
+    prep(&d);
+    const double width = 1.0 / 12.0;
+    for (unsigned trial = 0; trial < 300; ++trial) {
+        double a[128] = {0}, b[128] = {0}; /* bins <= 64, stride 2 */
+        ds_rng r1, r2;
+        ds_rng_stream(&r1, 7u + trial, "price.jumps", trial % 5);
+        r2 = r1;
+        ds_rand_compound_poisson(&r1, rate, &d, bins, width, a, 2);
+        for (double t = ds_rand_exponential(&r2) / rate; t <= (double)bins * width;) {
+            size_t j = 0;
+            while (t > (double)(j + 1) * width)
+                ++j;
+            double sum = 0.0;
+            for (; t <= (double)(j + 1) * width; t += ds_rand_exponential(&r2) / rate)
+                sum += ds_dist_sample(&d, &r2);
+            b[2 * j] = sum;
+        }
+        if (memcmp(a, b, sizeof a) != 0 || ds_rng_next_u64(&r1) != ds_rng_next_u64(&r2)) {
+            fprintf(stderr, "%s:%d: ds_rand_compound_poisson differs (trial %u)\n", __FILE__,
+                    line, trial);
+            ++failures;
+            break;
+        }
+    }
+    ds_dist_clear(&d);
+}
+#define CHECK_COMPOUND(d, rate, bins) check_compound((d), (rate), (bins), __LINE__)
+
+static void test_compound_poisson(void)
+{
+    {
+        ds_dist c[2] = {mk_normal(-0.35, 0.1, DNAN, DNAN), mk_normal(0.3, 0.1, DNAN, DNAN)};
+        const double w[] = {0.5, 0.5};
+        CHECK_COMPOUND(mk_mixture(c, w, 2), 1.0, 60);
+    }
+    CHECK_COMPOUND(mk_normal(0, 0.2, DNAN, DNAN), 30.0, 32); /* several events a bin */
+    CHECK_COMPOUND(mk_normal(0, 1, 3, DNAN), 4.0, 12);       /* a truncated normal */
+    {
+        ds_dist u = mk(DS_DIST_UNIFORM);
+        u.min = -0.3, u.max = 0.3;
+        CHECK_COMPOUND(u, 2.5, 1);
+    }
+    {
+        ds_dist t = mk(DS_DIST_TRIANGULAR);
+        t.min = -0.2, t.mode = 0, t.max = 0.1;
+        ds_dist inner[2] = {mk_normal(0, 1, -1, 1), t};
+        const double wi[] = {1, 1};
+        ds_dist l = mk(DS_DIST_LOGNORMAL);
+        l.median = 0.2, l.sigma = 0.3;
+        ds_dist c[3] = {mk_normal(-0.35, 0.1, DNAN, DNAN), l, mk_mixture(inner, wi, 2)};
+        const double w[] = {1, 2, 0.5};
+        CHECK_COMPOUND(mk_mixture(c, w, 3), 12.0, 24); /* nested, other kinds */
+    }
+    /* No rate: nothing drawn, nothing written. */
+    ds_dist d = mk_normal(0, 1, DNAN, DNAN);
+    prep(&d);
+    double out[4] = {0};
+    ds_rng r1, r2;
+    ds_rng_stream(&r1, 1, "price.jumps", 0);
+    r2 = r1;
+    ds_rand_compound_poisson(&r1, 0.0, &d, 4, 1.0, out, 1);
+    ds_rand_compound_poisson(&r1, DNAN, &d, 4, 1.0, out, 1);
+    CHECK(ds_rng_next_u64(&r1) == ds_rng_next_u64(&r2) && out[0] == 0.0 && out[3] == 0.0);
+    ds_dist_clear(&d);
+}
+
 int main(void)
 {
     test_validation();
@@ -740,6 +812,7 @@ int main(void)
     test_known_values();
     test_edges();
     test_batch_sampling();
+    test_compound_poisson();
     if (failures) {
         fprintf(stderr, "test_dist_unit: %d failure(s)\n", failures);
         return 1;
