@@ -1,6 +1,7 @@
 /* tests/core/test_dsmath_vec.c
  * The array forms of dsmath.h (ds_vec_exp, ds_vec_log, ds_vec_log_abs,
- * ds_vec_erfc) give the scalar functions' bits, element by element.
+ * ds_vec_erfc) give the scalar functions' bits, element by element, into
+ * another array and in place (y = x).
  * Licence: see LICENSE at the top of the repository.
  *
  * Run once a SIMD path (DEALSIM_SIMD, see tests/core/CMakeLists.txt): the
@@ -52,13 +53,21 @@ static long check(const char *name, void (*vec)(const double *, double *, size_t
     double *y = malloc(n * sizeof *y);
     if (!y)
         exit(2);
-    vec(x, y, n);
     long bad = 0;
-    for (size_t i = 0; i < n; ++i)
-        if (!same(y[i], one(x[i]))) {
-            if (bad++ < 5)
-                fprintf(stderr, "%s(%a): array %a, scalar %a\n", name, x[i], y[i], one(x[i]));
+    for (int in_place = 0; in_place <= 1; ++in_place) { /* y may be x */
+        if (in_place) {
+            memcpy(y, x, n * sizeof *y);
+            vec(y, y, n);
+        } else {
+            vec(x, y, n);
         }
+        for (size_t i = 0; i < n; ++i)
+            if (!same(y[i], one(x[i]))) {
+                if (bad++ < 5)
+                    fprintf(stderr, "%s(%a)%s: array %a, scalar %a\n", name, x[i],
+                            in_place ? " in place" : "", y[i], one(x[i]));
+            }
+    }
     free(y);
     return bad;
 }
