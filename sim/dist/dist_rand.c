@@ -79,33 +79,39 @@ static DS_NOINLINE double normal_slow(ds_rng *r, uint64_t bits)
     }
 }
 
-/* Ziggurat (Marsaglia & Tsang, "The Ziggurat Method for Generating Random
- * Variables", J. Stat. Software 5(8), 2000), 256 layers; tables from
- * tests/dist/gen_ziggurat.py.  98.5% of draws end at the first comparison
- * (the mean of k[i] / 2^52).  For a generator the caller keeps in a local
- * (inlined, its state stays in registers between draws: through a pointer,
- * a store and a load per draw would chain them); the rare paths run on a
+/* A ziggurat draw's first step, which ends 98.5% (normal) and 97.8%
+ * (exponential) of draws: layer i and abscissa m from one word, accepted
+ * when m < k[i] (x = m w[i], its sign from the word for the normal); else
+ * the rare paths, `slow`.  For a generator the caller keeps in a local:
+ * inlined, its state stays in registers between draws (through a pointer, a
+ * store and a load per draw would chain them); the rare paths run on a
  * copy, so that the local's address is never taken. */
-static inline __attribute__((always_inline)) double normal_local(ds_rng *g)
+static inline __attribute__((always_inline)) double zig_local(ds_rng *g, const uint64_t *k,
+                                                              const double *w, int sign,
+                                                              double (*slow)(ds_rng *, uint64_t))
 {
     const uint64_t bits = ds_rng_next_u64(g);
     const unsigned i = (unsigned)(bits & DS_ZIG_LAYER_MASK);
     const uint64_t m = bits >> DS_ZIG_ABSCISSA_SHIFT;
-    if (m < ds_zig_norm_k[i])
-        return zig_signed((double)m * ds_zig_norm_w[i], bits);
+    if (__builtin_expect(m < k[i], 1)) {
+        const double x = (double)m * w[i];
+        return sign ? zig_signed(x, bits) : x;
+    }
     ds_rng t = *g;
-    const double z = normal_slow(&t, bits);
+    const double x = slow(&t, bits);
     *g = t;
-    return z;
+    return x;
 }
 
-double ds_rand_normal(ds_rng *r)
+/* Ziggurat (Marsaglia & Tsang, "The Ziggurat Method for Generating Random
+ * Variables", J. Stat. Software 5(8), 2000), 256 layers; tables from
+ * tests/dist/gen_ziggurat.py (98.5% = the mean of k[i] / 2^52). */
+static inline __attribute__((always_inline)) double normal_local(ds_rng *g)
 {
-    ds_rng g = *r;
-    const double z = normal_local(&g);
-    *r = g;
-    return z;
+    return zig_local(g, ds_zig_norm_k, ds_zig_norm_w, 1, normal_slow);
 }
+
+double ds_rand_normal(ds_rng *r) { return normal_local(r); }
 
 /* n draws of ds_rand_normal(r) into out[k * stride], in order: the same
  * words and the same values. */
@@ -143,28 +149,13 @@ static DS_NOINLINE double exponential_slow(ds_rng *r, uint64_t bits)
 }
 
 /* Same ziggurat for exp(-x) (Marsaglia & Tsang 2000, section 5); the tail
- * beyond r is r + Exp(1) by memorylessness.  97.8% of draws end at the first
- * comparison.  A local generator, as normal_local. */
+ * beyond r is r + Exp(1) by memorylessness. */
 static inline __attribute__((always_inline)) double exponential_local(ds_rng *g)
 {
-    const uint64_t bits = ds_rng_next_u64(g);
-    const unsigned i = (unsigned)(bits & DS_ZIG_LAYER_MASK);
-    const uint64_t m = bits >> DS_ZIG_ABSCISSA_SHIFT;
-    if (m < ds_zig_exp_k[i])
-        return (double)m * ds_zig_exp_w[i];
-    ds_rng t = *g;
-    const double x = exponential_slow(&t, bits);
-    *g = t;
-    return x;
+    return zig_local(g, ds_zig_exp_k, ds_zig_exp_w, 0, exponential_slow);
 }
 
-double ds_rand_exponential(ds_rng *r)
-{
-    ds_rng g = *r;
-    const double x = exponential_local(&g);
-    *r = g;
-    return x;
-}
+double ds_rand_exponential(ds_rng *r) { return exponential_local(r); }
 
 /* ds_dist_sample(d, g) for a local generator: a mixture's component and an
  * untruncated normal inline (ds_dist_sample's formulas), any other kind
