@@ -269,16 +269,15 @@ double ds_dist_sample(const ds_dist *d, ds_rng *r)
     case DS_DIST_BETA:
         return d->min + (d->max - d->min) * ds_rand_beta(r, d->a, d->b);
     case DS_DIST_NORMAL:
-        return ds_dist_clamp(d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, r), d->min, d->max);
+        return ds_dist_normal_at(d, trunc_sample_z(d, r));
     case DS_DIST_LOGNORMAL:
-        return ds_dist_clamp(ds_exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_sample_z(d, r)), d->min,
-                             d->max);
+        return ds_dist_lognormal_at(d, trunc_sample_z(d, r));
     case DS_DIST_BERNOULLI:
         return ds_rng_uniform(r) < d->p ? 1.0 : 0.0;
     case DS_DIST_DISCRETE:
         return d->cum[d->n + ds_dist_cum_pick(d->cum, d->n, ds_rng_uniform(r))];
     case DS_DIST_MIXTURE:
-        return ds_dist_sample(&d->components[ds_dist_cum_pick(d->cum, d->n, ds_rng_uniform(r))], r);
+        return ds_dist_sample(ds_dist_mixture_pick(d, ds_rng_uniform(r)), r);
     default:
         return DS_NAN;
     }
@@ -339,14 +338,13 @@ double ds_dist_quantile(const ds_dist *d, double u)
             return d->min;
         if (u >= 1.0)
             return d->max;
-        return ds_dist_clamp(d->c[C_LOC] + d->c[C_SCALE] * trunc_quantile_z(d, u), d->min, d->max);
+        return ds_dist_normal_at(d, trunc_quantile_z(d, u));
     case DS_DIST_LOGNORMAL:
         if (u <= 0.0)
             return d->min;
         if (u >= 1.0)
             return d->max;
-        return ds_dist_clamp(ds_exp(d->c[C_LOC] + d->c[C_SCALE] * trunc_quantile_z(d, u)), d->min,
-                             d->max);
+        return ds_dist_lognormal_at(d, trunc_quantile_z(d, u));
     case DS_DIST_BERNOULLI:
         if (d->p >= 1.0) /* the support is {1}, also at u = 0 */
             return 1.0;
@@ -538,7 +536,7 @@ double ds_dist_mean(const ds_dist *d)
     case DS_DIST_NORMAL: {
         /* E[Z | alpha <= Z <= beta] = (phi(alpha) - phi(beta)) / mass */
         double z = phi_diff(d->c[C_ALPHA], d->c[C_BETA]) / d->c[C_MASS];
-        return ds_dist_clamp(d->c[C_LOC] + d->c[C_SCALE] * z, d->min, d->max);
+        return ds_dist_normal_at(d, z);
     }
     case DS_DIST_LOGNORMAL: {
         /* E[e^(m + s Z) | ...] = e^(m + s^2/2) P(alpha - s <= Z <= beta - s) / mass */

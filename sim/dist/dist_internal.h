@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "dealsim/dist.h"
+#include "dealsim/dsmath.h"
 
 /* INFINITY and NAN are float constants in C11; these are doubles, so that
  * comparisons with them need no promotion (-Wdouble-promotion). */
@@ -131,6 +132,25 @@ static inline size_t ds_dist_cum_pick(const double *cum, size_t n, double u)
     for (size_t k = 0; k + 1 < n; ++k)
         i += cum[k] <= u;
     return i;
+}
+
+/* A normal from its standard value z: loc + scale z, limited to
+ * [min, max] (one formula for the samplers, the quantile and the mean). */
+static inline double ds_dist_normal_at(const ds_dist *d, double z)
+{
+    return ds_dist_clamp(d->c[C_LOC] + d->c[C_SCALE] * z, d->min, d->max);
+}
+
+/* A lognormal from its standard value z: e^(loc + scale z) in [min, max]. */
+static inline double ds_dist_lognormal_at(const ds_dist *d, double z)
+{
+    return ds_dist_clamp(ds_exp(d->c[C_LOC] + d->c[C_SCALE] * z), d->min, d->max);
+}
+
+/* The component of mixture d that a uniform u in [0, 1) picks. */
+static inline const ds_dist *ds_dist_mixture_pick(const ds_dist *d, double u)
+{
+    return &d->components[ds_dist_cum_pick(d->cum, d->n, u)];
 }
 
 #endif /* DEALSIM_DIST_INTERNAL_H */

@@ -163,9 +163,9 @@ double ds_rand_exponential(ds_rng *r) { return exponential_local(r); }
 static inline double sample_local(const ds_dist *d, ds_rng *g)
 {
     if (d->kind == DS_DIST_MIXTURE)
-        d = &d->components[ds_dist_cum_pick(d->cum, d->n, ds_rng_uniform(g))];
+        d = ds_dist_mixture_pick(d, ds_rng_uniform(g));
     if (d->kind == DS_DIST_NORMAL && (int)d->c[C_METHOD] == TRUNC_NONE)
-        return ds_dist_clamp(d->c[C_LOC] + d->c[C_SCALE] * normal_local(g), d->min, d->max);
+        return ds_dist_normal_at(d, normal_local(g));
     ds_rng t = *g;
     const double y = ds_dist_sample(d, &t);
     *g = t;
