@@ -219,16 +219,24 @@ ds_block *ds_block_alloc(const ds_model *m)
     return blk;
 }
 
+/* Input k's column of the block (element t: trial t). */
+static inline const double *input_col(const ds_block *blk, int k)
+{
+    return blk->ws_inputs + (size_t)k * DS_BLOCK_SIZE;
+}
+
+static inline double input_at(const ds_block *blk, int k, size_t t) { return input_col(blk, k)[t]; }
+
 double ds_block_input_value(const ds_model *m, const ds_block *blk, size_t k, size_t t)
 {
     (void)m;
-    return blk->ws_inputs[k * DS_BLOCK_SIZE + t];
+    return input_at(blk, (int)k, t);
 }
 
 const double *ds_block_input_column(const ds_model *m, const ds_block *blk, size_t k)
 {
     (void)m;
-    return blk->ws_inputs + k * DS_BLOCK_SIZE;
+    return input_col(blk, (int)k);
 }
 
 /* Step (1) under Latin hypercube sampling (README, "Sampling"): the
@@ -306,11 +314,6 @@ static void apply_copula(const ds_model *m, size_t n, ds_block *blk)
             for (size_t t = 0; t < n; ++t)
                 v[t] = ds_dist_quantile(in->dist, v[t]);
     }
-}
-
-static inline double input_at(const ds_block *blk, int k, size_t t)
-{
-    return blk->ws_inputs[(size_t)k * DS_BLOCK_SIZE + t];
 }
 
 /* Step (3a), side by side: the recurrences of L = DS_MODEL_LANES trials
@@ -453,17 +456,6 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
     return x.S;
 }
 
-/* Steps (3.1)-(3.7) for the trials t0 .. t0 + g - 1 of a lane group
- * (g <= L), four at a time in the lanes of a v4: every trial's operations
- * are those of MODEL.md 3 for it alone, in the same order (the sums over
- * investors and tranches in file order), and a branch becomes a select
- * between the value updated and the value kept, which is the same bits.
- * So no join or tranche condition is a branch (they are random: the
- * branches mispredicted), and the divisions run four at a time.  The
- * inputs of lanes past g are read as 0 (nothing is read past the block's
- * n trials); what they compute goes to rows of trials >= n, which nothing
- * reads (there is room: B is a multiple of L). */
-
 /* v = the column's four values at t, the lanes at or past `valid` 0. */
 #define V4_INPUT(v, col, t, valid)                                                                 \
     do {                                                                                           \
@@ -475,8 +467,7 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
                 (v)[q_] = (col)[(t) + q_];                                                         \
         }                                                                                          \
     } while (0)
-#define V4_COLUMN(v, blk, k, t, valid)                                                             \
-    V4_INPUT(v, (blk)->ws_inputs + (size_t)(k) * DS_BLOCK_SIZE, t, valid)
+#define V4_COLUMN(v, blk, k, t, valid) V4_INPUT(v, input_col(blk, k), t, valid)
 /* row[(t + q) * ni + i] = v[q] for the four lanes (the trial-major
  * per-investor arrays). */
 #define V4_SCATTER(row, ni, i, t, v)                                                               \
@@ -485,12 +476,22 @@ static const double *price_paths(const ds_model *m, size_t t0, size_t g, ds_rng 
             (row)[((t) + q_) * (ni) + (i)] = (v)[q_];                                              \
     } while (0)
 
+/* Steps (3.1)-(3.7) for the trials t0 .. t0 + g - 1 of a lane group
+ * (g <= L), four at a time in the lanes of a v4: every trial's operations
+ * are those of MODEL.md 3 for it alone, in the same order (the sums over
+ * investors and tranches in file order), and a branch becomes a select
+ * between the value updated and the value kept, which is the same bits.
+ * So no join or tranche condition is a branch (they are random: the
+ * branches mispredicted), and the divisions run four at a time.  The
+ * inputs of lanes past g are read as 0 (nothing is read past the block's
+ * n trials); what they compute goes to rows of trials >= n, which nothing
+ * reads (there is room: B is a multiple of L). */
 static inline __attribute__((always_inline)) void deal_impl(const ds_model *m, ds_block *blk,
                                                             size_t t0, size_t g, const double *S)
 {
     const ds_scenario *sc = m->sc;
     const size_t ni = m->n_inv, H = m->horizon;
-    const v4 zero = {0}, one = zero + 1.0, nan = zero + (double)NAN;
+    const v4 zero = {0}, one = zero + 1.0, nan = zero + (double)NAN, hd = zero + (double)H;
     for (size_t h = 0; 4 * h < g; ++h) {
         const size_t t = t0 + 4 * h, valid = g - 4 * h; /* lanes t .. t + 3 */
 
@@ -539,7 +540,6 @@ static inline __attribute__((always_inline)) void deal_impl(const ds_model *m, d
                 /* The month: the sample floored and clamped to [0, H]
                  * (NaN to 0); a truncation is the floor of a positive
                  * value below H. */
-                const v4 hd = zero + (double)H;
                 const v4 mc = DS_SELECT4(month > 0.0, DS_SELECT4(month >= hd, hd, month), zero);
                 v4 suffix, ws;
                 for (size_t q = 0; q < 4; ++q) {
