@@ -158,7 +158,8 @@ static inline __attribute__((always_inline)) void erfc_chunk_impl(const double *
         ds_v4 q = {row[0][15], row[1][15], row[2][15], row[3][15]};
         for (int j = 14; j >= 0; --j)
             q = q * t + (ds_v4){row[0][j], row[1][j], row[2][j], row[3][j]};
-        if (((in & ~mid)[0] | (in & ~mid)[1] | (in & ~mid)[2] | (in & ~mid)[3]) != 0) {
+        const ds_v4i tail = in & ~mid; /* 4 <= |x| < 28 */
+        if ((tail[0] | tail[1] | tail[2] | tail[3]) != 0) {
             ds_v4 r = zero + ds_erfc_tail[15];
             const ds_v4 u = 1.0 / (xa * xa) - 0.03125;
             for (int j = 14; j >= 0; --j)
